@@ -1,0 +1,41 @@
+"""qmsum-fast: exact, fast tools for query-based meeting summarization (QMSum).
+
+This is the public API; the compiled ``_core`` module is private.
+"""
+
+from ._core import __version__
+from .data import Example, Turn
+from .errors import InputError
+from .templates import Template, load_template
+
+# analyze (stats)
+from .stats import TokenCounter, count_prompt_tokens, length_summary
+
+# rouge
+
+# data loaders and preprocessing
+
+# generation
+
+# baselines and locator
+
+__all__ = [
+    "__version__",
+    "Example",
+    "InputError",
+    "Template",
+    "Turn",
+    "load_template",
+    # analyze (stats)
+    "TokenCounter",
+    "count_prompt_tokens",
+    "length_summary",
+    # rouge
+
+    # data loaders and preprocessing
+
+    # generation
+
+    # baselines and locator
+
+]

@@ -1,0 +1,62 @@
+"""The ``qmsum-fast`` command line.
+
+Commands live in ``qmsum_fast.commands.<name>`` and are imported only when
+invoked, so ``qmsum-fast analyze`` and ``score`` never load torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from .errors import InputError
+
+COMMANDS = {
+    "analyze": "Exact token statistics, context-fit tables and histograms.",
+    "convert": "Write QMSum in another format (alpaca, scrolls, longbench, jsonl).",
+    "score": "ROUGE scores of predictions against references (rouge-score exact).",
+    "report": "A results table and bar chart across generation runs.",
+    "generate": "Generate query-focused summaries with a model or a baseline.",
+    "make-model": "Save a random-weight model with a real architecture (for tests).",
+    "locate": "Rank transcript turns for a query and evaluate against gold spans.",
+}
+
+
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if _module_exists(name)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS or not _module_exists(name):
+            return None
+        module = importlib.import_module(_module_name(name))
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            click.echo(f"qmsum-fast: error: {exc}", err=True)
+            ctx.exit(2)
+
+
+def _module_name(command: str) -> str:
+    return "qmsum_fast.commands." + command.replace("-", "_")
+
+
+def _module_exists(command: str) -> bool:
+    return importlib.util.find_spec(_module_name(command)) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="qmsum-fast")
+def main() -> None:
+    """Fast, exact tools for query-based meeting summarization on QMSum."""

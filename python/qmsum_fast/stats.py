@@ -1,0 +1,139 @@
+"""Exact token statistics of QMSum prompts and references.
+
+Counting runs in the Rust core (``rust/src/stats.rs``), in parallel, and each
+distinct transcript is tokenized once where the tokenizer allows it exactly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import _core
+from .errors import InputError
+from .templates import Template
+
+WINDOWS = (2048, 4096, 8192, 16384, 32768, 81920, 131072)
+BUNDLED_TOKENIZER = Path(__file__).parent / "_data" / "tokenizers" / "gpt-neox-20b" / "tokenizer.json"
+
+
+class TokenCounter:
+    """Exact token counts, equal to HF tokenizers ``encode(..., add_special_tokens=False)``."""
+
+    def __init__(self, core: _core.TokenCounter, source: str) -> None:
+        self._core = core
+        self.source = source
+
+    @classmethod
+    def load(cls, spec: str | os.PathLike[str] | None = None) -> TokenCounter:
+        """A tokenizer.json path, a folder holding one, a hub name in the local HF
+        cache, or None for the bundled gpt-neox-20b."""
+        path = resolve_tokenizer(spec)
+        try:
+            return cls(_core.TokenCounter(str(path)), str(path))
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+
+    @classmethod
+    def from_json(cls, json: str, source: str = "tokenizer") -> TokenCounter:
+        try:
+            return cls(_core.TokenCounter.from_json(json), source)
+        except ValueError as exc:
+            raise InputError(f"{source}: {exc}") from None
+
+    @property
+    def splits_exactly(self) -> bool:
+        return self._core.splits_exactly
+
+    def count(self, text: str) -> int:
+        return self._core.count_batch([text])[0]
+
+    def count_batch(self, texts: Sequence[str]) -> list[int]:
+        return self._core.count_batch(list(texts))
+
+
+def resolve_tokenizer(spec: str | os.PathLike[str] | None) -> Path:
+    if spec is None:
+        return BUNDLED_TOKENIZER
+    path = Path(spec)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        candidate = path / "tokenizer.json"
+        if candidate.is_file():
+            return candidate
+        raise InputError(f"tokenizer folder {path} holds no tokenizer.json")
+    cached = _from_hf_cache(str(spec))
+    if cached is not None:
+        return cached
+    raise InputError(
+        f"tokenizer {spec!r} not found: not a file, not a folder with tokenizer.json, "
+        "and not in the local Hugging Face cache"
+    )
+
+
+def _from_hf_cache(name: str) -> Path | None:
+    """The newest cached snapshot of a hub tokenizer; never downloads."""
+    if "/" not in name:
+        return None
+    home = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub")
+    snapshots = home / ("models--" + name.replace("/", "--")) / "snapshots"
+    found = sorted(snapshots.glob("*/tokenizer.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return found[0] if found else None
+
+
+def count_prompt_tokens(
+    counter: TokenCounter,
+    template: Template,
+    queries: Sequence[str],
+    transcripts: Sequence[str],
+) -> list[int]:
+    """Token counts of ``template.render(query, transcript)`` for each pair.
+
+    Equal transcripts are tokenized once (most QMSum meetings have several queries).
+    """
+    index: dict[str, int] = {}
+    prompts = []
+    for query, transcript in zip(queries, transcripts):
+        prefix, suffix = template.split(query)
+        prompts.append((prefix, index.setdefault(transcript, len(index)), suffix))
+    try:
+        return counter._core.count_prompts(list(index), prompts)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class LengthSummary:
+    count: int
+    mean: float
+    median: float
+    p90: float
+    p95: float
+    min: int
+    max: int
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.__dict__)
+
+
+def length_summary(lengths: Sequence[int]) -> LengthSummary | None:
+    figures = _core.length_summary(list(lengths))
+    if figures is None:
+        return None
+    return LengthSummary(
+        count=int(figures["count"]),
+        mean=figures["mean"],
+        median=figures["median"],
+        p90=figures["p90"],
+        p95=figures["p95"],
+        min=int(figures["min"]),
+        max=int(figures["max"]),
+    )
+
+
+def fit_shares(lengths: Sequence[int], reserve: int, windows: Sequence[int] = WINDOWS) -> dict[int, float]:
+    """Share of prompts whose length plus ``reserve`` fits each window."""
+    return dict(zip(windows, _core.fit_shares(list(lengths), list(windows), reserve)))
