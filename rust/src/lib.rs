@@ -7,3 +7,9 @@ pub mod stats;
 
 #[cfg(feature = "python")]
 mod py;
+pub mod bm25;
+pub mod oracle;
+pub mod rank;
+pub mod textrank;
+pub mod tfidf;
+pub mod locate;
