@@ -5,11 +5,13 @@
 
 pub mod stats;
 
-#[cfg(feature = "python")]
-mod py;
+// rank: extractive baselines and the query locator
 pub mod bm25;
+pub mod locate;
 pub mod oracle;
 pub mod rank;
 pub mod textrank;
 pub mod tfidf;
-pub mod locate;
+
+#[cfg(feature = "python")]
+mod py;
