@@ -3,7 +3,10 @@
 //! Every module here is pure Rust and tested with `cargo test` (no Python needed).
 //! The PyO3 glue lives only in `py.rs`, compiled with the `python` feature.
 
+pub mod rouge;
+pub mod sentences;
 pub mod stats;
+pub mod stem;
 
 // rank: extractive baselines and the query locator
 pub mod bm25;
