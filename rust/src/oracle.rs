@@ -10,9 +10,9 @@
 //! reference plus the (at most three) boundary bigrams it changes. Ties go to
 //! the earliest unit, as a plain `if score > best` loop over units does.
 //!
-//! Tokens come from the caller (rouge-score tokens of each unit: lowercase,
-//! alphanumeric, stemmed as the scorer stems), so the oracle optimizes exactly
-//! the figure the scorer reports.
+//! Tokens are rouge-score's (`crate::rouge::tokenize`: lowercase,
+//! alphanumeric, Porter-stemmed when the scorer stems), so the oracle
+//! optimizes exactly the figure the scorer reports.
 
 use crate::rank::Vocabulary;
 use std::collections::{BTreeSet, HashMap};
@@ -37,6 +37,18 @@ impl OracleUnits {
         let mut vocabulary = Vocabulary::default();
         let units = units.iter().map(|tokens| vocabulary.ids(tokens)).collect();
         Self { vocabulary, units }
+    }
+
+    /// Units given as text, tokenized as rouge-score tokenizes them.
+    pub fn from_texts<S: AsRef<str>>(units: &[S], stem: bool) -> Self {
+        let tokens: Vec<Vec<String>> = units.iter().map(|u| crate::rouge::tokenize(u.as_ref(), stem)).collect();
+        Self::new(&tokens)
+    }
+
+    /// `select` with references given as text.
+    pub fn select_texts<S: AsRef<str>>(&self, references: &[S], stem: bool, limits: OracleLimits) -> Vec<usize> {
+        let tokens: Vec<Vec<String>> = references.iter().map(|r| crate::rouge::tokenize(r.as_ref(), stem)).collect();
+        self.select(&tokens, limits)
     }
 
     pub fn len(&self) -> usize {
@@ -270,11 +282,7 @@ impl ReferenceState {
 pub fn fmeasure(overlap: u64, prediction: usize, target: usize) -> f64 {
     let precision = overlap as f64 / prediction.max(1) as f64;
     let recall = overlap as f64 / target.max(1) as f64;
-    if precision + recall > 0.0 {
-        2.0 * precision * recall / (precision + recall)
-    } else {
-        0.0
-    }
+    crate::rouge::fmeasure(precision, recall)
 }
 
 /// Sorted (value, count) pairs of the values.
@@ -403,6 +411,29 @@ mod tests {
         assert!(units.select(&[tokens("")], OracleLimits::default()).is_empty());
         assert!(units.select(&[], OracleLimits::default()).is_empty());
         assert!(units.select(&[tokens("zzz")], OracleLimits::default()).is_empty());
+    }
+
+    #[test]
+    fn optimizes_the_score_rouge_reports() {
+        // The chosen summary scores what the ROUGE core says, and no single
+        // extra unit would raise it.
+        let units = ["The remote is yellow .", "Lunch time .", "With big buttons .", "Yeah ."];
+        let reference = "The remote should be yellow with big buttons .";
+        let oracle = OracleUnits::from_texts(&units, true);
+        let chosen = oracle.select_texts(&[reference], true, OracleLimits::default());
+        let scorer = crate::rouge::Scorer::new(&["rouge1", "rouge2"], true, false).unwrap();
+        let total = |picked: &[usize]| -> f64 {
+            let text: Vec<&str> = picked.iter().map(|&i| units[i]).collect();
+            scorer.score(reference, &text.join("\n")).iter().map(|s| s.fmeasure).sum()
+        };
+        let best = total(&chosen);
+        for extra in (0..units.len()).filter(|i| !chosen.contains(i)) {
+            let mut more = chosen.clone();
+            more.push(extra);
+            more.sort_unstable();
+            assert!(total(&more) <= best);
+        }
+        assert_eq!(chosen, [0, 2]);
     }
 
     #[test]

@@ -232,19 +232,19 @@ fn register_chunk(_m: &Bound<'_, PyModule>) -> PyResult<()> {
 // ---------------------------------------------------------------------------
 
 fn register_rank(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(split_sentences, m)?)?;
+    m.add_function(wrap_pyfunction!(split_turn_sentences, m)?)?;
     m.add_function(wrap_pyfunction!(score_units, m)?)?;
     m.add_function(wrap_pyfunction!(select_within_budget, m)?)?;
     m.add_function(wrap_pyfunction!(merge_spans, m)?)?;
     m.add_function(wrap_pyfunction!(locate_turns, m)?)?;
-    m.add_function(wrap_pyfunction!(oracle_select_tokens, m)?)?;
-    m.add_function(wrap_pyfunction!(oracle_select_batch_tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(oracle_select, m)?)?;
+    m.add_function(wrap_pyfunction!(oracle_select_batch, m)?)?;
     Ok(())
 }
 
 /// Sentences of a turn, cut after `.`, `?` or `!` followed by whitespace.
 #[pyfunction]
-fn split_sentences(text: &str) -> Vec<String> {
+fn split_turn_sentences(text: &str) -> Vec<String> {
     crate::rank::split_sentences(text)
 }
 
@@ -300,29 +300,32 @@ fn oracle_limits(max_units: Option<usize>, max_tokens: Option<usize>) -> crate::
     crate::oracle::OracleLimits { max_units, max_tokens }
 }
 
-/// Greedy ROUGE-1 + ROUGE-2 F oracle over tokenized units.
+/// Greedy ROUGE-1 + ROUGE-2 F oracle: indices of the chosen units.
 #[pyfunction]
-#[pyo3(signature = (units, references, max_units=None, max_tokens=None))]
-fn oracle_select_tokens(
+#[pyo3(signature = (units, references, stem=true, max_units=None, max_tokens=None))]
+fn oracle_select(
     py: Python<'_>,
-    units: Vec<Vec<String>>,
-    references: Vec<Vec<String>>,
+    units: Vec<String>,
+    references: Vec<String>,
+    stem: bool,
     max_units: Option<usize>,
     max_tokens: Option<usize>,
 ) -> Vec<usize> {
     py.detach(|| {
-        crate::oracle::OracleUnits::new(&units).select(&references, oracle_limits(max_units, max_tokens))
+        crate::oracle::OracleUnits::from_texts(&units, stem)
+            .select_texts(&references, stem, oracle_limits(max_units, max_tokens))
     })
 }
 
-/// The oracle for many queries: `queries[i] = (meeting index, references)`;
-/// each meeting's units are interned once, queries run in parallel.
+/// The oracle for many queries: `queries[i] = (meeting index, references)`.
+/// Each meeting's units are tokenized once; queries run in parallel.
 #[pyfunction]
-#[pyo3(signature = (meetings, queries, max_units=None, max_tokens=None))]
-fn oracle_select_batch_tokens(
+#[pyo3(signature = (meetings, queries, stem=true, max_units=None, max_tokens=None))]
+fn oracle_select_batch(
     py: Python<'_>,
-    meetings: Vec<Vec<Vec<String>>>,
-    queries: Vec<(usize, Vec<Vec<String>>)>,
+    meetings: Vec<Vec<String>>,
+    queries: Vec<(usize, Vec<String>)>,
+    stem: bool,
     max_units: Option<usize>,
     max_tokens: Option<usize>,
 ) -> PyResult<Vec<Vec<usize>>> {
@@ -333,10 +336,10 @@ fn oracle_select_batch_tokens(
     Ok(py.detach(|| {
         use rayon::prelude::*;
         let prepared: Vec<crate::oracle::OracleUnits> =
-            meetings.par_iter().map(|units| crate::oracle::OracleUnits::new(units)).collect();
+            meetings.par_iter().map(|units| crate::oracle::OracleUnits::from_texts(units, stem)).collect();
         queries
             .par_iter()
-            .map(|(meeting, references)| prepared[*meeting].select(references, limits))
+            .map(|(meeting, references)| prepared[*meeting].select_texts(references, stem, limits))
             .collect()
     }))
 }
