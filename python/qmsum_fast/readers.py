@@ -162,7 +162,8 @@ def _read_json_file(path: Path, name_split: str | None) -> list[Example]:
     if isinstance(data, dict):
         meeting = path.name.split(".")[0]
         domains = _folder_domains(path.parent.parent)
-        return meeting_examples(data, str(path), meeting, name_split or "test", domains(meeting))
+        split = split_of_name(path.parent.name) or name_split or "test"  # a meeting file's folder names its split
+        return meeting_examples(data, str(path), meeting, split, domains(meeting))
     if isinstance(data, list):
         return alpaca_examples(data, path, name_split)
     raise InputError(f"{path}: expected a QMSum meeting (object) or an alpaca list, found {type(data).__name__}")
@@ -188,9 +189,12 @@ def _read_jsonl(path: Path, name_split: str | None, domain: str | None = None) -
     return flat_examples(flat_rows, name_split)
 
 
+_UPSTREAM_KEYS = {"meeting_transcripts", "general_query_list", "specific_query_list", "topic_list"}
+
+
 def _jsonl_kind(record: dict) -> str | None:
     keys = set(record)
-    if "meeting_transcripts" in keys:
+    if keys & _UPSTREAM_KEYS:
         return "upstream"
     if keys & {"context", "answers", "_id"}:
         return "longbench"
@@ -289,6 +293,8 @@ def _spans(item: dict, at: str, n_turns: int) -> tuple[tuple[int, int], ...]:
             start, end = (int(x) for x in pair)
         except (TypeError, ValueError):
             raise InputError(f"{where}: span {json.dumps(pair)} is not a pair of turn indices") from None
+        if start > end:
+            raise InputError(f"{where}: span {json.dumps(pair)} ends before it starts")
         if not 0 <= start <= end < n_turns:
             raise InputError(
                 f"{where}: span {json.dumps(pair)} is outside the transcript (turns 0 to {n_turns - 1})"
