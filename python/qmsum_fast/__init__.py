@@ -19,6 +19,8 @@ from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
 # generation
 
 # baselines and locator
+from .baselines import BASELINES, make_predictor, oracle_batch
+from .locate import evaluate_locator, locate_turns
 
 __all__ = [
     "__version__",
@@ -42,5 +44,9 @@ __all__ = [
     # generation
 
     # baselines and locator
-
+    "BASELINES",
+    "evaluate_locator",
+    "locate_turns",
+    "make_predictor",
+    "oracle_batch",
 ]

@@ -46,3 +46,25 @@ class RougeCore:
 # --- chunk -------------------------------------------------------------------
 
 # --- rank (baselines, locator) -----------------------------------------------
+
+def split_turn_sentences(text: str) -> list[str]: ...
+def score_units(units: list[str], query: str, method: str) -> list[float]: ...
+def select_within_budget(order: list[int], lengths: list[int], budget: int, fill: str) -> list[int]: ...
+def merge_spans(indices: list[int]) -> list[tuple[int, int]]: ...
+def locate_turns(
+    turns: list[str], token_counts: list[int], query: str, budget: int, method: str
+) -> list[tuple[int, int]]: ...
+def oracle_select(
+    units: list[str],
+    references: list[str],
+    stem: bool = True,
+    max_units: int | None = None,
+    max_tokens: int | None = None,
+) -> list[int]: ...
+def oracle_select_batch(
+    meetings: list[list[str]],
+    queries: list[tuple[int, list[str]]],
+    stem: bool = True,
+    max_units: int | None = None,
+    max_tokens: int | None = None,
+) -> list[list[int]]: ...
