@@ -117,7 +117,7 @@ def test_ranked_baselines_fill_the_word_budget(examples, name):
 
 def test_bm25_prefers_turns_with_query_words(examples):
     example = next(e for e in examples if e.id == "test/IS1003a/s2")  # "... product price and cost ..."
-    summary = make_predictor("bm25", {"unit": "turn", "budget": 2})(example)
+    summary = make_predictor("bm25", {"unit": "turn", "budget": 2, "budget_kind": "units"})(example)
     assert "price" in summary.lower() or "cost" in summary.lower()
 
 
