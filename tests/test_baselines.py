@@ -73,6 +73,15 @@ def test_oracle_equals_rouge_score_greedy_on_random_text(units, reference, max_u
     )
 
 
+def test_speaker_names_are_shown_but_not_counted(examples):
+    example = examples[1]
+    shown = make_predictor("textrank", {"budget": 30})(example).split("\n")
+    plain = make_predictor("textrank", {"budget": 30, "speaker": False})(example).split("\n")
+    speakers = {t.speaker for t in example.turns}
+    assert [line.split(": ", 1)[1] for line in shown] == plain
+    assert all(line.split(": ", 1)[0] in speakers for line in shown)
+
+
 def test_oracle_batch_equals_single_calls(examples):
     summaries = oracle_batch(examples)
     predict = make_predictor("oracle", {})
@@ -89,13 +98,13 @@ def test_oracle_token_budget(examples):
 
 def test_lead_takes_the_first_units(examples):
     example = examples[1]
-    units = transcript_units(example)
+    units = transcript_units(example, "sentence", clean=False)
     assert make_predictor("lead", {"budget": 3})(example) == "\n".join(units[:3])
 
 
 def test_random_is_seeded_and_in_transcript_order(examples):
     example = examples[1]
-    units = transcript_units(example)
+    units = transcript_units(example, "sentence", clean=False)
     first = make_predictor("random", {"seed": 5})(example)
     assert first == make_predictor("random", {"seed": 5})(example)
     assert first != make_predictor("random", {"seed": 6})(example)
@@ -105,7 +114,7 @@ def test_random_is_seeded_and_in_transcript_order(examples):
 
 @pytest.mark.parametrize("name", ["textrank", "bm25"])
 def test_ranked_baselines_fill_the_word_budget(examples, name):
-    predict = make_predictor(name, {"budget": 30})
+    predict = make_predictor(name, {"budget": 30, "speaker": False})
     for example in examples[:4]:
         lines = predict(example).split("\n")
         words = [len(line.split()) for line in lines]
@@ -206,6 +215,6 @@ def test_budget_smaller_than_one_unit():
     turns = (Turn("A", "a long turn about the remote control"),)
     example = Example("test/x/s0", "x", "product", "test", "specific", "remote", ("remote control",), turns)
     # "reach": the first unit is always taken, then the budget is met.
-    assert make_predictor("bm25", {"unit": "turn", "budget": 1})(example) == turns[0].content
+    assert make_predictor("bm25", {"budget": 1})(example) == "A: " + turns[0].content
     # The oracle's token budget skips units that do not fit: nothing fits.
     assert make_predictor("oracle", {"budget": 2})(example) == ""

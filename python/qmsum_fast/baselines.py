@@ -6,16 +6,17 @@ selection and the oracle run in the Rust core (``rust/src/rank.rs``,
 ``bm25.rs``, ``textrank.rs``, ``oracle.rs``).
 
 The defaults reproduce the baseline rows of the QMSum paper (Table 3) on the
-ALL test split within 1.5 ROUGE points (see ``docs/baselines.md`` and
-``benches/reproduce_table3.py``):
+ALL test split within 1.5 ROUGE points (``benches/reproduce_table3.py``,
+``docs/baselines.md``). Each baseline keeps its own documented setting:
 
-- units are sentences of the turn contents (split after ``.``, ``?``, ``!``),
-  without speaker names, with QMSum's ``{ disfmarker }``-style annotations
-  removed (``clean``);
-- ``random`` and ``lead`` take 4 sentences; ``textrank`` and ``bm25`` take
-  ranked sentences until 50 words are reached (whitespace words);
-- ``oracle`` selects whole turns (uncleaned) greedily on ROUGE-1 F + ROUGE-2 F
-  against the reference (rouge-score tokens, stemmed), at most 150 tokens.
+- ``random`` (and ``lead``): 4 sentences of the raw turn contents (split after
+  ``.``, ``?``, ``!``), no speaker names;
+- ``textrank`` (and ``bm25``): whole turns with QMSum's ``{ disfmarker }``-style
+  annotations removed, shown as ``Speaker: text``, taken best first until 40
+  words of text are reached (speaker names are shown, not ranked or counted);
+- ``oracle``: whole raw turns shown as ``Speaker: text``, chosen greedily on
+  ROUGE-1 F + ROUGE-2 F against the reference (rouge-score tokens, stemmed)
+  while the summary stays within 120 ROUGE tokens.
 """
 
 from __future__ import annotations
@@ -50,12 +51,14 @@ class Options:
     stem: bool = True  # oracle: optimise the stemmed ROUGE score
 
 
+_SAMPLED = Options(unit="sentence", clean=False, budget=4, budget_kind="units")
+_RANKED = Options(unit="turn", clean=True, speaker=True, budget=40, budget_kind="words")
 DEFAULTS = {
-    "random": Options(),
-    "lead": Options(),
-    "textrank": Options(budget=50, budget_kind="words"),
-    "bm25": Options(budget=50, budget_kind="words"),
-    "oracle": Options(unit="turn", clean=False, budget=150, budget_kind="tokens"),
+    "random": _SAMPLED,
+    "lead": _SAMPLED,
+    "textrank": _RANKED,
+    "bm25": _RANKED,
+    "oracle": Options(unit="turn", clean=False, speaker=True, budget=120, budget_kind="tokens"),
 }
 
 
@@ -86,7 +89,7 @@ def make_predictor(name: str, options: dict | None = None) -> Callable[[Example]
     chosen = options_for(name, options)
     units_of = _UnitCache(chosen)
     if name == "oracle":
-        return lambda example: _oracle(example, units_of(example), chosen)
+        return lambda example: _oracle(example, units_of(example)[1], chosen)
     if name == "random":
         rng = random.Random(chosen.seed)
 
@@ -100,6 +103,16 @@ def make_predictor(name: str, options: dict | None = None) -> Callable[[Example]
         def order(example: Example, units: list[str]) -> list[int]:
             return list(range(len(units)))
 
+    elif name == "textrank":
+        # TextRank ignores the query: rank each meeting's units once.
+        ranked: dict = {"units": None, "order": []}
+
+        def order(example: Example, units: list[str]) -> list[int]:
+            if ranked["units"] is not units:
+                scores = _core.score_units(units, "", "textrank")
+                ranked.update(units=units, order=sorted(range(len(scores)), key=lambda i: (-scores[i], i)))
+            return ranked["order"]
+
     else:
         method = name
 
@@ -111,21 +124,27 @@ def make_predictor(name: str, options: dict | None = None) -> Callable[[Example]
             return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
     def predict(example: Example) -> str:
-        units = units_of(example)
-        chosen_units = _select(order(example, units), units, chosen)
-        return "\n".join(units[i] for i in chosen_units)
+        texts, lines = units_of(example)
+        chosen_units = _select(order(example, texts), texts, chosen)
+        return "\n".join(lines[i] for i in chosen_units)
 
     return predict
 
 
 def transcript_units(example: Example, unit: str = "sentence", clean: bool = True, speaker: bool = False) -> list[str]:
-    """The units of an example's transcript (turns, or sentences of turns)."""
-    units = []
+    """The units of an example's transcript (turns, or sentences of turns),
+    as they appear in a summary: ``"Speaker: text"`` with ``speaker``."""
+    return [f"{who}: {text}" if speaker else text for who, text in _unit_parts(example, unit, clean)]
+
+
+def _unit_parts(example: Example, unit: str, clean: bool) -> list[tuple[str, str]]:
+    """(speaker, text) of each unit; empty units (a turn of annotations) are dropped."""
+    parts = []
     for turn in _turns(example):
         content = clean_annotations(turn.content) if clean else turn.content.strip()
-        parts = _core.split_turn_sentences(content) if unit == "sentence" else ([content] if content else [])
-        units.extend(f"{turn.speaker}: {part}" if speaker else part for part in parts)
-    return units
+        texts = _core.split_turn_sentences(content) if unit == "sentence" else ([content] if content else [])
+        parts.extend((turn.speaker, text) for text in texts)
+    return parts
 
 
 def clean_annotations(text: str) -> str:
@@ -145,18 +164,24 @@ def _turns(example: Example):
 
 
 class _UnitCache:
-    """Units of the last meeting seen: queries about one meeting share them."""
+    """Units of the last meeting seen (queries about one meeting share them):
+    the texts that are ranked and measured, and the lines a summary shows.
+    Speaker names only ever appear in the lines, so they neither link units
+    in TextRank nor count against a word budget."""
 
     def __init__(self, options: Options) -> None:
         self.options = options
         self.key: object = None
-        self.units: list[str] = []
+        self.units: tuple[list[str], list[str]] = ([], [])
 
-    def __call__(self, example: Example) -> list[str]:
+    def __call__(self, example: Example) -> tuple[list[str], list[str]]:
         key = (example.turns, example.raw_transcript)
         if self.key is None or self.key[0] is not key[0] or self.key[1] != key[1]:
             o = self.options
-            self.units = transcript_units(example, o.unit, o.clean, o.speaker)
+            parts = _unit_parts(example, o.unit, o.clean)
+            texts = [text for _, text in parts]
+            lines = [f"{who}: {text}" for who, text in parts] if o.speaker else texts
+            self.units = (texts, lines)
             self.key = key
         return self.units
 
