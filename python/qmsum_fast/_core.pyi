@@ -61,6 +61,15 @@ def oracle_select(
     max_units: int | None = None,
     max_tokens: int | None = None,
 ) -> list[int]: ...
+class OracleUnits:
+    """One meeting's units tokenized once (rouge-score tokens) for the oracle."""
+
+    def __init__(self, units: list[str], stem: bool = True) -> None: ...
+    def select(
+        self, references: list[str], max_units: int | None = None, max_tokens: int | None = None
+    ) -> list[int]: ...
+    def __len__(self) -> int: ...
+
 def oracle_select_batch(
     meetings: list[list[str]],
     queries: list[tuple[int, list[str]]],

@@ -89,7 +89,15 @@ def make_predictor(name: str, options: dict | None = None) -> Callable[[Example]
     chosen = options_for(name, options)
     units_of = _UnitCache(chosen)
     if name == "oracle":
-        return lambda example: _oracle(example, units_of(example)[1], chosen)
+        tokenized: dict = {"lines": None, "oracle": None}
+
+        def oracle(example: Example) -> str:
+            lines = units_of(example)[1]
+            if tokenized["lines"] is not lines:  # a new meeting: tokenize it once
+                tokenized.update(lines=lines, oracle=_core.OracleUnits(lines, chosen.stem))
+            return _oracle(example, lines, tokenized["oracle"], chosen)
+
+        return oracle
     if name == "random":
         rng = random.Random(chosen.seed)
 
@@ -195,14 +203,13 @@ def _select(order: list[int], units: list[str], options: Options) -> list[int]:
     return _core.select_within_budget(order, lengths, options.budget, "reach")
 
 
-def _oracle(example: Example, units: list[str], options: Options) -> str:
+def _oracle(example: Example, lines: list[str], oracle: _core.OracleUnits, options: Options) -> str:
     references = [r for r in example.references if r.strip()]
     if not references:
         raise InputError(f"{example.id}: the oracle needs a reference summary, and this example has none")
     max_units = options.budget if options.budget_kind == "units" else None
     max_tokens = options.budget if options.budget_kind == "tokens" else None
-    chosen = _core.oracle_select(units, references, options.stem, max_units, max_tokens)
-    return "\n".join(units[i] for i in chosen)
+    return "\n".join(lines[i] for i in oracle.select(references, max_units, max_tokens))
 
 
 def oracle_batch(examples: list[Example], options: dict | None = None) -> list[str]:

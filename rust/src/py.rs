@@ -239,6 +239,7 @@ fn register_rank(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(locate_turns, m)?)?;
     m.add_function(wrap_pyfunction!(oracle_select, m)?)?;
     m.add_function(wrap_pyfunction!(oracle_select_batch, m)?)?;
+    m.add_class::<PyOracleUnits>()?;
     Ok(())
 }
 
@@ -315,6 +316,39 @@ fn oracle_select(
         crate::oracle::OracleUnits::from_texts(&units, stem)
             .select_texts(&references, stem, oracle_limits(max_units, max_tokens))
     })
+}
+
+/// One meeting's units tokenized once, for the oracle over its queries.
+#[pyclass(name = "OracleUnits", frozen)]
+struct PyOracleUnits {
+    inner: crate::oracle::OracleUnits,
+    stem: bool,
+}
+
+#[pymethods]
+impl PyOracleUnits {
+    #[new]
+    #[pyo3(signature = (units, stem=true))]
+    fn new(py: Python<'_>, units: Vec<String>, stem: bool) -> Self {
+        let inner = py.detach(|| crate::oracle::OracleUnits::from_texts(&units, stem));
+        Self { inner, stem }
+    }
+
+    /// Indices of the chosen units for these references.
+    #[pyo3(signature = (references, max_units=None, max_tokens=None))]
+    fn select(
+        &self,
+        py: Python<'_>,
+        references: Vec<String>,
+        max_units: Option<usize>,
+        max_tokens: Option<usize>,
+    ) -> Vec<usize> {
+        py.detach(|| self.inner.select_texts(&references, self.stem, oracle_limits(max_units, max_tokens)))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
 }
 
 /// The oracle for many queries: `queries[i] = (meeting index, references)`.
