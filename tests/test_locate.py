@@ -65,9 +65,20 @@ def test_skips_turns_that_do_not_fit():
     costs = [60, 5, 3]
     # The best turn (0) costs too much: the next remote turn still fits, and
     # the rest of the budget is filled with the turns that share no word.
-    assert locate_turns(example, 5, None, "bm25", costs) == [(1, 1)]
-    assert locate_turns(example, 10, None, "bm25", costs) == [(1, 2)]
+    assert locate_turns(example, 5, None, "bm25", costs, window=0) == [(1, 1)]
+    assert locate_turns(example, 10, None, "bm25", costs, window=0) == [(1, 2)]
     assert locate_turns(example, 2, None, "bm25", costs) == []  # smaller than every turn
+
+
+def test_smoothing_locates_the_run_around_query_turns():
+    contents = ["lunch plans", "the remote", "so yes", "agreed", "the remote buttons", "weather", "coffee"]
+    turns = tuple(Turn("A", c) for c in contents)
+    example = Example("test/x/s0", "x", "product", "test", "specific", "remote", ("r",), turns)
+    costs = [1] * len(turns)
+    assert locate_turns(example, 4, None, "bm25", costs, window=0) == [(0, 2), (4, 4)]
+    assert locate_turns(example, 4, None, "bm25", costs, window=2) == [(1, 4)]
+    with pytest.raises(InputError, match="window"):
+        locate_turns(example, 4, None, "bm25", costs, window=-1)
 
 
 def test_no_turns_and_no_words(counter):
@@ -116,7 +127,7 @@ def test_cli_table_and_json():
     assert "recall" in result.output and "committee" in result.output
     result = invoke("--data", str(DATA), "--budget", "512", "--method", "tfidf", "--json")
     payload = json.loads(result.output)
-    assert payload["method"] == "tfidf"
+    assert payload["method"] == "tfidf" and payload["window"] == 16
     assert [s["budget"] for s in payload["scores"]] == [512, 512, 512]
 
 

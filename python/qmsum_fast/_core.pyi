@@ -52,7 +52,12 @@ def score_units(units: list[str], query: str, method: str) -> list[float]: ...
 def select_within_budget(order: list[int], lengths: list[int], budget: int, fill: str) -> list[int]: ...
 def merge_spans(indices: list[int]) -> list[tuple[int, int]]: ...
 def locate_turns(
-    turns: list[str], token_counts: list[int], query: str, budget: int, method: str
+    turns: list[str],
+    token_counts: list[int],
+    query: str,
+    budget: int,
+    method: str = "bm25",
+    window: int = 16,
 ) -> list[tuple[int, int]]: ...
 def oracle_select(
     units: list[str],

@@ -1,8 +1,11 @@
 """The query locator: the turns of a meeting a query is about, within a token budget.
 
 Turns are ranked in the Rust core (``rust/src/locate.rs``: BM25 by default, or
-TF-IDF cosine) and taken best first while they fit the budget; a turn that
-does not fit is skipped and shorter, lower-ranked turns are tried. A turn
+TF-IDF cosine), each turn's score smoothed with its neighbours' (``window``
+turns on each side, weight 1/distance: QMSum's relevant spans are runs of
+consecutive turns, most of which do not repeat the query's words), and taken
+best first while they fit the budget; a turn that does not fit is skipped
+and shorter, lower-ranked turns are tried. A turn
 costs the exact token count of its transcript line ``"Speaker: content\\n"``
 with the chosen tokenizer, so the located spans rendered as a transcript take
 about ``budget`` tokens. Selected neighbours merge into inclusive spans.
@@ -22,6 +25,7 @@ from .errors import InputError
 from .stats import TokenCounter
 
 METHODS = ("bm25", "tfidf")
+DEFAULT_WINDOW = 16
 
 
 def turn_line(turn: Turn) -> str:
@@ -39,6 +43,7 @@ def locate_turns(
     counter: TokenCounter,
     method: str = "bm25",
     costs: Sequence[int] | None = None,
+    window: int = DEFAULT_WINDOW,
 ) -> list[tuple[int, int]]:
     """Inclusive turn spans for ``example.query`` within ``budget_tokens``.
 
@@ -49,13 +54,15 @@ def locate_turns(
     _check_method(method)
     if budget_tokens < 0:
         raise InputError(f"budget must not be negative, not {budget_tokens}")
+    if window < 0:
+        raise InputError(f"window must not be negative, not {window}")
     if not example.turns:
         return []
     if costs is None:
         costs = turn_costs(example.turns, counter)
     texts = [f"{t.speaker}: {t.content}" for t in example.turns]
     try:
-        spans = _core.locate_turns(texts, list(costs), example.query, budget_tokens, method)
+        spans = _core.locate_turns(texts, list(costs), example.query, budget_tokens, method, window)
     except ValueError as exc:
         raise InputError(f"{example.id}: {exc}") from None
     return [tuple(span) for span in spans]
@@ -103,6 +110,7 @@ def evaluate_locator(
     budgets: Sequence[int],
     counter: TokenCounter,
     method: str = "bm25",
+    window: int = DEFAULT_WINDOW,
 ) -> list[LocatorScore]:
     """Turn-level recall and precision per budget and domain (and "all") over
     the examples that have gold spans (QMSum's specific queries)."""
@@ -118,7 +126,7 @@ def evaluate_locator(
         if key not in costs_of:
             costs_of[key] = turn_costs(example.turns, counter)
         for budget in budgets:
-            spans = locate_turns(example, budget, counter, method, costs_of[key])
+            spans = locate_turns(example, budget, counter, method, costs_of[key], window)
             located = {i for start, end in spans for i in range(start, end + 1)}
             hit = len(located & gold)
             row = (hit / len(gold), hit / len(located) if located else 0.0, len(located), len(gold))

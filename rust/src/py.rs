@@ -282,8 +282,10 @@ fn merge_spans(mut indices: Vec<usize>) -> Vec<(usize, usize)> {
     crate::rank::merge_spans(&indices)
 }
 
-/// Inclusive spans of the best turns for the query within the token budget.
+/// Inclusive spans of the best turns for the query within the token budget,
+/// turn scores smoothed over `window` neighbours on each side.
 #[pyfunction]
+#[pyo3(signature = (turns, token_counts, query, budget, method="bm25", window=crate::locate::DEFAULT_WINDOW))]
 fn locate_turns(
     py: Python<'_>,
     turns: Vec<String>,
@@ -291,9 +293,10 @@ fn locate_turns(
     query: &str,
     budget: usize,
     method: &str,
+    window: usize,
 ) -> PyResult<Vec<(usize, usize)>> {
     let method = crate::locate::Method::parse(method).map_err(value_error)?;
-    py.detach(|| crate::locate::locate(&turns, &token_counts, query, budget, method))
+    py.detach(|| crate::locate::locate(&turns, &token_counts, query, budget, method, window))
         .map_err(value_error)
 }
 

@@ -132,6 +132,29 @@ pub fn order_by_score(scores: &[f64]) -> Vec<usize> {
     order
 }
 
+/// Scores plus their neighbours' scores weighted by `1 / distance`, up to
+/// `window` units away on each side. Relevant passages of a meeting run over
+/// many consecutive turns, most of which do not repeat the query's words;
+/// smoothing lets a turn inherit relevance from the turns around it.
+/// `window` 0 returns the scores unchanged.
+pub fn smooth_with_neighbours(scores: &[f64], window: usize) -> Vec<f64> {
+    (0..scores.len())
+        .map(|i| {
+            let mut total = scores[i];
+            for distance in 1..=window {
+                let weight = 1.0 / distance as f64;
+                if distance <= i {
+                    total += weight * scores[i - distance];
+                }
+                if i + distance < scores.len() {
+                    total += weight * scores[i + distance];
+                }
+            }
+            total
+        })
+        .collect()
+}
+
 /// Sorted, distinct turn indices merged into inclusive spans of neighbours:
 /// [1, 2, 3, 7] -> [(1, 3), (7, 7)].
 pub fn merge_spans(sorted: &[usize]) -> Vec<(usize, usize)> {
@@ -226,6 +249,15 @@ mod tests {
     #[test]
     fn ties_keep_document_order() {
         assert_eq!(order_by_score(&[1.0, 3.0, 1.0, 3.0]), [1, 3, 0, 2]);
+    }
+
+    #[test]
+    fn smoothing_spreads_scores_to_neighbours() {
+        let scores = [0.0, 0.0, 6.0, 0.0, 0.0, 0.0];
+        assert_eq!(smooth_with_neighbours(&scores, 0), scores);
+        assert_eq!(smooth_with_neighbours(&scores, 2), [3.0, 6.0, 6.0, 6.0, 3.0, 0.0]);
+        assert!(smooth_with_neighbours(&[], 3).is_empty());
+        assert_eq!(smooth_with_neighbours(&[1.0], 100), [1.0]);
     }
 
     #[test]
