@@ -71,12 +71,14 @@ def test_skips_turns_that_do_not_fit():
 
 
 def test_smoothing_locates_the_run_around_query_turns():
-    contents = ["lunch plans", "the remote", "so yes", "agreed", "the remote buttons", "weather", "coffee"]
+    contents = ["lunch plans", "the remote", "so yes", "agreed", "the remote", "weather", "coffee"]
     turns = tuple(Turn("A", c) for c in contents)
     example = Example("test/x/s0", "x", "product", "test", "specific", "remote", ("r",), turns)
     costs = [1] * len(turns)
+    # Plain: the two remote turns, then the budget filled in transcript order.
     assert locate_turns(example, 4, None, "bm25", costs, window=0) == [(0, 2), (4, 4)]
-    assert locate_turns(example, 4, None, "bm25", costs, window=2) == [(1, 4)]
+    # Smoothed (1/distance over 3 turns): the turns between them rank first.
+    assert locate_turns(example, 4, None, "bm25", costs, window=3) == [(1, 4)]
     with pytest.raises(InputError, match="window"):
         locate_turns(example, 4, None, "bm25", costs, window=-1)
 
