@@ -46,8 +46,11 @@ def _cdf(plt, lengths: Sequence[int], path: Path, title: str, reserve: int) -> P
         budget = window - reserve
         if budget <= top * 1.5:
             ax.axvline(budget, color="#c0392b", linestyle="--", linewidth=0.8)
-            ax.text(budget, 0.02, f" {window // 1024}k", color="#c0392b", fontsize=8)
+            ax.text(budget, 0.95, f" {window // 1024}k window", color="#c0392b", fontsize=8)
     ax.set_xscale("log")
+    ticks = [2**k for k in range(7, 18) if 2**k <= top * 2 and 2**k >= (ordered[0] if ordered else 1) / 2]
+    ax.set_xticks(ticks, [f"{t // 1024}k" if t >= 1024 else str(t) for t in ticks])
+    ax.minorticks_off()
     ax.set_title(title + (f" (reserve {reserve})" if reserve else ""))
     ax.set_xlabel("input tokens (log scale)")
     ax.set_ylabel("share of examples")
