@@ -40,7 +40,11 @@ pub struct Score {
 impl Score {
     /// The score from precision and recall, F-measure by [`fmeasure`].
     pub fn new(precision: f64, recall: f64) -> Self {
-        Self { precision, recall, fmeasure: fmeasure(precision, recall) }
+        Self {
+            precision,
+            recall,
+            fmeasure: fmeasure(precision, recall),
+        }
     }
 }
 
@@ -163,7 +167,9 @@ fn scan_tokens(text: &str, mut emit: impl FnMut(&str, bool)) {
 /// Porter-stemmed (NLTK default mode) when longer than 3 characters if `stem`.
 pub fn tokenize(text: &str, stem: bool) -> Vec<String> {
     let mut tokens = Vec::new();
-    scan_tokens(text, |token, _| with_stemmed(token, stem, |t| tokens.push(t.to_string())));
+    scan_tokens(text, |token, _| {
+        with_stemmed(token, stem, |t| tokens.push(t.to_string()))
+    });
     tokens
 }
 
@@ -256,7 +262,9 @@ impl Document {
     /// without tokens change no count).
     pub fn sentences(&self) -> impl Iterator<Item = &[u32]> {
         let starts = std::iter::once(0).chain(self.sentence_ends.iter().copied());
-        starts.zip(self.sentence_ends.iter()).map(|(start, &end)| &self.ids[start..end])
+        starts
+            .zip(self.sentence_ends.iter())
+            .map(|(start, &end)| &self.ids[start..end])
     }
 }
 
@@ -278,7 +286,10 @@ pub fn ngram_counts<T: Hash + Eq + Clone>(tokens: &[T], n: usize) -> HashMap<Vec
 }
 
 /// Clipped overlap: the sum over target n-grams of `min(target, prediction)`.
-pub fn ngram_overlap<K: Hash + Eq>(target: &HashMap<K, usize>, prediction: &HashMap<K, usize>) -> usize {
+pub fn ngram_overlap<K: Hash + Eq>(
+    target: &HashMap<K, usize>,
+    prediction: &HashMap<K, usize>,
+) -> usize {
     target
         .iter()
         .map(|(gram, &count)| count.min(prediction.get(gram).copied().unwrap_or(0)))
@@ -324,7 +335,8 @@ fn id_ngram_overlap(target: &[u32], prediction: &[u32], n: usize, vocab_size: us
         })
     } else if n * bits <= 128 {
         packed_overlap(target, prediction, n, |gram| {
-            gram.iter().fold(0u128, |key, &id| (key << bits) | id as u128)
+            gram.iter()
+                .fold(0u128, |key, &id| (key << bits) | id as u128)
         })
     } else {
         packed_overlap(target, prediction, n, |gram| gram)
@@ -448,7 +460,11 @@ fn count_matches(v: &[u64], len: usize) -> usize {
     let mut zeros = 0;
     for (k, &word) in v.iter().enumerate() {
         let bits = (len - k * 64).min(64);
-        let valid = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        let valid = if bits == 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        };
         zeros += (!word & valid).count_ones() as usize;
     }
     zeros
@@ -473,7 +489,11 @@ fn mark_lcs(target: &[u32], prediction: &[u32], table: &mut Vec<u32>, hit: &mut 
     for (i, &t) in target.iter().enumerate() {
         let (above, row) = table[i * cols..(i + 2) * cols].split_at_mut(cols);
         for (j, &p) in prediction.iter().enumerate() {
-            row[j + 1] = if t == p { above[j] + 1 } else { above[j + 1].max(row[j]) };
+            row[j + 1] = if t == p {
+                above[j] + 1
+            } else {
+                above[j + 1].max(row[j])
+            };
         }
     }
     let (mut i, mut j) = (target.len(), prediction.len());
@@ -522,7 +542,10 @@ fn summary_lcs_score(target: &Document, prediction: &Document, vocab_size: usize
             }
         }
     }
-    Score::new(hits as f64 / prediction_len as f64, hits as f64 / target_len as f64)
+    Score::new(
+        hits as f64 / prediction_len as f64,
+        hits as f64 / target_len as f64,
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -541,9 +564,20 @@ impl Scorer {
     /// `types` by name (`rouge1`..`rouge9`, `rougeL`, `rougeLsum`); `split`
     /// selects our sentence splitter for rougeLsum instead of newlines.
     pub fn new<S: AsRef<str>>(types: &[S], stem: bool, split: bool) -> Result<Self, String> {
-        let types = types.iter().map(|t| t.as_ref().parse()).collect::<Result<Vec<_>, _>>()?;
-        let sentences = if split { Sentences::Split } else { Sentences::Lines };
-        Ok(Self { types, stem, sentences })
+        let types = types
+            .iter()
+            .map(|t| t.as_ref().parse())
+            .collect::<Result<Vec<_>, _>>()?;
+        let sentences = if split {
+            Sentences::Split
+        } else {
+            Sentences::Lines
+        };
+        Ok(Self {
+            types,
+            stem,
+            sentences,
+        })
     }
 
     pub fn types(&self) -> &[RougeType] {
@@ -576,11 +610,21 @@ impl Scorer {
         best.into_iter().map(Option::unwrap_or_default).collect()
     }
 
-    fn score_documents(&self, kind: RougeType, target: &Document, prediction: &Document, vocab_size: usize) -> Score {
+    fn score_documents(
+        &self,
+        kind: RougeType,
+        target: &Document,
+        prediction: &Document,
+        vocab_size: usize,
+    ) -> Score {
         match kind {
             RougeType::N(n) => {
                 let overlap = id_ngram_overlap(&target.ids, &prediction.ids, n, vocab_size);
-                ngram_score(overlap, ngram_total(target.ids.len(), n), ngram_total(prediction.ids.len(), n))
+                ngram_score(
+                    overlap,
+                    ngram_total(target.ids.len(), n),
+                    ngram_total(prediction.ids.len(), n),
+                )
             }
             RougeType::L => lcs_score(&target.ids, &prediction.ids, vocab_size),
             RougeType::Lsum => summary_lcs_score(target, prediction, vocab_size),
@@ -588,7 +632,11 @@ impl Scorer {
     }
 
     /// [`Scorer::score`] of each (target, prediction) pair, in parallel.
-    pub fn score_batch<S: AsRef<str> + Sync>(&self, targets: &[S], predictions: &[S]) -> Vec<Vec<Score>> {
+    pub fn score_batch<S: AsRef<str> + Sync>(
+        &self,
+        targets: &[S],
+        predictions: &[S],
+    ) -> Vec<Vec<Score>> {
         targets
             .par_iter()
             .zip(predictions.par_iter())
@@ -598,7 +646,11 @@ impl Scorer {
     }
 
     /// [`Scorer::score_multi`] of each (targets, prediction) pair, in parallel.
-    pub fn score_multi_batch<S: AsRef<str> + Sync>(&self, targets: &[Vec<S>], predictions: &[S]) -> Vec<Vec<Score>> {
+    pub fn score_multi_batch<S: AsRef<str> + Sync>(
+        &self,
+        targets: &[Vec<S>],
+        predictions: &[S],
+    ) -> Vec<Vec<Score>> {
         targets
             .par_iter()
             .zip(predictions.par_iter())
@@ -618,9 +670,18 @@ mod tests {
 
     #[test]
     fn tokenizer_matches_rouge_score_rules() {
-        assert_eq!(tokenize("The quick-brown FOX, 42!", false), ["the", "quick", "brown", "fox", "42"]);
-        assert_eq!(tokenize("Meetings were running", true), ["meet", "were", "run"]);
-        assert_eq!(tokenize("caf\u{e9} \u{130}stanbul \u{212A}elvin", false), ["caf", "i", "stanbul", "kelvin"]);
+        assert_eq!(
+            tokenize("The quick-brown FOX, 42!", false),
+            ["the", "quick", "brown", "fox", "42"]
+        );
+        assert_eq!(
+            tokenize("Meetings were running", true),
+            ["meet", "were", "run"]
+        );
+        assert_eq!(
+            tokenize("caf\u{e9} \u{130}stanbul \u{212A}elvin", false),
+            ["caf", "i", "stanbul", "kelvin"]
+        );
         assert!(tokenize("", true).is_empty());
         assert!(tokenize(" ... \n ", true).is_empty());
     }
@@ -629,7 +690,10 @@ mod tests {
     fn rouge_types_parse_like_rouge_score() {
         assert_eq!("rouge2".parse::<RougeType>(), Ok(RougeType::N(2)));
         assert_eq!("rougeLsum".parse::<RougeType>(), Ok(RougeType::Lsum));
-        assert!("rouge0".parse::<RougeType>().unwrap_err().contains("positive"));
+        assert!("rouge0"
+            .parse::<RougeType>()
+            .unwrap_err()
+            .contains("positive"));
         assert!("rouge10".parse::<RougeType>().is_err());
         assert!("bleu".parse::<RougeType>().is_err());
     }
@@ -637,8 +701,10 @@ mod tests {
     #[test]
     fn rouge_score_docstring_example() {
         // rouge-score README: rouge1 p=0.75 r=0.6667 f=0.7059, rougeL p=0.625 r=0.5556.
-        let s = scorer(&["rouge1", "rougeL"], true)
-            .score("The quick brown fox jumps over the lazy dog", "The quick brown dog jumps on the log.");
+        let s = scorer(&["rouge1", "rougeL"], true).score(
+            "The quick brown fox jumps over the lazy dog",
+            "The quick brown dog jumps on the log.",
+        );
         assert_eq!(s[0].precision, 6.0 / 8.0);
         assert_eq!(s[0].recall, 6.0 / 9.0);
         assert_eq!(s[1].precision, 5.0 / 8.0);
@@ -649,7 +715,10 @@ mod tests {
     fn empty_sides_score_zero() {
         let s = scorer(&["rouge1", "rouge2", "rougeL", "rougeLsum"], false);
         for (t, p) in [("", "a b"), ("a b", ""), ("", ""), ("!!", "a")] {
-            assert!(s.score(t, p).iter().all(|x| *x == Score::default()), "{t:?} {p:?}");
+            assert!(
+                s.score(t, p).iter().all(|x| *x == Score::default()),
+                "{t:?} {p:?}"
+            );
         }
     }
 
@@ -659,14 +728,20 @@ mod tests {
             let mut t = vec![vec![0usize; b.len() + 1]; a.len() + 1];
             for i in 1..=a.len() {
                 for j in 1..=b.len() {
-                    t[i][j] = if a[i - 1] == b[j - 1] { t[i - 1][j - 1] + 1 } else { t[i - 1][j].max(t[i][j - 1]) };
+                    t[i][j] = if a[i - 1] == b[j - 1] {
+                        t[i - 1][j - 1] + 1
+                    } else {
+                        t[i - 1][j].max(t[i][j - 1])
+                    };
                 }
             }
             t[a.len()][b.len()]
         }
         let mut state = 12345u64;
         let mut next = |k: u64| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((state >> 33) % k) as u32
         };
         for round in 0..300 {
@@ -695,7 +770,8 @@ mod tests {
     #[test]
     fn summary_lcs_follows_rouge_score_example() {
         // The ROUGE paper's example, as in rouge-score's tests: hits 4 of 5 / 10.
-        let s = scorer(&["rougeLsum"], false).score("w1 w2 w3 w4 w5", "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5");
+        let s =
+            scorer(&["rougeLsum"], false).score("w1 w2 w3 w4 w5", "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5");
         assert_eq!(s[0].recall, 4.0 / 5.0);
         assert_eq!(s[0].precision, 4.0 / 10.0);
     }
