@@ -69,15 +69,22 @@ def _prepare_none(examples: Sequence[Example]) -> list[PlainText]:
     return texts
 
 
-def convert(examples: Sequence[Example], fmt: str, out: Path, preprocess: str = "none") -> int:
-    """Write ``examples`` to ``out`` in ``fmt``; returns the number of records written."""
+def check_options(fmt: str, out: Path, preprocess: str = "none") -> None:
+    """Reject a bad format, mode or output folder before any data is read."""
     if fmt not in FORMATS:
         raise InputError(f"--to: unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    if preprocess not in PREPROCESS_MODES:
+        raise InputError(f"--preprocess: unknown mode {preprocess!r} (choose from {', '.join(PREPROCESS_MODES)})")
     if fmt == "jsonl" and preprocess != "none":
         raise InputError("--to jsonl keeps turns as they are; use --preprocess none with it")
+    if not Path(out).parent.is_dir():
+        raise InputError(f"{out}: folder {Path(out).parent} does not exist")
+
+
+def convert(examples: Sequence[Example], fmt: str, out: Path, preprocess: str = "none") -> int:
+    """Write ``examples`` to ``out`` in ``fmt``; returns the number of records written."""
+    check_options(fmt, out, preprocess)
     out = Path(out)
-    if not out.parent.is_dir():
-        raise InputError(f"{out}: folder {out.parent} does not exist")
     if fmt == "jsonl":
         records = meeting_records(examples)
         _write(out, _jsonl(records))
@@ -167,7 +174,8 @@ def _list_position(ex: Example) -> tuple[str, int]:
 
 
 def _jsonl(records: list[dict]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    # ASCII escapes let any string through, even a lone surrogate a JSON source held.
+    return "".join(json.dumps(r) + "\n" for r in records)
 
 
 def _write(out: Path, text: str) -> None:

@@ -401,7 +401,7 @@ HASHED_MEETING_PREFIX = "mtg-"
 
 def meeting_name_for(transcript: str) -> str:
     """A stable name for a meeting known only by its transcript text."""
-    digest = hashlib.blake2b(transcript.encode("utf-8"), digest_size=4).hexdigest()
+    digest = hashlib.blake2b(transcript.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
     return HASHED_MEETING_PREFIX + digest
 
 

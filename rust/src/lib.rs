@@ -3,6 +3,7 @@
 //! Every module here is pure Rust and tested with `cargo test` (no Python needed).
 //! The PyO3 glue lives only in `py.rs`, compiled with the `python` feature.
 
+pub mod lcs;
 pub mod rouge;
 pub mod sentences;
 pub mod stats;

@@ -26,6 +26,7 @@ use std::hash::Hash;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use crate::lcs::{lcs_length_ids, Masks, UnionLcs, NO_ID};
 use crate::sentences;
 use crate::stem;
 
@@ -40,7 +41,11 @@ pub struct Score {
 impl Score {
     /// The score from precision and recall, F-measure by [`fmeasure`].
     pub fn new(precision: f64, recall: f64) -> Self {
-        Self { precision, recall, fmeasure: fmeasure(precision, recall) }
+        Self {
+            precision,
+            recall,
+            fmeasure: fmeasure(precision, recall),
+        }
     }
 }
 
@@ -163,7 +168,9 @@ fn scan_tokens(text: &str, mut emit: impl FnMut(&str, bool)) {
 /// Porter-stemmed (NLTK default mode) when longer than 3 characters if `stem`.
 pub fn tokenize(text: &str, stem: bool) -> Vec<String> {
     let mut tokens = Vec::new();
-    scan_tokens(text, |token, _| with_stemmed(token, stem, |t| tokens.push(t.to_string())));
+    scan_tokens(text, |token, _| {
+        with_stemmed(token, stem, |t| tokens.push(t.to_string()))
+    });
     tokens
 }
 
@@ -187,6 +194,16 @@ impl Vocab {
         let id = self.ids.len() as u32;
         self.ids.insert(token.into(), id);
         id
+    }
+
+    /// The id of `token`, if seen.
+    pub fn get(&self, token: &str) -> Option<u32> {
+        self.ids.get(token).copied()
+    }
+
+    /// Every (token, id) seen, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.ids.iter().map(|(token, &id)| (&**token, id))
     }
 
     /// Number of distinct tokens seen.
@@ -256,7 +273,9 @@ impl Document {
     /// without tokens change no count).
     pub fn sentences(&self) -> impl Iterator<Item = &[u32]> {
         let starts = std::iter::once(0).chain(self.sentence_ends.iter().copied());
-        starts.zip(self.sentence_ends.iter()).map(|(start, &end)| &self.ids[start..end])
+        starts
+            .zip(self.sentence_ends.iter())
+            .map(|(start, &end)| &self.ids[start..end])
     }
 }
 
@@ -278,7 +297,10 @@ pub fn ngram_counts<T: Hash + Eq + Clone>(tokens: &[T], n: usize) -> HashMap<Vec
 }
 
 /// Clipped overlap: the sum over target n-grams of `min(target, prediction)`.
-pub fn ngram_overlap<K: Hash + Eq>(target: &HashMap<K, usize>, prediction: &HashMap<K, usize>) -> usize {
+pub fn ngram_overlap<K: Hash + Eq>(
+    target: &HashMap<K, usize>,
+    prediction: &HashMap<K, usize>,
+) -> usize {
     target
         .iter()
         .map(|(gram, &count)| count.min(prediction.get(gram).copied().unwrap_or(0)))
@@ -297,232 +319,239 @@ fn ngram_total(len: usize, n: usize) -> usize {
     (len + 1).saturating_sub(n)
 }
 
-/// Clipped n-gram overlap of two id sequences. Ids below `vocab_size` are
-/// packed into one integer key when they fit, which is exact (injective).
-fn id_ngram_overlap(target: &[u32], prediction: &[u32], n: usize, vocab_size: usize) -> usize {
-    if target.len() < n || prediction.len() < n {
-        return 0;
-    }
-    if n == 1 {
-        let mut remaining = vec![0u32; vocab_size];
-        for &id in target {
-            remaining[id as usize] += 1;
-        }
-        let mut overlap = 0;
-        for &id in prediction {
-            if remaining[id as usize] > 0 {
-                remaining[id as usize] -= 1;
-                overlap += 1;
-            }
-        }
-        return overlap;
-    }
-    let bits = (usize::BITS - vocab_size.leading_zeros()).max(1) as usize;
-    if n * bits <= 64 {
-        packed_overlap(target, prediction, n, |gram| {
-            gram.iter().fold(0u64, |key, &id| (key << bits) | id as u64)
-        })
-    } else if n * bits <= 128 {
-        packed_overlap(target, prediction, n, |gram| {
-            gram.iter().fold(0u128, |key, &id| (key << bits) | id as u128)
-        })
-    } else {
-        packed_overlap(target, prediction, n, |gram| gram)
-    }
-}
-
-fn packed_overlap<'a, K: Hash + Eq>(
-    target: &'a [u32],
-    prediction: &'a [u32],
-    n: usize,
-    key: impl Fn(&'a [u32]) -> K,
-) -> usize {
-    let mut remaining: FxHashMap<K, u32> = FxHashMap::default();
-    remaining.reserve(target.len());
-    for gram in target.windows(n) {
-        *remaining.entry(key(gram)).or_insert(0) += 1;
-    }
-    let mut overlap = 0;
-    for gram in prediction.windows(n) {
-        if let Some(count) = remaining.get_mut(&key(gram)) {
-            if *count > 0 {
-                *count -= 1;
-                overlap += 1;
-            }
-        }
-    }
-    overlap
-}
+/// Length of the longest common subsequence of `a` and `b` (bit-parallel).
+pub use crate::lcs::lcs_length;
 
 // ---------------------------------------------------------------------------
-// ROUGE-L and ROUGE-Lsum
+// Texts prepared once, scored against many others
 // ---------------------------------------------------------------------------
 
-/// Length of the longest common subsequence of `a` and `b`, bit-parallel
-/// (Allison-Dix / Hyyrö): one pass over the longer sequence with the shorter
-/// one as bit vectors. Only symbols of the shorter sequence change the state.
-pub fn lcs_length<T: Hash + Eq>(a: &[T], b: &[T]) -> usize {
-    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if short.is_empty() {
-        return 0;
-    }
-    let words = short.len().div_ceil(64);
-    let mut slots: HashMap<&T, usize> = HashMap::new();
-    let mut masks: Vec<u64> = Vec::new();
-    for (i, symbol) in short.iter().enumerate() {
-        let next = slots.len();
-        let slot = *slots.entry(symbol).or_insert(next);
-        if slot == next {
-            masks.resize(masks.len() + words, 0);
-        }
-        masks[slot * words + i / 64] |= 1 << (i % 64);
-    }
-    let mut v = vec![u64::MAX; words];
-    for symbol in long {
-        if let Some(&slot) = slots.get(symbol) {
-            advance(&mut v, &masks[slot * words..(slot + 1) * words]);
-        }
-    }
-    count_matches(&v, short.len())
+/// The n-gram counts of one text over its own token ids. Keys pack the n ids
+/// into one integer (`bits` per id) when they fit in 128 bits, which is
+/// exact (injective); otherwise the ids themselves are the key.
+enum NgramTable {
+    Packed { bits: u32, counts: FxHashMap<u128, u32> },
+    Slices(FxHashMap<Box<[u32]>, u32>),
 }
 
-/// [`lcs_length`] for ids below `vocab_size`, with a dense slot table.
-fn id_lcs_length(a: &[u32], b: &[u32], vocab_size: usize) -> usize {
-    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if short.is_empty() {
-        return 0;
-    }
-    let words = short.len().div_ceil(64);
-    let mut slot_of = vec![u32::MAX; vocab_size];
-    let mut masks: Vec<u64> = Vec::new();
-    for (i, &id) in short.iter().enumerate() {
-        if slot_of[id as usize] == u32::MAX {
-            slot_of[id as usize] = (masks.len() / words) as u32;
-            masks.resize(masks.len() + words, 0);
-        }
-        let slot = slot_of[id as usize] as usize;
-        masks[slot * words + i / 64] |= 1 << (i % 64);
-    }
-    let mut v = vec![u64::MAX; words];
-    if words == 1 {
-        let mut v0 = v[0];
-        for &id in long {
-            let slot = slot_of[id as usize];
-            if slot != u32::MAX {
-                let u = v0 & masks[slot as usize];
-                v0 = v0.wrapping_add(u) | (v0 - u);
+impl NgramTable {
+    fn build(ids: &[u32], n: usize, vocab_size: usize) -> Self {
+        let bits = (u32::BITS - (vocab_size as u32).leading_zeros()).max(1);
+        if n as u32 * bits <= 128 {
+            let mut counts = FxHashMap::default();
+            counts.reserve(ids.len());
+            for gram in ids.windows(n) {
+                *counts.entry(pack(gram, bits)).or_insert(0) += 1;
             }
-        }
-        v[0] = v0;
-    } else {
-        for &id in long {
-            let slot = slot_of[id as usize];
-            if slot != u32::MAX {
-                let start = slot as usize * words;
-                advance(&mut v, &masks[start..start + words]);
-            }
-        }
-    }
-    count_matches(&v, short.len())
-}
-
-/// One step of the bit-parallel LCS: `V = (V + (V & M)) | (V - (V & M))`
-/// over multi-word integers (least significant word first).
-fn advance(v: &mut [u64], mask: &[u64]) {
-    let mut carry = false;
-    let mut borrow = false;
-    for (word, &m) in v.iter_mut().zip(mask) {
-        let u = *word & m;
-        let (sum, c1) = word.overflowing_add(u);
-        let (sum, c2) = sum.overflowing_add(carry as u64);
-        let (diff, b1) = word.overflowing_sub(u);
-        let (diff, b2) = diff.overflowing_sub(borrow as u64);
-        carry = c1 || c2;
-        borrow = b1 || b2;
-        *word = sum | diff;
-    }
-}
-
-/// The LCS length: zero bits among the low `len` bits of V.
-fn count_matches(v: &[u64], len: usize) -> usize {
-    let mut zeros = 0;
-    for (k, &word) in v.iter().enumerate() {
-        let bits = (len - k * 64).min(64);
-        let valid = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
-        zeros += (!word & valid).count_ones() as usize;
-    }
-    zeros
-}
-
-/// rouge-score's `_score_lcs` from token sequences.
-fn lcs_score(target: &[u32], prediction: &[u32], vocab_size: usize) -> Score {
-    if target.is_empty() || prediction.is_empty() {
-        return Score::default();
-    }
-    let lcs = id_lcs_length(target, prediction, vocab_size) as f64;
-    Score::new(lcs / prediction.len() as f64, lcs / target.len() as f64)
-}
-
-/// Marks in `hit` the target positions of the LCS that rouge-score's
-/// `_backtrack_norec` reads out of its DP table (ties move left in the
-/// prediction only when that cell is strictly larger).
-fn mark_lcs(target: &[u32], prediction: &[u32], table: &mut Vec<u32>, hit: &mut [bool]) {
-    let cols = prediction.len() + 1;
-    table.clear();
-    table.resize((target.len() + 1) * cols, 0);
-    for (i, &t) in target.iter().enumerate() {
-        let (above, row) = table[i * cols..(i + 2) * cols].split_at_mut(cols);
-        for (j, &p) in prediction.iter().enumerate() {
-            row[j + 1] = if t == p { above[j] + 1 } else { above[j + 1].max(row[j]) };
-        }
-    }
-    let (mut i, mut j) = (target.len(), prediction.len());
-    while i > 0 && j > 0 {
-        if target[i - 1] == prediction[j - 1] {
-            hit[i - 1] = true;
-            i -= 1;
-            j -= 1;
-        } else if table[i * cols + j - 1] > table[(i - 1) * cols + j] {
-            j -= 1;
+            Self::Packed { bits, counts }
         } else {
-            i -= 1;
+            let mut counts = FxHashMap::default();
+            for gram in ids.windows(n) {
+                *counts.entry(gram.into()).or_insert(0) += 1;
+            }
+            Self::Slices(counts)
+        }
+    }
+
+    /// Count of the n-gram `gram` (ids of this text).
+    fn get(&self, gram: &[u32]) -> u32 {
+        match self {
+            Self::Packed { bits, counts } => counts.get(&pack(gram, *bits)).copied().unwrap_or(0),
+            Self::Slices(counts) => counts.get(gram).copied().unwrap_or(0),
+        }
+    }
+
+    /// Calls `f(gram, count)` for each distinct n-gram.
+    fn for_each(&self, n: usize, mut f: impl FnMut(&[u32], u32)) {
+        match self {
+            Self::Packed { bits, counts } => {
+                let mut gram = vec![0u32; n];
+                let mask = (1u128 << bits) - 1;
+                for (&key, &count) in counts {
+                    for (k, id) in gram.iter_mut().enumerate() {
+                        *id = ((key >> (*bits as usize * (n - 1 - k))) & mask) as u32;
+                    }
+                    f(&gram, count);
+                }
+            }
+            Self::Slices(counts) => counts.iter().for_each(|(gram, &count)| f(gram, count)),
         }
     }
 }
 
-/// rouge-score's `_summary_level_lcs`: union LCS per target sentence, with
-/// hits capped by the remaining token counts of both summaries.
-fn summary_lcs_score(target: &Document, prediction: &Document, vocab_size: usize) -> Score {
-    let target_len = target.ids.len();
-    let prediction_len = prediction.ids.len();
-    if target_len == 0 || prediction_len == 0 {
-        return Score::default();
-    }
-    let mut remaining_target = vec![0u32; vocab_size];
-    let mut remaining_prediction = vec![0u32; vocab_size];
-    for &id in &target.ids {
-        remaining_target[id as usize] += 1;
-    }
-    for &id in &prediction.ids {
-        remaining_prediction[id as usize] += 1;
-    }
-    let mut table = Vec::new();
-    let mut hits = 0usize;
-    for sentence in target.sentences() {
-        let mut hit = vec![false; sentence.len()];
-        for candidate in prediction.sentences() {
-            mark_lcs(sentence, candidate, &mut table, &mut hit);
+#[inline]
+fn pack(gram: &[u32], bits: u32) -> u128 {
+    gram.iter().fold(0u128, |key, &id| (key << bits) | id as u128)
+}
+
+/// A text tokenized once (tokens, sentences, unigram and n-gram counts), so
+/// that it can be scored against any number of other texts cheaply.
+pub struct PreparedText {
+    vocab: Vocab,
+    doc: Document,
+    counts: Vec<u32>,
+    ngrams: Vec<Option<NgramTable>>,
+}
+
+impl PreparedText {
+    fn new(text: &str, stem: bool, sentences: Sentences, ngram_sizes: &[usize]) -> Self {
+        let mut vocab = Vocab::new();
+        let doc = vocab.document(text, stem, sentences);
+        let mut counts = vec![0u32; vocab.len()];
+        for &id in &doc.ids {
+            counts[id as usize] += 1;
         }
-        for (&id, _) in sentence.iter().zip(&hit).filter(|(_, &h)| h) {
-            let id = id as usize;
-            if remaining_prediction[id] > 0 && remaining_target[id] > 0 {
-                hits += 1;
-                remaining_prediction[id] -= 1;
-                remaining_target[id] -= 1;
+        let mut ngrams: Vec<Option<NgramTable>> = (0..10).map(|_| None).collect();
+        for &n in ngram_sizes {
+            if n >= 2 && ngrams[n].is_none() {
+                ngrams[n] = Some(NgramTable::build(&doc.ids, n, vocab.len()));
             }
         }
+        Self { vocab, doc, counts, ngrams }
     }
-    Score::new(hits as f64 / prediction_len as f64, hits as f64 / target_len as f64)
+
+    /// Number of tokens.
+    pub fn len(&self) -> usize {
+        self.doc.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.doc.ids.is_empty()
+    }
+}
+
+/// Two prepared texts seen through the ids of the one with more distinct
+/// tokens (`big`); the other's tokens are mapped to those ids, or to
+/// [`NO_ID`] when `big` lacks them (such tokens can match nothing).
+struct Pair<'a> {
+    big: &'a PreparedText,
+    small: &'a PreparedText,
+    /// `small`'s id -> `big`'s id or NO_ID.
+    remap: Vec<u32>,
+    /// `small`'s tokens in `big`'s ids.
+    small_ids: Vec<u32>,
+    small_is_target: bool,
+}
+
+impl<'a> Pair<'a> {
+    fn new(target: &'a PreparedText, prediction: &'a PreparedText) -> Self {
+        let small_is_target = target.vocab.len() < prediction.vocab.len();
+        let (big, small) = if small_is_target { (prediction, target) } else { (target, prediction) };
+        let mut remap = vec![NO_ID; small.vocab.len()];
+        for (token, id) in small.vocab.iter() {
+            if let Some(big_id) = big.vocab.get(token) {
+                remap[id as usize] = big_id;
+            }
+        }
+        let small_ids = small.doc.ids.iter().map(|&id| remap[id as usize]).collect();
+        Self { big, small, remap, small_ids, small_is_target }
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.big.vocab.len()
+    }
+
+    /// (target, prediction) token ids in `big`'s ids.
+    fn ids(&self) -> (&[u32], &[u32]) {
+        if self.small_is_target {
+            (&self.small_ids, &self.big.doc.ids)
+        } else {
+            (&self.big.doc.ids, &self.small_ids)
+        }
+    }
+
+    /// (target, prediction) sentence ends.
+    fn sentence_ends(&self) -> (&[usize], &[usize]) {
+        let (small, big) = (&self.small.doc.sentence_ends, &self.big.doc.sentence_ends);
+        if self.small_is_target { (small, big) } else { (big, small) }
+    }
+
+    /// Clipped n-gram overlap; symmetric, so computed from `small`'s n-grams.
+    fn ngram_overlap(&self, n: usize) -> usize {
+        if n == 1 {
+            return (self.small.counts.iter().zip(&self.remap))
+                .filter(|(_, &big_id)| big_id != NO_ID)
+                .map(|(&count, &big_id)| count.min(self.big.counts[big_id as usize]) as usize)
+                .sum();
+        }
+        let (Some(small_table), Some(big_table)) = (&self.small.ngrams[n], &self.big.ngrams[n]) else {
+            unreachable!("n-gram tables are built for every requested n");
+        };
+        let mut overlap = 0;
+        let mut mapped = vec![0u32; n];
+        small_table.for_each(n, |gram, count| {
+            for (slot, &id) in mapped.iter_mut().zip(gram) {
+                *slot = self.remap[id as usize];
+            }
+            if !mapped.contains(&NO_ID) {
+                overlap += count.min(big_table.get(&mapped)) as usize;
+            }
+        });
+        overlap
+    }
+
+    fn rouge_n(&self, n: usize) -> Score {
+        let overlap = if self.small.len() < n || self.big.len() < n { 0 } else { self.ngram_overlap(n) };
+        let (target, prediction) = self.ids();
+        ngram_score(overlap, ngram_total(target.len(), n), ngram_total(prediction.len(), n))
+    }
+
+    /// rouge-score's `_score_lcs`.
+    fn rouge_l(&self, masks: &mut Masks) -> Score {
+        let (target, prediction) = self.ids();
+        if target.is_empty() || prediction.is_empty() {
+            return Score::default();
+        }
+        let lcs = lcs_length_ids(target, prediction, self.vocab_size(), masks) as f64;
+        Score::new(lcs / prediction.len() as f64, lcs / target.len() as f64)
+    }
+
+    /// rouge-score's `_summary_level_lcs`: the union LCS of each target
+    /// sentence with all prediction sentences, hits capped by the remaining
+    /// token counts of both summaries.
+    fn rouge_lsum(&self, union: &mut UnionLcs) -> Score {
+        let (target, prediction) = self.ids();
+        if target.is_empty() || prediction.is_empty() {
+            return Score::default();
+        }
+        let (target_ends, prediction_ends) = self.sentence_ends();
+        let mut remaining_big = self.big.counts.clone();
+        let mut remaining_small = vec![0u32; self.vocab_size()];
+        for (&count, &big_id) in self.small.counts.iter().zip(&self.remap) {
+            if big_id != NO_ID {
+                remaining_small[big_id as usize] = count;
+            }
+        }
+        let (remaining_target, remaining_prediction) = if self.small_is_target {
+            (&mut remaining_small, &mut remaining_big)
+        } else {
+            (&mut remaining_big, &mut remaining_small)
+        };
+        let mut hits = 0usize;
+        let mut hit = Vec::new();
+        for sentence in sentences_of(target, target_ends) {
+            hit.clear();
+            hit.resize(sentence.len(), false);
+            union.load(sentence, self.vocab_size());
+            for candidate in sentences_of(prediction, prediction_ends) {
+                union.mark(sentence, candidate, &mut hit);
+            }
+            for (&id, _) in sentence.iter().zip(&hit).filter(|(_, &h)| h) {
+                let id = id as usize;
+                if remaining_prediction[id] > 0 && remaining_target[id] > 0 {
+                    hits += 1;
+                    remaining_prediction[id] -= 1;
+                    remaining_target[id] -= 1;
+                }
+            }
+        }
+        Score::new(hits as f64 / prediction.len() as f64, hits as f64 / target.len() as f64)
+    }
+}
+
+fn sentences_of<'a>(ids: &'a [u32], ends: &'a [usize]) -> impl Iterator<Item = &'a [u32]> {
+    let starts = std::iter::once(0).chain(ends.iter().copied());
+    starts.zip(ends.iter()).map(move |(start, &end)| &ids[start..end])
 }
 
 // ---------------------------------------------------------------------------
@@ -541,7 +570,10 @@ impl Scorer {
     /// `types` by name (`rouge1`..`rouge9`, `rougeL`, `rougeLsum`); `split`
     /// selects our sentence splitter for rougeLsum instead of newlines.
     pub fn new<S: AsRef<str>>(types: &[S], stem: bool, split: bool) -> Result<Self, String> {
-        let types = types.iter().map(|t| t.as_ref().parse()).collect::<Result<Vec<_>, _>>()?;
+        let types = types
+            .iter()
+            .map(|t| t.as_ref().parse())
+            .collect::<Result<Vec<_>, _>>()?;
         let sentences = if split { Sentences::Split } else { Sentences::Lines };
         Ok(Self { types, stem, sentences })
     }
@@ -550,24 +582,52 @@ impl Scorer {
         &self.types
     }
 
+    /// Tokenizes `text` once for scoring against any other prepared text.
+    pub fn prepare(&self, text: &str) -> PreparedText {
+        let sizes: Vec<usize> = self
+            .types
+            .iter()
+            .filter_map(|t| match t {
+                RougeType::N(n) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        PreparedText::new(text, self.stem, self.sentences, &sizes)
+    }
+
     /// One score per type, in the order the types were given.
     pub fn score(&self, target: &str, prediction: &str) -> Vec<Score> {
-        self.score_multi(&[target], prediction)
+        self.score_prepared(&self.prepare(target), &self.prepare(prediction))
+    }
+
+    /// Scores of two prepared texts (both from this scorer's `prepare`).
+    pub fn score_prepared(&self, target: &PreparedText, prediction: &PreparedText) -> Vec<Score> {
+        let pair = Pair::new(target, prediction);
+        let mut masks = Masks::default();
+        let mut union = UnionLcs::default();
+        self.types
+            .iter()
+            .map(|kind| match *kind {
+                RougeType::N(n) => pair.rouge_n(n),
+                RougeType::L => pair.rouge_l(&mut masks),
+                RougeType::Lsum => pair.rouge_lsum(&mut union),
+            })
+            .collect()
     }
 
     /// Per type, the score of the target with the highest F-measure (the first
     /// on ties), as rouge-score's `score_multi`. No targets gives zeros.
     pub fn score_multi<S: AsRef<str>>(&self, targets: &[S], prediction: &str) -> Vec<Score> {
-        let mut vocab = Vocab::new();
-        let prediction = vocab.document(prediction, self.stem, self.sentences);
-        let targets: Vec<Document> = targets
-            .iter()
-            .map(|t| vocab.document(t.as_ref(), self.stem, self.sentences))
-            .collect();
+        let prediction = self.prepare(prediction);
+        let targets: Vec<PreparedText> = targets.iter().map(|t| self.prepare(t.as_ref())).collect();
+        self.best_of(targets.iter(), &prediction)
+    }
+
+    fn best_of<'a>(&self, targets: impl Iterator<Item = &'a PreparedText>, prediction: &PreparedText) -> Vec<Score> {
         let mut best: Vec<Option<Score>> = vec![None; self.types.len()];
-        for target in &targets {
-            for (slot, &kind) in best.iter_mut().zip(&self.types) {
-                let score = self.score_documents(kind, target, &prediction, vocab.len());
+        for target in targets {
+            let scores = self.score_prepared(target, prediction);
+            for (slot, score) in best.iter_mut().zip(scores) {
                 if slot.is_none_or(|b| score.fmeasure > b.fmeasure) {
                     *slot = Some(score);
                 }
@@ -576,34 +636,54 @@ impl Scorer {
         best.into_iter().map(Option::unwrap_or_default).collect()
     }
 
-    fn score_documents(&self, kind: RougeType, target: &Document, prediction: &Document, vocab_size: usize) -> Score {
-        match kind {
-            RougeType::N(n) => {
-                let overlap = id_ngram_overlap(&target.ids, &prediction.ids, n, vocab_size);
-                ngram_score(overlap, ngram_total(target.ids.len(), n), ngram_total(prediction.ids.len(), n))
-            }
-            RougeType::L => lcs_score(&target.ids, &prediction.ids, vocab_size),
-            RougeType::Lsum => summary_lcs_score(target, prediction, vocab_size),
-        }
+    /// Every distinct text of `texts` prepared once, in parallel; returns the
+    /// prepared texts and, per input text, its index among them.
+    fn prepare_distinct<'a>(&self, texts: impl Iterator<Item = &'a str>) -> (Vec<PreparedText>, Vec<usize>) {
+        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut distinct = Vec::new();
+        let positions = texts
+            .map(|text| {
+                *index.entry(text).or_insert_with(|| {
+                    distinct.push(text);
+                    distinct.len() - 1
+                })
+            })
+            .collect();
+        let prepared = distinct.par_iter().map(|text| self.prepare(text)).collect();
+        (prepared, positions)
     }
 
-    /// [`Scorer::score`] of each (target, prediction) pair, in parallel.
+    /// [`Scorer::score`] of each (target, prediction) pair, in parallel. Each
+    /// distinct text is tokenized once however often it occurs.
     pub fn score_batch<S: AsRef<str> + Sync>(&self, targets: &[S], predictions: &[S]) -> Vec<Vec<Score>> {
-        targets
+        let texts = targets.iter().chain(predictions).map(AsRef::as_ref);
+        let (prepared, positions) = self.prepare_distinct(texts);
+        let (target_at, prediction_at) = positions.split_at(targets.len());
+        target_at
             .par_iter()
-            .zip(predictions.par_iter())
-            .with_min_len(4)
-            .map(|(t, p)| self.score(t.as_ref(), p.as_ref()))
+            .zip(prediction_at)
+            .map(|(&t, &p)| self.score_prepared(&prepared[t], &prepared[p]))
             .collect()
     }
 
     /// [`Scorer::score_multi`] of each (targets, prediction) pair, in parallel.
     pub fn score_multi_batch<S: AsRef<str> + Sync>(&self, targets: &[Vec<S>], predictions: &[S]) -> Vec<Vec<Score>> {
-        targets
+        let texts = predictions
+            .iter()
+            .chain(targets.iter().flatten())
+            .map(AsRef::as_ref);
+        let (prepared, positions) = self.prepare_distinct(texts);
+        let (prediction_at, mut rest) = positions.split_at(predictions.len());
+        let mut target_at = Vec::with_capacity(targets.len());
+        for list in targets {
+            let (here, tail) = rest.split_at(list.len());
+            target_at.push(here);
+            rest = tail;
+        }
+        target_at
             .par_iter()
-            .zip(predictions.par_iter())
-            .with_min_len(4)
-            .map(|(t, p)| self.score_multi(t, p.as_ref()))
+            .zip(prediction_at)
+            .map(|(ts, &p)| self.best_of(ts.iter().map(|&t| &prepared[t]), &prepared[p]))
             .collect()
     }
 }
@@ -618,9 +698,18 @@ mod tests {
 
     #[test]
     fn tokenizer_matches_rouge_score_rules() {
-        assert_eq!(tokenize("The quick-brown FOX, 42!", false), ["the", "quick", "brown", "fox", "42"]);
-        assert_eq!(tokenize("Meetings were running", true), ["meet", "were", "run"]);
-        assert_eq!(tokenize("caf\u{e9} \u{130}stanbul \u{212A}elvin", false), ["caf", "i", "stanbul", "kelvin"]);
+        assert_eq!(
+            tokenize("The quick-brown FOX, 42!", false),
+            ["the", "quick", "brown", "fox", "42"]
+        );
+        assert_eq!(
+            tokenize("Meetings were running", true),
+            ["meet", "were", "run"]
+        );
+        assert_eq!(
+            tokenize("caf\u{e9} \u{130}stanbul \u{212A}elvin", false),
+            ["caf", "i", "stanbul", "kelvin"]
+        );
         assert!(tokenize("", true).is_empty());
         assert!(tokenize(" ... \n ", true).is_empty());
     }
@@ -629,7 +718,10 @@ mod tests {
     fn rouge_types_parse_like_rouge_score() {
         assert_eq!("rouge2".parse::<RougeType>(), Ok(RougeType::N(2)));
         assert_eq!("rougeLsum".parse::<RougeType>(), Ok(RougeType::Lsum));
-        assert!("rouge0".parse::<RougeType>().unwrap_err().contains("positive"));
+        assert!("rouge0"
+            .parse::<RougeType>()
+            .unwrap_err()
+            .contains("positive"));
         assert!("rouge10".parse::<RougeType>().is_err());
         assert!("bleu".parse::<RougeType>().is_err());
     }
@@ -637,8 +729,10 @@ mod tests {
     #[test]
     fn rouge_score_docstring_example() {
         // rouge-score README: rouge1 p=0.75 r=0.6667 f=0.7059, rougeL p=0.625 r=0.5556.
-        let s = scorer(&["rouge1", "rougeL"], true)
-            .score("The quick brown fox jumps over the lazy dog", "The quick brown dog jumps on the log.");
+        let s = scorer(&["rouge1", "rougeL"], true).score(
+            "The quick brown fox jumps over the lazy dog",
+            "The quick brown dog jumps on the log.",
+        );
         assert_eq!(s[0].precision, 6.0 / 8.0);
         assert_eq!(s[0].recall, 6.0 / 9.0);
         assert_eq!(s[1].precision, 5.0 / 8.0);
@@ -649,53 +743,58 @@ mod tests {
     fn empty_sides_score_zero() {
         let s = scorer(&["rouge1", "rouge2", "rougeL", "rougeLsum"], false);
         for (t, p) in [("", "a b"), ("a b", ""), ("", ""), ("!!", "a")] {
-            assert!(s.score(t, p).iter().all(|x| *x == Score::default()), "{t:?} {p:?}");
-        }
-    }
-
-    #[test]
-    fn bit_parallel_lcs_equals_dp() {
-        fn dp(a: &[u32], b: &[u32]) -> usize {
-            let mut t = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-            for i in 1..=a.len() {
-                for j in 1..=b.len() {
-                    t[i][j] = if a[i - 1] == b[j - 1] { t[i - 1][j - 1] + 1 } else { t[i - 1][j].max(t[i][j - 1]) };
-                }
-            }
-            t[a.len()][b.len()]
-        }
-        let mut state = 12345u64;
-        let mut next = |k: u64| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((state >> 33) % k) as u32
-        };
-        for round in 0..300 {
-            let la = next(200) as usize;
-            let lb = next(200) as usize;
-            let alphabet = 1 + (round % 7) as u64;
-            let a: Vec<u32> = (0..la).map(|_| next(alphabet)).collect();
-            let b: Vec<u32> = (0..lb).map(|_| next(alphabet)).collect();
-            let expected = dp(&a, &b);
-            assert_eq!(lcs_length(&a, &b), expected);
-            assert_eq!(id_lcs_length(&a, &b, 8), expected);
+            assert!(
+                s.score(t, p).iter().all(|x| *x == Score::default()),
+                "{t:?} {p:?}"
+            );
         }
     }
 
     #[test]
     fn packed_ngram_overlap_equals_generic() {
-        let mut vocab = Vocab::new();
-        let t = vocab.tokenize("a b a b c a b a b c d a b", false);
-        let p = vocab.tokenize("b a b c a b a b a b", false);
+        let (t, p) = ("a b a b c a b a b c d a b e", "b a b c a b a b a b f g");
+        let types: Vec<String> = (1..=9).map(|n| format!("rouge{n}")).collect();
+        let scores = Scorer::new(&types, false, false).unwrap().score(t, p);
+        let (t, p) = (tokenize(t, false), tokenize(p, false));
         for n in 1..=9 {
             let generic = ngram_overlap(&ngram_counts(&t, n), &ngram_counts(&p, n));
-            assert_eq!(id_ngram_overlap(&t, &p, n, vocab.len()), generic, "n={n}");
+            let expected = ngram_score(generic, (t.len() + 1).saturating_sub(n), (p.len() + 1).saturating_sub(n));
+            assert_eq!(scores[n - 1], expected, "n={n}");
+        }
+    }
+
+    #[test]
+    fn wide_vocabularies_use_unpacked_ngram_keys() {
+        // 40000 distinct tokens need 16 bits per id: 9-grams no longer fit 128 bits.
+        let words: Vec<String> = (0..40000).map(|i| format!("w{i}")).collect();
+        let target = words.join(" ");
+        let prediction = format!("{} x {}", words[10..30].join(" "), words[100..200].join(" "));
+        let types = ["rouge1", "rouge4", "rouge9", "rougeL"];
+        let scores = Scorer::new(&types, false, false).unwrap().score(&target, &prediction);
+        let (t, p) = (tokenize(&target, false), tokenize(&prediction, false));
+        for (k, n) in [(0, 1), (1, 4), (2, 9)] {
+            let overlap = ngram_overlap(&ngram_counts(&t, n), &ngram_counts(&p, n));
+            assert_eq!(scores[k], ngram_score(overlap, t.len() + 1 - n, p.len() + 1 - n));
+        }
+        assert_eq!(scores[3].precision, 120.0 / 121.0);
+    }
+
+    #[test]
+    fn multi_batch_equals_score_multi() {
+        let s = scorer(&["rouge1", "rouge2", "rougeL", "rougeLsum"], true);
+        let targets = vec![vec!["the cats sat", "cats\nsat on mats"], vec!["one"], vec![]];
+        let preds = vec!["a cat sat on the mat", "one two", "x"];
+        let batch = s.score_multi_batch(&targets, &preds);
+        for i in 0..3 {
+            assert_eq!(batch[i], s.score_multi(&targets[i], preds[i]));
         }
     }
 
     #[test]
     fn summary_lcs_follows_rouge_score_example() {
         // The ROUGE paper's example, as in rouge-score's tests: hits 4 of 5 / 10.
-        let s = scorer(&["rougeLsum"], false).score("w1 w2 w3 w4 w5", "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5");
+        let s =
+            scorer(&["rougeLsum"], false).score("w1 w2 w3 w4 w5", "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5");
         assert_eq!(s[0].recall, 4.0 / 5.0);
         assert_eq!(s[0].precision, 4.0 / 10.0);
     }

@@ -78,9 +78,12 @@ fn next_word_may_start_sentence(rest: &[(usize, char)]) -> bool {
 /// Whether the word right before a single `.` is an abbreviation or initial.
 fn is_abbreviation(before_dot: &str) -> bool {
     let word = before_dot.rsplit(char::is_whitespace).next().unwrap_or("");
-    let word = word.trim_start_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    let word = word
+        .trim_start_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
     let mut letters = word.chars();
-    let single_letter = matches!((letters.next(), letters.next()), (Some(c), None) if c.is_alphabetic());
+    let single_letter =
+        matches!((letters.next(), letters.next()), (Some(c), None) if c.is_alphabetic());
     single_letter || ABBREVIATIONS.contains(&word.as_str())
 }
 
@@ -99,7 +102,12 @@ mod tests {
     fn splits_on_terminal_punctuation_and_newlines() {
         assert_eq!(
             split("The team met. They chose a remote!\nThen lunch? Yes."),
-            ["The team met.", "They chose a remote!", "Then lunch?", "Yes."]
+            [
+                "The team met.",
+                "They chose a remote!",
+                "Then lunch?",
+                "Yes."
+            ]
         );
     }
 
@@ -107,13 +115,19 @@ mod tests {
     fn keeps_abbreviations_initials_and_lowercase_continuations() {
         assert_eq!(
             split("Dr. Smith and J. Doe agreed, e.g. on costs. It cost 3.5 euros. ok then"),
-            ["Dr. Smith and J. Doe agreed, e.g. on costs.", "It cost 3.5 euros. ok then"]
+            [
+                "Dr. Smith and J. Doe agreed, e.g. on costs.",
+                "It cost 3.5 euros. ok then"
+            ]
         );
     }
 
     #[test]
     fn closing_quotes_stay_with_their_sentence() {
-        assert_eq!(split("He said \"no.\" Then left..."), ["He said \"no.\"", "Then left..."]);
+        assert_eq!(
+            split("He said \"no.\" Then left..."),
+            ["He said \"no.\"", "Then left..."]
+        );
     }
 
     #[test]

@@ -148,7 +148,12 @@ fn step1a(w: &mut Vec<u8>) {
     let always = &|_: &[u8]| true;
     apply_rules(
         w,
-        &[("sses", "ss", always), ("ies", "i", always), ("ss", "ss", always), ("s", "", always)],
+        &[
+            ("sses", "ss", always),
+            ("ies", "i", always),
+            ("ss", "ss", always),
+            ("s", "", always),
+        ],
     );
 }
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..convert import FORMATS, PREPROCESS_MODES, convert
+from ..convert import FORMATS, PREPROCESS_MODES, check_options, convert
 from ..data import load_examples
 
 
@@ -25,6 +25,11 @@ from ..data import load_examples
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Output file (.gz to compress).")
 def command(fmt: str, data: Path | None, split: str, domain: str, preprocess: str, out: Path) -> None:
     """Write QMSum examples as alpaca JSON, SCROLLS JSONL, LongBench JSONL or upstream JSONL."""
+    fmt, preprocess = fmt.lower(), preprocess.lower()
+    check_options(fmt, out, preprocess)
     examples = load_examples(data, split=split, domain=domain)
-    written = convert(examples, fmt.lower(), out, preprocess.lower())
-    click.echo(f"wrote {len(examples)} examples as {written} {fmt.lower()} records to {out}")
+    written = convert(examples, fmt, out, preprocess)
+    click.echo(f"wrote {len(examples)} examples as {written} {fmt} {RECORD_NAMES[fmt]} to {out}")
+
+
+RECORD_NAMES = {"alpaca": "entries", "scrolls": "rows", "longbench": "rows", "jsonl": "meetings"}
