@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qmsum_fast import _core
 from qmsum_fast.cli import main
@@ -113,6 +115,34 @@ def test_evaluation_counts_recall_and_precision(examples, counter):
     assert by_key[10**9, "all"].precision == pytest.approx(share)
     assert 0 < by_key[256, "all"].recall < 1
     assert {s.domain for s in scores} == {"product", "committee", "all"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.lists(st.tuples(st.sampled_from(["remote", "the remote", "lunch", "buttons remote", "", "ok ."]),
+                            st.integers(0, 40)), max_size=12),
+    budget=st.integers(0, 120),
+    window=st.integers(0, 5),
+    method=st.sampled_from(["bm25", "tfidf"]),
+)
+def test_locator_invariants(data, budget, window, method):
+    texts = [f"A: {text}" for text, _ in data]
+    costs = [cost for _, cost in data]
+    spans = _core.locate_turns(texts, costs, "remote buttons", budget, method, window)
+    chosen = [i for start, end in spans for i in range(start, end + 1)]
+    used = sum(costs[i] for i in chosen)
+    assert used <= budget
+    assert chosen == sorted(set(chosen))
+    assert all(b[0] > a[1] + 1 for a, b in zip(spans, spans[1:]))
+    # The budget is filled: every turn left out no longer fits.
+    assert all(costs[i] > budget - used for i in range(len(texts)) if i not in chosen)
+
+
+def test_default_window_is_the_same_everywhere():
+    from qmsum_fast.locate import DEFAULT_WINDOW
+
+    assert "window=16" in _core.locate_turns.__text_signature__
+    assert DEFAULT_WINDOW == 16
 
 
 def test_merge_spans_glue():

@@ -385,7 +385,7 @@ mod tests {
             let vocabulary = 2 + rng.below(8);
             let units: Vec<Vec<String>> = (0..1 + rng.below(9)).map(|_| rng.text(6, vocabulary)).collect();
             let reference = rng.text(12, vocabulary + 2);
-            let fast = OracleUnits::new(&units).select(&[reference.clone()], OracleLimits::default());
+            let fast = OracleUnits::new(&units).select(std::slice::from_ref(&reference), OracleLimits::default());
             assert_eq!(fast, scratch_oracle(&units, &reference), "case {case}: {units:?} vs {reference:?}");
         }
     }
@@ -395,9 +395,9 @@ mod tests {
         let units: Vec<Vec<String>> = ["a b", "c d", "e f"].iter().map(|t| tokens(t)).collect();
         let reference = tokens("a b c d e f");
         let oracle = OracleUnits::new(&units);
-        let one = oracle.select(&[reference.clone()], OracleLimits { max_units: Some(1), max_tokens: None });
+        let one = oracle.select(std::slice::from_ref(&reference), OracleLimits { max_units: Some(1), max_tokens: None });
         assert_eq!(one.len(), 1);
-        let short = oracle.select(&[reference.clone()], OracleLimits { max_units: None, max_tokens: Some(4) });
+        let short = oracle.select(std::slice::from_ref(&reference), OracleLimits { max_units: None, max_tokens: Some(4) });
         assert_eq!(short.len(), 2);
         let none = oracle.select(&[reference], OracleLimits { max_units: None, max_tokens: Some(1) });
         assert!(none.is_empty());

@@ -285,7 +285,8 @@ fn merge_spans(mut indices: Vec<usize>) -> Vec<(usize, usize)> {
 /// Inclusive spans of the best turns for the query within the token budget,
 /// turn scores smoothed over `window` neighbours on each side.
 #[pyfunction]
-#[pyo3(signature = (turns, token_counts, query, budget, method="bm25", window=crate::locate::DEFAULT_WINDOW))]
+// window: crate::locate::DEFAULT_WINDOW, written out so Python sees the value.
+#[pyo3(signature = (turns, token_counts, query, budget, method="bm25", window=16))]
 fn locate_turns(
     py: Python<'_>,
     turns: Vec<String>,

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
+from ..locate import DEFAULT_WINDOW
 
 
 def parse_budgets(text: str) -> list[int]:
@@ -25,7 +26,7 @@ def parse_budgets(text: str) -> list[int]:
               help="Token budgets, comma-separated.")
 @click.option("--method", type=click.Choice(["bm25", "tfidf"]), default="bm25", show_default=True,
               help="How turns are ranked for the query.")
-@click.option("--window", type=click.IntRange(min=0), default=16, show_default=True,
+@click.option("--window", type=click.IntRange(min=0), default=DEFAULT_WINDOW, show_default=True,
               help="Neighbouring turns (each side) that lend a turn their score, weight 1/distance; 0: none.")
 @click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
               help="QMSum data (default: the bundled dataset).")
