@@ -201,6 +201,8 @@ def test_oracle_needs_a_reference(examples):
         ("gpt", {}, "unknown baseline"),
         ("lead", {"unit": "word"}, "unit"),
         ("lead", {"budget": 0}, "positive"),
+        ("lead", {"budget": "10"}, "positive"),
+        ("lead", {"budget_kind": "pages"}, "budget_kind"),
         ("lead", {"colour": 1}, "unknown option"),
         ("bm25", {"budget_kind": "tokens"}, "oracle only"),
         ("oracle", {"budget_kind": "words"}, "units or tokens"),
@@ -209,6 +211,15 @@ def test_oracle_needs_a_reference(examples):
 def test_bad_options_are_input_errors(name, options, message):
     with pytest.raises(InputError, match=message):
         options_for(name, options)
+
+
+def test_none_options_keep_defaults_and_budget_kind_none(examples):
+    assert options_for("textrank", {"unit": None, "budget": None}) == options_for("textrank")
+    example = examples[1]
+    everything = make_predictor("lead", {"budget_kind": "none"})(example)
+    assert everything == "\n".join(transcript_units(example, "sentence", clean=False))
+    unlimited = make_predictor("oracle", {"budget_kind": "none"})(example)
+    assert len(unlimited.split()) > len(make_predictor("oracle", {"budget": 10})(example).split())
 
 
 def test_budget_smaller_than_one_unit():

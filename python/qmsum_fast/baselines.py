@@ -32,7 +32,7 @@ from .errors import InputError
 
 BASELINES = ("random", "lead", "textrank", "oracle", "bm25")
 UNITS = ("turn", "sentence")
-BUDGET_KINDS = ("units", "words", "tokens")
+BUDGET_KINDS = ("units", "words", "tokens", "none")
 
 # Annotations in QMSum transcripts ("{ disfmarker }", "{vocalsound}") that are
 # not speech; they would otherwise be the most "central" words of a meeting.
@@ -43,8 +43,10 @@ _SPACES = re.compile(r"\s+")
 @dataclass(frozen=True)
 class Options:
     unit: str = "sentence"  # "turn" or "sentence"
-    budget: int | None = 4  # None: no limit (the oracle's own stopping rule)
-    budget_kind: str = "units"  # "units", "words" (whitespace words) or "tokens" (ROUGE tokens, oracle only)
+    budget: int = 4
+    # "units"; "words" (whitespace words of text); "tokens" (ROUGE tokens,
+    # oracle only); "none" (no limit: every unit, or the oracle's own stop).
+    budget_kind: str = "units"
     clean: bool = True  # drop "{ vocalsound }"-style annotations
     speaker: bool = False  # prefix units with "Speaker: "
     seed: int = 0  # random only
@@ -63,10 +65,12 @@ DEFAULTS = {
 
 
 def options_for(name: str, options: dict | None = None) -> Options:
-    """The defaults of baseline ``name`` updated with ``options``; bad values raise InputError."""
+    """The defaults of baseline ``name`` updated with ``options``; bad values
+    raise InputError. Options set to None keep their default (a CLI passes
+    the options a user left out as None)."""
     if name not in BASELINES:
         raise InputError(f"unknown baseline {name!r} (use one of {', '.join(BASELINES)})")
-    options = dict(options or {})
+    options = {key: value for key, value in (options or {}).items() if value is not None}
     unknown = sorted(set(options) - set(Options.__dataclass_fields__))
     if unknown:
         raise InputError(f"baseline {name}: unknown option(s) {', '.join(unknown)}")
@@ -79,7 +83,7 @@ def options_for(name: str, options: dict | None = None) -> Options:
         raise InputError("baseline oracle: budget_kind must be units or tokens (ROUGE tokens)")
     if chosen.budget_kind == "tokens" and name != "oracle":
         raise InputError(f"baseline {name}: a token budget is for the oracle only (use units or words)")
-    if chosen.budget is not None and (not isinstance(chosen.budget, int) or chosen.budget < 1):
+    if isinstance(chosen.budget, bool) or not isinstance(chosen.budget, int) or chosen.budget < 1:
         raise InputError(f"baseline {name}: budget must be a positive integer, not {chosen.budget!r}")
     return chosen
 
@@ -195,7 +199,7 @@ class _UnitCache:
 
 
 def _select(order: list[int], units: list[str], options: Options) -> list[int]:
-    if options.budget is None:
+    if options.budget_kind == "none":
         return sorted(order)
     if options.budget_kind == "units":
         return sorted(order[: options.budget])
