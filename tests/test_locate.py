@@ -53,6 +53,18 @@ def test_costs_are_exact_token_counts_of_transcript_lines(examples, counter):
     assert costs == [counter.count(f"{t.speaker}: {t.content}\n") for t in example.turns[:20]]
 
 
+@pytest.mark.parametrize("budget", [64, 300, 1500])
+def test_located_transcript_fits_the_budget_exactly_counted(examples, counter, budget):
+    # Lines joined by newlines cost the sum of their "line\n" counts, less the
+    # last newline, with gpt-neox-20b: what the model gets stays within budget.
+    for example in examples[1::3]:
+        spans = locate_turns(example, budget, counter)
+        costs = turn_costs(example.turns, counter)
+        located = [i for start, end in spans for i in range(start, end + 1)]
+        assert counter.count(located_transcript(example, spans)) == sum(costs[i] for i in located) - 1
+        assert sum(costs[i] for i in located) <= budget
+
+
 def test_located_spans_hold_query_words(examples, counter):
     example = next(e for e in examples if e.id == "test/IS1003a/s2")  # product price and cost
     spans = locate_turns(example, 200, counter)
