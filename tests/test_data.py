@@ -127,6 +127,13 @@ def test_bundle_keeps_the_upstream_jsonl_meeting_order():
     assert meetings[:4] == ["education_13", "TS3011d", "ES2011b", "Bro019"]
 
 
+def test_bundle_stores_turns_as_columns():
+    with gzip.open(bundled_root() / "val.jsonl.gz", "rt", encoding="utf-8") as lines:
+        record = json.loads(next(lines))
+    assert set(record) == {"meeting", "domain", "topic_list", "general_query_list", "specific_query_list", "speakers", "contents"}
+    assert len(record["speakers"]) == len(record["contents"])
+
+
 def test_bundle_ships_its_licence():
     assert "MIT License" in (bundled_root() / "LICENSE").read_text()
     assert "Yale-LILY/QMSum" in (bundled_root() / "NOTICE").read_text()
@@ -499,6 +506,13 @@ def test_error_wrong_field_type(tmp_path):
     path = tmp_path / "Bed003.json"
     path.write_text(json.dumps(meeting_with(meeting_transcripts=[{"speaker": "A", "content": 3}])))
     assert cli_error(path) == f"{path}: meeting_transcripts[0]: field 'content' must be a string, found int"
+
+
+def test_error_bundle_columns_of_different_length(tmp_path):
+    record = {k: v for k, v in meeting_with(specific_query_list=[]).items() if k != "meeting_transcripts"}
+    path = tmp_path / "test.jsonl"
+    path.write_text(json.dumps({**record, "speakers": ["A", "B"], "contents": ["hi"]}) + "\n")
+    assert cli_error(path) == f"{path}:1: fields 'speakers' and 'contents' differ in length (2 and 1)"
 
 
 def test_error_not_utf8_and_bad_gzip(tmp_path):

@@ -14,6 +14,7 @@ from .stats import TokenCounter, count_prompt_tokens, length_summary
 # rouge
 
 # data loaders and preprocessing
+from .data import load_examples, plain_transcript
 
 # generation
 
@@ -33,6 +34,8 @@ __all__ = [
     # rouge
 
     # data loaders and preprocessing
+    "load_examples",
+    "plain_transcript",
 
     # generation
 

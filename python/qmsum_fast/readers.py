@@ -245,21 +245,36 @@ def meeting_examples(
 
 
 def _turns(record: dict, where: str) -> tuple[Turn, ...]:
-    raw = _required(record, "meeting_transcripts", where)
-    if not isinstance(raw, list):
-        raise InputError(f"{where}: field 'meeting_transcripts' must be a list of turns")
-    try:
-        speakers = [t["speaker"] for t in raw]
-        contents = [t["content"] for t in raw]
-        # str.join checks every item is a string, at C speed (this is the hot path).
-        "".join(speakers)
-        "".join(contents)
-    except (KeyError, TypeError):
-        _explain_bad_turn(raw, where)
-    turns = tuple([Turn(s, c) for s, c in zip(speakers, contents)])
+    if "meeting_transcripts" not in record and "speakers" in record:
+        speakers, contents = _turn_columns(record, where)
+    else:
+        raw = _required(record, "meeting_transcripts", where)
+        if not isinstance(raw, list):
+            raise InputError(f"{where}: field 'meeting_transcripts' must be a list of turns")
+        try:
+            speakers = [t["speaker"] for t in raw]
+            contents = [t["content"] for t in raw]
+            # str.join checks every item is a string, at C speed (this is the hot path).
+            "".join(speakers)
+            "".join(contents)
+        except (KeyError, TypeError):
+            _explain_bad_turn(raw, where)
+    turns = tuple(map(Turn, speakers, contents))
     if not any(t.content.strip() for t in turns):
         raise InputError(f"{where}: empty transcript (meeting_transcripts has no words)")
     return turns
+
+
+def _turn_columns(record: dict, where: str) -> tuple[list, list]:
+    """The bundle's form of the turns: ``speakers`` and ``contents`` lists."""
+    speakers = record["speakers"]
+    contents = _required(record, "contents", where)
+    for name, column in (("speakers", speakers), ("contents", contents)):
+        if not isinstance(column, list) or not all(isinstance(x, str) for x in column):
+            raise InputError(f"{where}: field '{name}' must be a list of strings")
+    if len(speakers) != len(contents):
+        raise InputError(f"{where}: fields 'speakers' and 'contents' differ in length ({len(speakers)} and {len(contents)})")
+    return speakers, contents
 
 
 def _explain_bad_turn(raw: list, where: str) -> None:
