@@ -515,6 +515,14 @@ def test_error_bundle_columns_of_different_length(tmp_path):
     assert cli_error(path) == f"{path}:1: fields 'speakers' and 'contents' differ in length (2 and 1)"
 
 
+@pytest.mark.parametrize("speakers", [["A", 2], "AB"])
+def test_error_bundle_columns_of_strings(tmp_path, speakers):
+    record = {k: v for k, v in meeting_with(specific_query_list=[]).items() if k != "meeting_transcripts"}
+    path = tmp_path / "test.jsonl"
+    path.write_text(json.dumps({**record, "speakers": speakers, "contents": ["hi", "ho"]}) + "\n")
+    assert cli_error(path) == f"{path}:1: field 'speakers' must be a list of strings"
+
+
 def test_error_not_utf8_and_bad_gzip(tmp_path):
     text = tmp_path / "val.jsonl"
     text.write_bytes(b'{"id": "\xff"}\n')
