@@ -278,6 +278,20 @@ def test_alpaca_entries_of_the_original_experiments():
     assert examples[0].turns is examples[1].turns
 
 
+def test_folder_of_alpaca_files(tmp_path):
+    for name in ("alpaca_format_test.json", "alpaca_format_val.json"):
+        shutil.copyfile(FORMATS / "alpaca_format_test.json", tmp_path / name)
+    examples = load_examples(tmp_path, domain="academic")
+    assert [ex.split for ex in examples] == ["test", "test", "val", "val"]
+    assert len(load_examples(tmp_path, split="val")) == 2
+
+
+def test_domain_filter_skips_meeting_files_of_other_domains(tmp_path):
+    shutil.copytree(ROOT, tmp_path / "root")
+    (tmp_path / "root/ALL/train/ES2005a.json").write_text("not JSON, never read")
+    assert {ex.meeting for ex in load_examples(tmp_path / "root", domain="academic")} == {"Bro008"}
+
+
 def test_one_string_formats_filter_by_split(tmp_path):
     with pytest.raises(InputError, match="no examples for split=train"):
         load_examples(FORMATS / "longbench_qmsum.jsonl", split="train")
