@@ -509,7 +509,7 @@ def _read_text(path: Path) -> str:
         data = path.read_bytes()
         if path.name.endswith(".gz"):
             data = gzip.decompress(data)
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # tolerate a byte-order mark
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from None
     except UnicodeDecodeError as exc:
