@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import gzip
+import importlib.util
 import json
 import shutil
 import tempfile
@@ -132,6 +133,29 @@ def test_bundle_stores_turns_as_columns():
         record = json.loads(next(lines))
     assert set(record) == {"meeting", "domain", "topic_list", "general_query_list", "specific_query_list", "speakers", "contents"}
     assert len(record["speakers"]) == len(record["contents"])
+
+
+def test_bundle_script_rebuilds_what_the_loader_reads(tmp_path):
+    script = importlib.util.spec_from_file_location("bundle_qmsum", Path(__file__).parents[1] / "scripts/bundle_qmsum.py")
+    bundle_qmsum = importlib.util.module_from_spec(script)
+    script.loader.exec_module(bundle_qmsum)
+    root = tmp_path / "data"
+    shutil.copytree(ROOT / "ALL", root / "ALL")
+    for path in (root / "ALL").glob("*/*.json"):
+        folder = root / domain_of_meeting(path.stem).capitalize() / path.parent.name
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, folder / path.name)
+    # An upstream JSONL fixes the meeting order of its split.
+    (root / "ALL/jsonl").mkdir()
+    tests = ["education_17", "IS1003a"]
+    (root / "ALL/jsonl/test.jsonl").write_text("".join(json.dumps(upstream(ROOT / f"ALL/test/{m}.json")) + "\n" for m in tests))
+    for out in ("a", "b"):
+        bundle_qmsum.main(["bundle_qmsum.py", str(root), str(tmp_path / out)])
+    assert all((tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes() for n in ("train.jsonl.gz", "test.jsonl.gz"))
+    rebuilt = load_examples(tmp_path / "a")
+    assert sorted(rebuilt, key=lambda ex: ex.id) == sorted(load_examples(root), key=lambda ex: ex.id)
+    assert list(dict.fromkeys(ex.meeting for ex in rebuilt if ex.split == "test")) == tests
+    assert list(dict.fromkeys(ex.meeting for ex in rebuilt if ex.split == "train")) == ["Bro008", "ES2005a"]
 
 
 def test_bundle_ships_its_licence():
