@@ -127,6 +127,13 @@ def test_bundle_keeps_the_upstream_jsonl_meeting_order():
     assert meetings[:4] == ["education_13", "TS3011d", "ES2011b", "Bro019"]
 
 
+def test_bundle_stores_turns_as_columns():
+    with gzip.open(bundled_root() / "val.jsonl.gz", "rt", encoding="utf-8") as lines:
+        record = json.loads(next(lines))
+    assert set(record) == {"meeting", "domain", "topic_list", "general_query_list", "specific_query_list", "speakers", "contents"}
+    assert len(record["speakers"]) == len(record["contents"])
+
+
 def test_bundle_ships_its_licence():
     assert "MIT License" in (bundled_root() / "LICENSE").read_text()
     assert "Yale-LILY/QMSum" in (bundled_root() / "NOTICE").read_text()
@@ -269,6 +276,20 @@ def test_alpaca_entries_of_the_original_experiments():
     assert [ex.query_type for ex in examples] == ["general", "specific"]
     assert {(ex.split, ex.domain) for ex in examples} == {("test", "academic")}  # ICSI speaker names
     assert examples[0].turns is examples[1].turns
+
+
+def test_folder_of_alpaca_files(tmp_path):
+    for name in ("alpaca_format_test.json", "alpaca_format_val.json"):
+        shutil.copyfile(FORMATS / "alpaca_format_test.json", tmp_path / name)
+    examples = load_examples(tmp_path, domain="academic")
+    assert [ex.split for ex in examples] == ["test", "test", "val", "val"]
+    assert len(load_examples(tmp_path, split="val")) == 2
+
+
+def test_domain_filter_skips_meeting_files_of_other_domains(tmp_path):
+    shutil.copytree(ROOT, tmp_path / "root")
+    (tmp_path / "root/ALL/train/ES2005a.json").write_text("not JSON, never read")
+    assert {ex.meeting for ex in load_examples(tmp_path / "root", domain="academic")} == {"Bro008"}
 
 
 def test_one_string_formats_filter_by_split(tmp_path):
@@ -499,6 +520,21 @@ def test_error_wrong_field_type(tmp_path):
     path = tmp_path / "Bed003.json"
     path.write_text(json.dumps(meeting_with(meeting_transcripts=[{"speaker": "A", "content": 3}])))
     assert cli_error(path) == f"{path}: meeting_transcripts[0]: field 'content' must be a string, found int"
+
+
+def test_error_bundle_columns_of_different_length(tmp_path):
+    record = {k: v for k, v in meeting_with(specific_query_list=[]).items() if k != "meeting_transcripts"}
+    path = tmp_path / "test.jsonl"
+    path.write_text(json.dumps({**record, "speakers": ["A", "B"], "contents": ["hi"]}) + "\n")
+    assert cli_error(path) == f"{path}:1: fields 'speakers' and 'contents' differ in length (2 and 1)"
+
+
+@pytest.mark.parametrize("speakers", [["A", 2], "AB"])
+def test_error_bundle_columns_of_strings(tmp_path, speakers):
+    record = {k: v for k, v in meeting_with(specific_query_list=[]).items() if k != "meeting_transcripts"}
+    path = tmp_path / "test.jsonl"
+    path.write_text(json.dumps({**record, "speakers": speakers, "contents": ["hi", "ho"]}) + "\n")
+    assert cli_error(path) == f"{path}:1: field 'speakers' must be a list of strings"
 
 
 def test_error_not_utf8_and_bad_gzip(tmp_path):
