@@ -12,6 +12,7 @@ from .templates import Template, load_template
 from .stats import TokenCounter, count_prompt_tokens, length_summary
 
 # rouge
+from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
 
 # data loaders and preprocessing
 
@@ -31,6 +32,10 @@ __all__ = [
     "count_prompt_tokens",
     "length_summary",
     # rouge
+    "AggregateScore",
+    "BootstrapAggregator",
+    "RougeScorer",
+    "Score",
 
     # data loaders and preprocessing
 

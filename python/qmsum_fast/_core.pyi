@@ -1,5 +1,7 @@
 """Types of the compiled Rust core (rust/src/py.rs). Private: use qmsum_fast."""
 
+from typing import final
+
 __version__: str
 
 # --- stats -------------------------------------------------------------------
@@ -21,6 +23,26 @@ def length_summary(lengths: list[int]) -> dict[str, float] | None: ...
 def fit_shares(lengths: list[int], windows: list[int], reserve: int) -> list[float]: ...
 
 # --- rouge -------------------------------------------------------------------
+
+def rouge_tokenize(text: str, stem: bool = False) -> list[str]: ...
+def porter_stem(word: str) -> str: ...
+def split_sentences(text: str) -> list[str]: ...
+
+@final
+class RougeCore:
+    """Rust scorer behind ``qmsum_fast.rouge.RougeScorer``: (precision, recall, fmeasure) per type."""
+
+    def __new__(
+        cls, rouge_types: list[str], use_stemmer: bool = False, split_summaries: bool = False
+    ) -> RougeCore: ...
+    def score(self, target: str, prediction: str) -> list[tuple[float, float, float]]: ...
+    def score_multi(self, targets: list[str], prediction: str) -> list[tuple[float, float, float]]: ...
+    def score_batch(
+        self, targets: list[str], predictions: list[str]
+    ) -> list[list[tuple[float, float, float]]]: ...
+    def score_multi_batch(
+        self, targets: list[list[str]], predictions: list[str]
+    ) -> list[list[tuple[float, float, float]]]: ...
 
 # --- text (preprocessing) ----------------------------------------------------
 

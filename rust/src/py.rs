@@ -113,8 +113,102 @@ impl PyTokenCounter {
 // rouge: ROUGE scoring, tokenizer and Porter stemmer (rouge.rs, stem.rs)
 // ---------------------------------------------------------------------------
 
-fn register_rouge(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn register_rouge(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyRougeCore>()?;
+    m.add_function(wrap_pyfunction!(rouge_tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(porter_stem, m)?)?;
+    m.add_function(wrap_pyfunction!(split_sentences, m)?)?;
     Ok(())
+}
+
+type ScoreTuple = (f64, f64, f64);
+
+fn score_tuples(scores: Vec<crate::rouge::Score>) -> Vec<ScoreTuple> {
+    scores.into_iter().map(|s| (s.precision, s.recall, s.fmeasure)).collect()
+}
+
+/// rouge-score's tokens of `text` (stemmed when `stem`).
+#[pyfunction]
+#[pyo3(signature = (text, stem=false))]
+fn rouge_tokenize(py: Python<'_>, text: &str, stem: bool) -> Vec<String> {
+    py.detach(|| crate::rouge::tokenize(text, stem))
+}
+
+/// NLTK `PorterStemmer().stem(word)` for a word of `[a-z0-9]` characters.
+#[pyfunction]
+fn porter_stem(word: &str) -> PyResult<String> {
+    if !word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        return Err(value_error(format!("porter_stem expects [a-z0-9] characters only: {word:?}")));
+    }
+    Ok(crate::stem::stem(word))
+}
+
+/// Our rule-based sentence splitter (rougeLsum with split_summaries).
+#[pyfunction]
+fn split_sentences(text: &str) -> Vec<String> {
+    crate::sentences::split(text).into_iter().map(str::to_string).collect()
+}
+
+/// The Rust scorer behind `qmsum_fast.rouge.RougeScorer`; scores come back as
+/// `(precision, recall, fmeasure)` tuples in the order of `rouge_types`.
+#[pyclass(name = "RougeCore", frozen)]
+struct PyRougeCore {
+    inner: crate::rouge::Scorer,
+}
+
+#[pymethods]
+impl PyRougeCore {
+    #[new]
+    #[pyo3(signature = (rouge_types, use_stemmer=false, split_summaries=false))]
+    fn new(rouge_types: Vec<String>, use_stemmer: bool, split_summaries: bool) -> PyResult<Self> {
+        crate::rouge::Scorer::new(&rouge_types, use_stemmer, split_summaries)
+            .map(|inner| Self { inner })
+            .map_err(value_error)
+    }
+
+    fn score(&self, py: Python<'_>, target: &str, prediction: &str) -> Vec<ScoreTuple> {
+        score_tuples(py.detach(|| self.inner.score(target, prediction)))
+    }
+
+    fn score_multi(&self, py: Python<'_>, targets: Vec<String>, prediction: &str) -> Vec<ScoreTuple> {
+        score_tuples(py.detach(|| self.inner.score_multi(&targets, prediction)))
+    }
+
+    /// Scores of each (target, prediction) pair, in parallel, GIL released.
+    fn score_batch(
+        &self,
+        py: Python<'_>,
+        targets: Vec<String>,
+        predictions: Vec<String>,
+    ) -> PyResult<Vec<Vec<ScoreTuple>>> {
+        if targets.len() != predictions.len() {
+            return Err(value_error(format!(
+                "score_batch: {} targets but {} predictions",
+                targets.len(),
+                predictions.len()
+            )));
+        }
+        let scores = py.detach(|| self.inner.score_batch(&targets, &predictions));
+        Ok(scores.into_iter().map(score_tuples).collect())
+    }
+
+    /// Best-of-targets scores of each (targets, prediction), in parallel.
+    fn score_multi_batch(
+        &self,
+        py: Python<'_>,
+        targets: Vec<Vec<String>>,
+        predictions: Vec<String>,
+    ) -> PyResult<Vec<Vec<ScoreTuple>>> {
+        if targets.len() != predictions.len() {
+            return Err(value_error(format!(
+                "score_multi_batch: {} target lists but {} predictions",
+                targets.len(),
+                predictions.len()
+            )));
+        }
+        let scores = py.detach(|| self.inner.score_multi_batch(&targets, &predictions));
+        Ok(scores.into_iter().map(score_tuples).collect())
+    }
 }
 
 // ---------------------------------------------------------------------------
