@@ -15,6 +15,7 @@ from .stats import TokenCounter, count_prompt_tokens, length_summary
 from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
 
 # data loaders and preprocessing
+from .preprocess import Prepared, prepare
 
 # generation
 
@@ -38,6 +39,8 @@ __all__ = [
     "Score",
 
     # data loaders and preprocessing
+    "Prepared",
+    "prepare",
 
     # generation
 

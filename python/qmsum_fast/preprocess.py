@@ -21,7 +21,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from . import _core
-from .data import Example
+from .data import Example, plain_transcript
 from .errors import InputError
 
 MODES = ("none", "qmsum")
@@ -53,13 +53,6 @@ def prepare(examples: Sequence[Example], mode: str = "none") -> list[Prepared]:
         references = tuple(next(tokenized) for _ in example.references)
         prepared.append(Prepared(query, transcripts[_meeting_key(example)], references))
     return prepared
-
-
-def plain_transcript(example: Example) -> str:
-    """The transcript as given: ``speaker: content`` per turn, one turn a line."""
-    if example.raw_transcript is not None:
-        return example.raw_transcript
-    return "\n".join(f"{turn.speaker}: {turn.content}" for turn in example.turns)
 
 
 def _meeting_key(example: Example) -> Hashable:
