@@ -16,6 +16,7 @@ from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
 
 # data loaders and preprocessing
 from .data import load_examples, plain_transcript
+from .preprocess import Prepared, prepare
 
 # generation
 
@@ -41,6 +42,8 @@ __all__ = [
     # data loaders and preprocessing
     "load_examples",
     "plain_transcript",
+    "Prepared",
+    "prepare",
 
     # generation
 
