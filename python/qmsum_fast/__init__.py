@@ -12,9 +12,11 @@ from .templates import Template, load_template
 from .stats import TokenCounter, count_prompt_tokens, length_summary
 
 # rouge
+from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
 
 # data loaders and preprocessing
 from .data import load_examples, plain_transcript
+from .preprocess import Prepared, prepare
 
 # generation
 
@@ -32,10 +34,16 @@ __all__ = [
     "count_prompt_tokens",
     "length_summary",
     # rouge
+    "AggregateScore",
+    "BootstrapAggregator",
+    "RougeScorer",
+    "Score",
 
     # data loaders and preprocessing
     "load_examples",
     "plain_transcript",
+    "Prepared",
+    "prepare",
 
     # generation
 

@@ -113,16 +113,152 @@ impl PyTokenCounter {
 // rouge: ROUGE scoring, tokenizer and Porter stemmer (rouge.rs, stem.rs)
 // ---------------------------------------------------------------------------
 
-fn register_rouge(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn register_rouge(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyRougeCore>()?;
+    m.add_function(wrap_pyfunction!(rouge_tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(porter_stem, m)?)?;
+    m.add_function(wrap_pyfunction!(split_sentences, m)?)?;
     Ok(())
+}
+
+type ScoreTuple = (f64, f64, f64);
+
+fn score_tuples(scores: Vec<crate::rouge::Score>) -> Vec<ScoreTuple> {
+    scores.into_iter().map(|s| (s.precision, s.recall, s.fmeasure)).collect()
+}
+
+/// rouge-score's tokens of `text` (stemmed when `stem`).
+#[pyfunction]
+#[pyo3(signature = (text, stem=false))]
+fn rouge_tokenize(py: Python<'_>, text: &str, stem: bool) -> Vec<String> {
+    py.detach(|| crate::rouge::tokenize(text, stem))
+}
+
+/// NLTK `PorterStemmer().stem(word)` for a word of `[a-z0-9]` characters.
+#[pyfunction]
+fn porter_stem(word: &str) -> PyResult<String> {
+    if !word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        return Err(value_error(format!("porter_stem expects [a-z0-9] characters only: {word:?}")));
+    }
+    Ok(crate::stem::stem(word))
+}
+
+/// Our rule-based sentence splitter (rougeLsum with split_summaries).
+#[pyfunction]
+fn split_sentences(text: &str) -> Vec<String> {
+    crate::sentences::split(text).into_iter().map(str::to_string).collect()
+}
+
+/// The Rust scorer behind `qmsum_fast.rouge.RougeScorer`; scores come back as
+/// `(precision, recall, fmeasure)` tuples in the order of `rouge_types`.
+#[pyclass(name = "RougeCore", frozen)]
+struct PyRougeCore {
+    inner: crate::rouge::Scorer,
+}
+
+#[pymethods]
+impl PyRougeCore {
+    #[new]
+    #[pyo3(signature = (rouge_types, use_stemmer=false, split_summaries=false))]
+    fn new(rouge_types: Vec<String>, use_stemmer: bool, split_summaries: bool) -> PyResult<Self> {
+        crate::rouge::Scorer::new(&rouge_types, use_stemmer, split_summaries)
+            .map(|inner| Self { inner })
+            .map_err(value_error)
+    }
+
+    fn score(&self, py: Python<'_>, target: &str, prediction: &str) -> Vec<ScoreTuple> {
+        score_tuples(py.detach(|| self.inner.score(target, prediction)))
+    }
+
+    fn score_multi(&self, py: Python<'_>, targets: Vec<String>, prediction: &str) -> Vec<ScoreTuple> {
+        score_tuples(py.detach(|| self.inner.score_multi(&targets, prediction)))
+    }
+
+    /// Scores of each (target, prediction) pair, in parallel, GIL released.
+    fn score_batch(
+        &self,
+        py: Python<'_>,
+        targets: Vec<String>,
+        predictions: Vec<String>,
+    ) -> PyResult<Vec<Vec<ScoreTuple>>> {
+        if targets.len() != predictions.len() {
+            return Err(value_error(format!(
+                "score_batch: {} targets but {} predictions",
+                targets.len(),
+                predictions.len()
+            )));
+        }
+        let scores = py.detach(|| self.inner.score_batch(&targets, &predictions));
+        Ok(scores.into_iter().map(score_tuples).collect())
+    }
+
+    /// Best-of-targets scores of each (targets, prediction), in parallel.
+    fn score_multi_batch(
+        &self,
+        py: Python<'_>,
+        targets: Vec<Vec<String>>,
+        predictions: Vec<String>,
+    ) -> PyResult<Vec<Vec<ScoreTuple>>> {
+        if targets.len() != predictions.len() {
+            return Err(value_error(format!(
+                "score_multi_batch: {} target lists but {} predictions",
+                targets.len(),
+                predictions.len()
+            )));
+        }
+        let scores = py.detach(|| self.inner.score_multi_batch(&targets, &predictions));
+        Ok(scores.into_iter().map(score_tuples).collect())
+    }
 }
 
 // ---------------------------------------------------------------------------
 // text: QMSum preprocessing (Treebank-style word tokenization)
 // ---------------------------------------------------------------------------
 
-fn register_text(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn register_text(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(treebank_tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(punkt_sentences, m)?)?;
+    m.add_function(wrap_pyfunction!(word_tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(qmsum_tokenize_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(qmsum_transcripts, m)?)?;
+    m.add_function(wrap_pyfunction!(qmsum_raw_transcripts, m)?)?;
     Ok(())
+}
+
+/// The tokens of one sentence, as NLTK 3.8.1's `NLTKWordTokenizer().tokenize`.
+#[pyfunction]
+fn treebank_tokenize(sentence: &str) -> Vec<String> {
+    crate::treebank::tokens(sentence)
+}
+
+/// The sentences of `text`, as an untrained `PunktSentenceTokenizer().tokenize`.
+#[pyfunction]
+fn punkt_sentences(text: &str) -> Vec<String> {
+    crate::punkt::sentences(text).into_iter().map(str::to_owned).collect()
+}
+
+/// `nltk.word_tokenize(text)` with the untrained Punkt splitter (no lowercasing).
+#[pyfunction]
+fn word_tokenize(text: &str) -> Vec<String> {
+    crate::text::word_tokenize(text)
+}
+
+/// Queries or answers the QMSum way (lowercased, tokens joined by spaces), in parallel.
+#[pyfunction]
+fn qmsum_tokenize_texts(py: Python<'_>, texts: Vec<String>) -> Vec<String> {
+    py.detach(|| crate::text::tokenize_texts(&texts))
+}
+
+/// Each meeting's `(speaker, content)` turns as one QMSum-preprocessed transcript.
+#[pyfunction]
+fn qmsum_transcripts(py: Python<'_>, meetings: Vec<Vec<(String, String)>>) -> Vec<String> {
+    py.detach(|| crate::text::transcripts(&meetings))
+}
+
+/// Transcripts given as one string, tokenized and cleaned the QMSum way.
+#[pyfunction]
+fn qmsum_raw_transcripts(py: Python<'_>, texts: Vec<String>) -> Vec<String> {
+    py.detach(|| crate::text::raw_transcripts(&texts))
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""``qmsum-fast score``: ROUGE of predictions against references (rouge-score exact)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..errors import InputError
+
+PATH = click.Path(path_type=Path, dir_okay=False)
+
+
+@click.command("score")
+@click.option("--pred", "pred_path", type=PATH, required=True,
+              help="Predictions: plain text (one per line, with --ref) or a JSONL run from generate.")
+@click.option("--ref", "ref_paths", type=PATH, multiple=True,
+              help="References, one per line, parallel to --pred. Repeat for several references.")
+@click.option("--rouge-types", default="rouge1,rouge2,rougeL,rougeLsum", show_default=True,
+              help="Comma-separated: rouge1..rouge9, rougeL, rougeLsum.")
+@click.option("--stemmer/--no-stemmer", default=True, show_default=True,
+              help="NLTK Porter stemmer on tokens longer than 3 characters (rouge-score's use_stemmer).")
+@click.option("--split-sentences", is_flag=True,
+              help="rougeLsum: split sentences with our rule-based splitter, not only at newlines.")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Bootstrap samples for the 95% interval (0: means only).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
+@click.option("--by", "by", default="", help="Also report groups by these JSONL fields, e.g. domain,query_type.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (fractions, low/mid/high) instead of tables.")
+def command(pred_path, ref_paths, rouge_types, stemmer, split_sentences, bootstrap, seed, by, as_json):
+    """ROUGE of predictions against references, with bootstrap intervals."""
+    from ..evaluate import Settings, evaluate, group_json, render_table
+    from ..predictions import load_run, load_text_pairs
+
+    types = tuple(t.strip() for t in rouge_types.split(",") if t.strip())
+    if not types:
+        raise InputError("--rouge-types: no ROUGE type given")
+    fields = [f.strip() for f in by.split(",") if f.strip()]
+    if ref_paths:
+        if fields:
+            raise InputError("--by needs a JSONL run (--pred OUT.jsonl without --ref)")
+        run = load_text_pairs(pred_path, list(ref_paths))
+    else:
+        run = load_run(pred_path)
+    settings = Settings(types, stemmer, split_sentences, bootstrap, seed)
+    groups = evaluate(run, settings, fields)
+    if as_json:
+        payload = group_json(groups[0])
+        if fields:
+            payload["groups"] = {g.label: group_json(g) for g in groups[1:]}
+        click.echo(json.dumps(payload, indent=2))
+        return
+    click.echo(render_table(groups, settings))

@@ -1,0 +1,140 @@
+"""Scoring runs: per-example ROUGE, bootstrap intervals, groups, tables.
+
+Behind ``qmsum-fast score`` and ``qmsum-fast report``. Per-example scores are
+rouge-score's (best reference by F-measure per type when there are several);
+intervals are rouge-score's bootstrap (:class:`~qmsum_fast.rouge.BootstrapAggregator`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+from .predictions import Run
+from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
+
+DEFAULT_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+GEOMETRIC_MEAN_TYPES = ("rouge1", "rouge2", "rougeL")
+MEASURES = ("precision", "recall", "fmeasure")
+
+
+@dataclass(frozen=True)
+class Group:
+    """Aggregated scores of a set of examples (``label`` is ``all`` or ``field=value``)."""
+
+    label: str
+    count: int
+    scores: dict[str, AggregateScore]
+
+    @property
+    def geometric_mean(self) -> float | None:
+        """SCROLLS' summary figure: the geometric mean of the R-1, R-2 and R-L
+        F-measures (mid values); None unless all three were computed."""
+        if not all(t in self.scores for t in GEOMETRIC_MEAN_TYPES):
+            return None
+        product = math.prod(float(self.scores[t].mid.fmeasure) for t in GEOMETRIC_MEAN_TYPES)
+        return product ** (1 / 3)
+
+
+@dataclass(frozen=True)
+class Settings:
+    rouge_types: tuple[str, ...] = DEFAULT_TYPES
+    use_stemmer: bool = True
+    split_sentences: bool = False
+    bootstrap: int = 1000
+    seed: int | None = 0
+    confidence_interval: float = 0.95
+
+
+def score_run(run: Run, settings: Settings) -> list[dict[str, Score]]:
+    """Per-example scores of a run, computed in parallel."""
+    try:
+        scorer = RougeScorer(settings.rouge_types, settings.use_stemmer, settings.split_sentences)
+    except ValueError as exc:
+        raise InputError(f"--rouge-types: {exc}") from None
+    targets = [list(p.references) for p in run.predictions]
+    return scorer.score_batch(targets, [p.prediction for p in run.predictions])
+
+
+def aggregate(scores: Sequence[dict[str, Score]], settings: Settings) -> dict[str, AggregateScore]:
+    """Bootstrap intervals of the mean; without bootstrap, low = mid = high = the mean."""
+    if settings.bootstrap == 0:
+        means = {}
+        for score_type in settings.rouge_types:
+            mean = Score(*np.mean(np.vstack([s[score_type] for s in scores]), axis=0))
+            means[score_type] = AggregateScore(mean, mean, mean)
+        return means
+    aggregator = BootstrapAggregator(settings.confidence_interval, settings.bootstrap, settings.seed)
+    aggregator.add_batch(scores)
+    return aggregator.aggregate()
+
+
+def evaluate(run: Run, settings: Settings, by: Sequence[str] = ()) -> list[Group]:
+    """The ``all`` group, then one group per value of each field in ``by``."""
+    scores = score_run(run, settings)
+    groups = [Group("all", len(scores), aggregate(scores, settings))]
+    for field in by:
+        members: dict[str, list[dict[str, Score]]] = {}
+        for prediction, score in zip(run.predictions, scores):
+            if field not in prediction.fields:
+                line = prediction.fields.get("line", "?")
+                raise InputError(f"{run.path}:{line}: no '{field}' field (needed by --by)")
+            members.setdefault(str(prediction.fields[field]), []).append(score)
+        for value in sorted(members):
+            groups.append(Group(f"{field}={value}", len(members[value]), aggregate(members[value], settings)))
+    return groups
+
+
+def group_json(group: Group) -> dict:
+    """Per type and measure, ``low``/``mid``/``high`` as fractions (rouge-score's aggregate)."""
+    payload: dict = {
+        score_type: {
+            measure: {bound: float(getattr(getattr(agg, bound), measure)) for bound in ("low", "mid", "high")}
+            for measure in MEASURES
+        }
+        for score_type, agg in group.scores.items()
+    }
+    payload["count"] = group.count
+    payload["geometric_mean"] = group.geometric_mean
+    return payload
+
+
+def render_table(groups: Sequence[Group], settings: Settings) -> str:
+    """Text tables in percent: P/R/F of all examples, then F per group."""
+    interval = (
+        f"{settings.confidence_interval:.0%} bootstrap interval, {settings.bootstrap} samples, seed {settings.seed}"
+        if settings.bootstrap
+        else "no bootstrap: means only"
+    )
+    lines = [
+        f"ROUGE in % ({interval}; stemmer {'on' if settings.use_stemmer else 'off'}"
+        f"{'; sentence splitting' if settings.split_sentences else ''})",
+        "",
+        f"{'type':<10} {'precision':>21} {'recall':>21} {'F-measure':>21}",
+    ]
+    overall = groups[0]
+    for score_type, agg in overall.scores.items():
+        cells = [_cell(agg, measure, settings) for measure in MEASURES]
+        lines.append(f"{score_type:<10} " + " ".join(f"{c:>21}" for c in cells))
+    label_width = max(12, *(len(g.label) for g in groups))
+    header = f"{'group':<{label_width}} {'n':>5} " + " ".join(f"{t:>21}" for t in overall.scores)
+    lines += ["", "F-measure by group:", header + f" {'geo-mean':>9}"]
+    for group in groups:
+        cells = " ".join(f"{_cell(group.scores[t], 'fmeasure', settings):>21}" for t in overall.scores)
+        geo = group.geometric_mean
+        geo_text = "-" if geo is None else f"{100 * geo:.2f}"
+        lines.append(f"{group.label:<{label_width}} {group.count:>5} {cells} {geo_text:>9}")
+    return "\n".join(lines)
+
+
+def _cell(agg: AggregateScore, measure: str, settings: Settings) -> str:
+    mid = 100 * float(getattr(agg.mid, measure))
+    if not settings.bootstrap:
+        return f"{mid:.2f}"
+    low = 100 * float(getattr(agg.low, measure))
+    high = 100 * float(getattr(agg.high, measure))
+    return f"{mid:.2f} [{low:.2f}-{high:.2f}]"

@@ -1,0 +1,214 @@
+"""`qmsum-fast score` and `qmsum-fast report` through the CLI."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from rouge_score import rouge_scorer, scoring
+
+from qmsum_fast.cli import main
+
+DATA = Path(__file__).parent / "data"
+TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def qmsum_records():
+    """(id, domain, query_type, answer) of the bundled test meetings' queries."""
+    with gzip.open(DATA / "qmsum_meetings.jsonl.gz", "rt", encoding="utf-8") as lines:
+        meetings = [json.loads(line) for line in lines]
+    records = []
+    for meeting in meetings:
+        for kind in ("general", "specific"):
+            for i, query in enumerate(meeting[f"{kind}_query_list"]):
+                records.append((f"{meeting['meeting']}-{kind}-{i}", meeting["domain"], kind, query["answer"]))
+    return records
+
+
+@pytest.fixture
+def run_file(tmp_path):
+    """A generate-style run: each answer predicted by the next one of the list."""
+    records = qmsum_records()
+    path = tmp_path / "run.jsonl"
+    lines = [json.dumps({"header": True, "model": "shifted-answers", "max_new_tokens": 256})]
+    for (rid, domain, kind, answer), (_, _, _, other) in zip(records, records[1:] + records[:1]):
+        lines.append(json.dumps({"id": rid, "domain": domain, "query_type": kind,
+                                 "prediction": other, "references": [answer, answer.upper()[:40]]}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def expected_aggregate(pairs, stem=True, n_samples=1000, seed=0):
+    """rouge-score's own score_multi + BootstrapAggregator after np.random.seed(seed)."""
+    scorer = rouge_scorer.RougeScorer(TYPES, use_stemmer=stem)
+    aggregator = scoring.BootstrapAggregator(n_samples=n_samples)
+    for references, prediction in pairs:
+        aggregator.add_scores(scorer.score_multi(references, prediction))
+    np.random.seed(seed)
+    return aggregator.aggregate()
+
+
+def assert_json_matches(payload, expected):
+    for score_type, agg in expected.items():
+        for measure in ("precision", "recall", "fmeasure"):
+            got = payload[score_type][measure]
+            assert [got["low"], got["mid"], got["high"]] == [
+                float(getattr(agg.low, measure)), float(getattr(agg.mid, measure)), float(getattr(agg.high, measure))]
+
+
+def test_jsonl_run_json_equals_rouge_score_bootstrap(run_file):
+    result = run("score", "--pred", run_file, "--json", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    rows = [json.loads(line) for line in run_file.read_text().splitlines()[1:]]
+    expected = expected_aggregate([(r["references"], r["prediction"]) for r in rows], seed=3)
+    assert_json_matches(payload, expected)
+    assert payload["count"] == len(rows)
+    f = [payload[t]["fmeasure"]["mid"] for t in ("rouge1", "rouge2", "rougeL")]
+    assert payload["geometric_mean"] == pytest.approx((f[0] * f[1] * f[2]) ** (1 / 3))
+
+
+def test_text_files_with_no_stemmer_and_two_reference_files(tmp_path):
+    records = qmsum_records()
+    answers = [r[3].replace("\n", " ") for r in records]
+    pred, ref_a, ref_b = tmp_path / "pred.txt", tmp_path / "a.txt", tmp_path / "b.txt"
+    pred.write_text("\n".join(answers[1:] + answers[:1]) + "\n", encoding="utf-8")
+    ref_a.write_text("\n".join(answers) + "\n", encoding="utf-8")
+    ref_b.write_text("\n".join(a[:30] for a in answers), encoding="utf-8")  # no final newline
+    result = run("score", "--pred", pred, "--ref", ref_a, "--ref", ref_b, "--no-stemmer",
+                 "--bootstrap", "200", "--json")
+    assert result.exit_code == 0, result.output
+    pairs = [([a, a[:30]], p) for a, p in zip(answers, answers[1:] + answers[:1])]
+    assert_json_matches(json.loads(result.output), expected_aggregate(pairs, stem=False, n_samples=200))
+
+
+def test_table_shows_percent_intervals_and_groups(run_file):
+    result = run("score", "--pred", run_file, "--by", "domain,query_type", "--rouge-types", "rouge1,rouge2,rougeL")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "95% bootstrap interval, 1000 samples, seed 0" in out
+    for label in ("all", "domain=Academic", "domain=Committee", "domain=Product",
+                  "query_type=general", "query_type=specific"):
+        assert f"\n{label} " in out
+    json_result = run("score", "--pred", run_file, "--json", "--by", "domain", "--rouge-types", "rouge1,rouge2,rougeL")
+    payload = json.loads(json_result.output)
+    overall = payload["rouge1"]["fmeasure"]
+    all_row = next(line for line in out.splitlines() if line.startswith("all "))
+    assert f"{100 * overall['mid']:.2f} [{100 * overall['low']:.2f}-{100 * overall['high']:.2f}]" in all_row
+    assert f"{100 * payload['geometric_mean']:.2f}" in all_row
+    assert sorted(payload["groups"]) == ["domain=Academic", "domain=Committee", "domain=Product"]
+    assert sum(g["count"] for g in payload["groups"].values()) == payload["count"]
+
+
+def test_same_seed_same_output_and_split_sentences(run_file):
+    first = run("score", "--pred", run_file, "--seed", "5", "--split-sentences")
+    second = run("score", "--pred", run_file, "--seed", "5", "--split-sentences")
+    assert first.exit_code == 0 and first.output == second.output
+    assert "sentence splitting" in first.output
+    assert run("score", "--pred", run_file, "--seed", "6", "--split-sentences").output != first.output
+
+
+def test_empty_prediction_scores_zero(tmp_path):
+    pred, ref = tmp_path / "p.txt", tmp_path / "r.txt"
+    pred.write_text("\n\n", encoding="utf-8")
+    ref.write_text("one reference\nanother one\n", encoding="utf-8")
+    result = run("score", "--pred", pred, "--ref", ref, "--json", "--bootstrap", "0")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert all(payload[t]["fmeasure"]["mid"] == 0 for t in TYPES)
+
+
+# --- bad input: exit 2 and one line naming the file and line -----------------
+
+def assert_input_error(result, *fragments):
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert message.startswith("qmsum-fast: error: ") and "\n" not in message, message
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_files_of_different_lengths(tmp_path):
+    pred, ref = tmp_path / "p.txt", tmp_path / "r.txt"
+    pred.write_text("a\nb\nc\n", encoding="utf-8")
+    ref.write_text("a\nb\n", encoding="utf-8")
+    assert_input_error(run("score", "--pred", pred, "--ref", ref), f"{ref}:3:", "3 lines", "has 2")
+
+
+def test_empty_file(tmp_path):
+    pred, ref = tmp_path / "p.txt", tmp_path / "r.txt"
+    pred.write_text("", encoding="utf-8")
+    ref.write_text("a\n", encoding="utf-8")
+    assert_input_error(run("score", "--pred", pred, "--ref", ref), f"{pred}: empty file")
+    assert_input_error(run("score", "--pred", pred), f"{pred}: empty file")
+
+
+def test_invalid_utf8(tmp_path):
+    pred, ref = tmp_path / "p.txt", tmp_path / "r.txt"
+    pred.write_bytes(b"fine\nbad \xff byte\n")
+    ref.write_text("a\nb\n", encoding="utf-8")
+    assert_input_error(run("score", "--pred", pred, "--ref", ref), f"{pred}:2: invalid UTF-8")
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{"id": "x", "references": ["a"]}', "no 'prediction' field"),
+    ('{"id": "x", "prediction": 3, "references": ["a"]}', "'prediction' is not a string"),
+    ('{"id": "x", "prediction": "a"}', "'references' must be a list of strings"),
+    ('{"id": "x", "prediction": "a", "references": []}', "'references' is empty"),
+    ('{"id": "x", "prediction": "a", ', "invalid JSON"),
+    ('["a"]', "expected a JSON object"),
+])
+def test_bad_jsonl_lines(tmp_path, line, message):
+    path = tmp_path / "run.jsonl"
+    path.write_text('{"header": true, "model": "m"}\n{"prediction": "a", "references": ["a"]}\n' + line + "\n")
+    assert_input_error(run("score", "--pred", path), f"{path}:3: {message}")
+
+
+def test_header_only_and_missing_group_field(tmp_path, run_file):
+    path = tmp_path / "run.jsonl"
+    path.write_text('{"header": true, "model": "m"}\n')
+    assert_input_error(run("score", "--pred", path), f"{path}: no predictions")
+    path.write_text('{"prediction": "a", "references": ["a"], "domain": "x"}\n{"prediction": "a", "references": ["a"]}\n')
+    assert_input_error(run("score", "--pred", path, "--by", "domain"), f"{path}:2: no 'domain' field")
+
+
+def test_bad_options(tmp_path, run_file):
+    assert_input_error(run("score", "--pred", run_file, "--rouge-types", "rouge1,rougeX"),
+                       "--rouge-types", "rougeX")
+    assert_input_error(run("score", "--pred", tmp_path / "missing.jsonl"), "missing.jsonl: cannot read")
+
+
+# --- report --------------------------------------------------------------------
+
+def test_report_table_and_chart(tmp_path, run_file):
+    second = tmp_path / "other.jsonl"
+    rows = [json.loads(line) for line in run_file.read_text().splitlines()[1:]]
+    second.write_text("\n".join(json.dumps({**r, "prediction": r["references"][0]}) for r in rows) + "\n")
+    chart, markdown = tmp_path / "chart.png", tmp_path / "table.md"
+    result = run("report", run_file, second, "--chart", chart, "--markdown", markdown)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "| Model | n | R-1 | R-2 | R-L | Geo-mean |"
+    assert lines[2].startswith(f"| shifted-answers | {len(rows)} | ")
+    assert lines[3] == f"| other | {len(rows)} | 100.00 | 100.00 | 100.00 | 100.00 |"
+    assert markdown.read_text() == result.stdout
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    scorer = rouge_scorer.RougeScorer(["rouge1"], use_stemmer=True)
+    mean_r1 = np.mean([scorer.score_multi(r["references"], r["prediction"])["rouge1"].fmeasure for r in rows])
+    assert f"| {100 * mean_r1:.2f} |" in lines[2]
+
+
+def test_report_bad_run(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b'{"prediction": "a", "references": ["\xff"]}\n')
+    assert_input_error(run("report", path, "--chart", tmp_path / "c.png"), f"{path}:1: invalid UTF-8")
