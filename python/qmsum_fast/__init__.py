@@ -15,6 +15,8 @@ from .stats import TokenCounter, count_prompt_tokens, length_summary
 from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
 
 # data loaders and preprocessing
+from .data import load_examples, plain_transcript
+from .preprocess import Prepared, prepare
 
 # generation
 
@@ -40,6 +42,10 @@ __all__ = [
     "Score",
 
     # data loaders and preprocessing
+    "load_examples",
+    "plain_transcript",
+    "Prepared",
+    "prepare",
 
     # generation
 

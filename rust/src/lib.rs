@@ -4,10 +4,14 @@
 //! The PyO3 glue lives only in `py.rs`, compiled with the `python` feature.
 
 pub mod lcs;
+pub mod punkt;
+pub mod pyunicode;
 pub mod rouge;
 pub mod sentences;
 pub mod stats;
 pub mod stem;
+pub mod text;
+pub mod treebank;
 
 // rank: extractive baselines and the query locator
 pub mod bm25;

@@ -215,8 +215,50 @@ impl PyRougeCore {
 // text: QMSum preprocessing (Treebank-style word tokenization)
 // ---------------------------------------------------------------------------
 
-fn register_text(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn register_text(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(treebank_tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(punkt_sentences, m)?)?;
+    m.add_function(wrap_pyfunction!(word_tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(qmsum_tokenize_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(qmsum_transcripts, m)?)?;
+    m.add_function(wrap_pyfunction!(qmsum_raw_transcripts, m)?)?;
     Ok(())
+}
+
+/// The tokens of one sentence, as NLTK 3.8.1's `NLTKWordTokenizer().tokenize`.
+#[pyfunction]
+fn treebank_tokenize(sentence: &str) -> Vec<String> {
+    crate::treebank::tokens(sentence)
+}
+
+/// The sentences of `text`, as an untrained `PunktSentenceTokenizer().tokenize`.
+#[pyfunction]
+fn punkt_sentences(text: &str) -> Vec<String> {
+    crate::punkt::sentences(text).into_iter().map(str::to_owned).collect()
+}
+
+/// `nltk.word_tokenize(text)` with the untrained Punkt splitter (no lowercasing).
+#[pyfunction]
+fn word_tokenize(text: &str) -> Vec<String> {
+    crate::text::word_tokenize(text)
+}
+
+/// Queries or answers the QMSum way (lowercased, tokens joined by spaces), in parallel.
+#[pyfunction]
+fn qmsum_tokenize_texts(py: Python<'_>, texts: Vec<String>) -> Vec<String> {
+    py.detach(|| crate::text::tokenize_texts(&texts))
+}
+
+/// Each meeting's `(speaker, content)` turns as one QMSum-preprocessed transcript.
+#[pyfunction]
+fn qmsum_transcripts(py: Python<'_>, meetings: Vec<Vec<(String, String)>>) -> Vec<String> {
+    py.detach(|| crate::text::transcripts(&meetings))
+}
+
+/// Transcripts given as one string, tokenized and cleaned the QMSum way.
+#[pyfunction]
+fn qmsum_raw_transcripts(py: Python<'_>, texts: Vec<String>) -> Vec<String> {
+    py.detach(|| crate::text::raw_transcripts(&texts))
 }
 
 // ---------------------------------------------------------------------------
