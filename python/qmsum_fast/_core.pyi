@@ -6,10 +6,11 @@ __version__: str
 
 # --- stats -------------------------------------------------------------------
 
+@final
 class TokenCounter:
     """Counts tokens exactly as HF tokenizers ``encode(text, add_special_tokens=False)``."""
 
-    def __init__(self, path: str) -> None: ...
+    def __new__(cls, path: str) -> TokenCounter: ...
     @staticmethod
     def from_json(json: str) -> TokenCounter: ...
     @property
