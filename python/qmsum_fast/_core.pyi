@@ -26,4 +26,11 @@ def fit_shares(lengths: list[int], windows: list[int], reserve: int) -> list[flo
 
 # --- chunk -------------------------------------------------------------------
 
+def chunk_turn_counts(
+    turn_tokens: list[int], budget: int, overlap: int = 0, separator_tokens: int = 0
+) -> list[tuple[int, int, int]]: ...
+def chunk_turns(
+    counter: TokenCounter, turns: list[str], budget: int, overlap: int = 0, separator: str = "\n"
+) -> list[tuple[int, int, int]]: ...
+
 # --- rank (baselines, locator) -----------------------------------------------
