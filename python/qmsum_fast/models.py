@@ -96,6 +96,7 @@ def load_model(options: LoadOptions) -> LoadedModel:
     import transformers
 
     check_model_source(options.path)
+    transformers.utils.logging.disable_progress_bar()
     device = resolve_device(options.device)
     dtype = resolve_dtype(options.dtype, device)
     config = _load_config(options)

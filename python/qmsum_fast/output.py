@@ -134,10 +134,14 @@ def _drop_torn_tail(path: Path) -> None:
             os.fsync(handle.fileno())
 
 
-def finalize(path: Path, header: dict, order: Sequence[str], extra: Iterable[Path] = ()) -> list[dict]:
+def finalize(
+    path: Path, header: dict, order: Sequence[str], extra: Iterable[Path] = (), keep_existing: bool = True
+) -> list[dict]:
     """Rewrites ``path`` with the records of itself and ``extra`` shard files,
-    each id once, in data order, via a temporary file and an atomic rename."""
-    _, records = read_run(path)
+    each id once, in data order, via a temporary file and an atomic rename.
+    The first run's header is kept when the file has one."""
+    old_header, records = read_run(path) if keep_existing else (None, [])
+    header = old_header or header
     for shard in extra:
         records.extend(read_run(shard)[1])
     position = {example_id: index for index, example_id in enumerate(order)}
