@@ -434,3 +434,58 @@ def test_full_configs_have_the_published_shapes():
     assert (llama.hidden_size, llama.num_hidden_layers, llama.intermediate_size) == (4096, 32, 11008)
     neox = model_config("gpt-neox", "full", special)
     assert (neox.hidden_size, neox.num_hidden_layers, neox.num_attention_heads) == (6144, 44, 64)
+
+
+# --- LLaMA-Adapter weights ---------------------------------------------------------------------
+
+
+def _original_adapter(model, adapter_len=3, layers=2, gate=0.5):
+    import torch
+
+    torch.manual_seed(1)
+    n_layers = model.config.num_hidden_layers
+    state = {"adapter_query.weight": torch.randn(adapter_len * layers, model.config.hidden_size)}
+    for index in range(n_layers - layers, n_layers):
+        state[f"layers.{index}.attention.gate"] = torch.tensor([gate])
+    return state
+
+
+def test_original_llama_adapter_weights_map_onto_peft(tmp_path, tiny):
+    import torch
+    import transformers
+
+    from qmsum_fast.adapters import attach_original
+
+    ids = torch.tensor([[12092, 1533, 310, 247, 1071]])
+    base = transformers.AutoModelForCausalLM.from_pretrained(tiny["llama"])
+    plain = base(ids).logits
+    state = _original_adapter(base)
+    adapted = attach_original(base, state)
+    modules = [m for _, m in adapted.named_modules() if hasattr(m, "adaption_gate")]
+    assert len(modules) == 2
+    for layer, module in enumerate(modules):
+        expected = state["adapter_query.weight"][layer * 3 : (layer + 1) * 3]
+        assert torch.equal(module.adaption_prompt.data[0], expected)
+        assert module.adaption_gate.item() == 0.5
+    assert not torch.allclose(adapted(ids).logits, plain)
+    # Zero gates (the zero-init state) leave the base model's outputs unchanged.
+    zero = attach_original(transformers.AutoModelForCausalLM.from_pretrained(tiny["llama"]), _original_adapter(base, gate=0.0))
+    assert torch.allclose(zero(ids).logits, plain, atol=1e-5)
+
+
+def test_adapter_file_runs_through_the_cli_and_bad_ones_are_refused(tmp_path, tiny):
+    import torch
+    import transformers
+
+    base = transformers.AutoModelForCausalLM.from_pretrained(tiny["llama"])
+    good = tmp_path / "adapter.pth"
+    torch.save(_original_adapter(base), good)
+    out, _ = generate(tmp_path, "--model", "llama-adapter", "--model-path", tiny["llama"], "--adapter", str(good),
+                      "--limit", "1", "--greedy", "--max-new-tokens", "3", "--max-input-tokens", "900")
+    assert records(out)[0]["settings"]["adapter"] == str(good)
+    bad = _original_adapter(base)
+    bad["layers.1.attention.gate"] = torch.zeros(1, 4, 1, 1)
+    torch.save(bad, tmp_path / "v2.pth")
+    _, result = generate(tmp_path, "--model", "llama-adapter", "--model-path", tiny["llama"], "--adapter",
+                         str(tmp_path / "v2.pth"), "--limit", "1", out="v2.jsonl", expect=2)
+    _one_line_error(result, "v2.pth", "per-head gates")
