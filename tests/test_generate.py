@@ -489,3 +489,24 @@ def test_adapter_file_runs_through_the_cli_and_bad_ones_are_refused(tmp_path, ti
     _, result = generate(tmp_path, "--model", "llama-adapter", "--model-path", tiny["llama"], "--adapter",
                          str(tmp_path / "v2.pth"), "--limit", "1", out="v2.jsonl", expect=2)
     _one_line_error(result, "v2.pth", "per-head gates")
+
+
+def test_blocked_sdpa_mpt_attention_equals_eager(tiny):
+    import torch
+    import transformers
+
+    from qmsum_fast.models import LoadOptions, load_model
+    from qmsum_fast.mpt_attention import enable_blocked_sdpa
+
+    loaded = load_model(LoadOptions(path=tiny["mpt"], device="cpu"))
+    assert loaded.attention == "sdpa-blocked"
+    eager = transformers.AutoModelForCausalLM.from_pretrained(tiny["mpt"])
+    tokenizer = loaded.tokenizer
+    batch = tokenizer(["a longer prompt about the remote control design " * 4, "short"], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        expected = eager(**batch).logits
+        enable_blocked_sdpa(eager, block=5)  # several query blocks
+        blocked = eager(**batch).logits
+        real = batch["attention_mask"].bool()
+        assert torch.allclose(expected[real], blocked[real], atol=1e-5)
+        assert torch.allclose(loaded.model(**batch).logits[real], expected[real], atol=1e-5)

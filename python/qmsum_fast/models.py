@@ -4,7 +4,8 @@ Seq2seq or causal is read from the model's config. Placement goes through
 accelerate (``device_map``, ``max_memory``, an offload folder) instead of
 hand-written device maps; the dtype is bf16 on GPU and fp32 on CPU unless
 asked; attention is flash-attention when installed on GPU, else SDPA, else
-eager for architectures without SDPA support (MPT, LED).
+eager for architectures without SDPA support (LED); transformers' MPT gets
+our query-blocked SDPA attention (:mod:`qmsum_fast.mpt_attention`).
 torch and transformers are imported here, inside functions, only.
 """
 
@@ -112,6 +113,11 @@ def load_model(options: LoadOptions) -> LoadedModel:
     model, attention = _from_pretrained(auto_class, options, kwargs, device)
     if "device_map" not in kwargs:
         model.to(device)
+    if attention == "eager" and options.attention in ("auto", "sdpa") and getattr(config, "model_type", "") == "mpt":
+        from .mpt_attention import enable_blocked_sdpa
+
+        if enable_blocked_sdpa(model):
+            attention = "sdpa-blocked"
     if options.adapter:
         from .adapters import load_adapter
 
