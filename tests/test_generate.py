@@ -136,13 +136,13 @@ def test_mpt_prediction_is_the_text_after_the_marker(tmp_path, tiny):
 def test_batched_and_unbatched_greedy_outputs_are_identical(tmp_path, tiny, arch):
     # Gold spans give inputs of very different lengths, so batches need padding.
     common = ["--model", tiny[arch], "--input", "gold", "--greedy", "--max-new-tokens", "8",
-              "--max-input-tokens", "250", "--template", "plain", "--limit", "5"]
+              "--max-input-tokens", "500", "--template", "plain", "--limit", "4"]
     single, _ = generate(tmp_path, *common, "--batch-size", "1", out="single.jsonl")
-    batched, _ = generate(tmp_path, *common, "--batch-size", "5", out="batched.jsonl")
+    batched, _ = generate(tmp_path, *common, "--batch-size", "4", out="batched.jsonl")
     lengths = {r["n_input_tokens"] for r in records(single)[1]}
-    assert len(lengths) > 3
+    assert len(lengths) >= 3
     assert predictions(single) == predictions(batched)
-    assert len(predictions(single)) == 5
+    assert len(predictions(single)) == 4
 
 
 # --- truncation ---------------------------------------------------------------------

@@ -16,6 +16,8 @@ from .stats import TokenCounter, count_prompt_tokens, length_summary
 # data loaders and preprocessing
 
 # generation
+from .chunk import Chunk, chunk_turn_counts, chunk_turns
+from .presets import PRESETS, Settings, resolve_settings
 
 # baselines and locator
 
@@ -35,7 +37,12 @@ __all__ = [
     # data loaders and preprocessing
 
     # generation
-
+    "Chunk",
+    "PRESETS",
+    "Settings",
+    "chunk_turn_counts",
+    "chunk_turns",
+    "resolve_settings",
     # baselines and locator
 
 ]
