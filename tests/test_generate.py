@@ -111,7 +111,7 @@ def test_presets_keep_the_original_settings():
     mpt = resolve_settings("mpt-storywriter", {})
     assert mpt.config_overrides == {"max_seq_len": 30000} and mpt.generation["max_new_tokens"] == 100
     assert resolve_settings("mpt-storywriter", {"max_seq_len": 83968}).max_input_tokens == 83868
-    longllama = resolve_settings("longllama", {})
+    longllama = resolve_settings("longllama", {"trust_remote_code": True})
     assert longllama.trust_remote_code and longllama.remote_generate_kwargs == {
         "longllama": {"last_context_length": 1024}
     }
@@ -387,6 +387,7 @@ def test_bad_input_fails_cleanly_and_keeps_what_was_written(tmp_path, tiny):
         (["--model", tiny["llama"], "--max-input-tokens", "5"], "leaves no room for the transcript"),
         (["--model", tiny["llama"], "--device", "cuda"], "no CUDA GPU"),
         (["--model", "mpt-storywriter", "--max-seq-len", "90000"], "outside 1..83968"),
+        (["--model", "longllama", "--model-path", tiny["llama"]], "pass --trust-remote-code"),
     ]
     for args, message in cases:
         out, result = generate(tmp_path, *args, "--limit", "1", out="fresh.jsonl", expect=2)
@@ -510,3 +511,25 @@ def test_blocked_sdpa_mpt_attention_equals_eager(tiny):
         real = batch["attention_mask"].bool()
         assert torch.allclose(expected[real], blocked[real], atol=1e-5)
         assert torch.allclose(loaded.model(**batch).logits[real], expected[real], atol=1e-5)
+
+
+def test_an_example_that_never_fits_is_written_with_its_error(tmp_path, tiny, monkeypatch):
+    from qmsum_fast.engine import Engine
+
+    real_generate = Engine.generate
+    sizes = []
+
+    def tight_memory(self, texts):
+        sizes.append(len(texts))
+        if len(texts) > 1 or "Summarize the whole meeting." in texts[0]:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return real_generate(self, texts)
+
+    monkeypatch.setattr(Engine, "generate", tight_memory)
+    out, result = generate(tmp_path, "--model", tiny["llama"], "--limit", "3", "--batch-size", "3", "--greedy",
+                           "--max-new-tokens", "2", "--max-input-tokens", "64")
+    rows = {r["id"]: r for r in records(out)[1]}
+    assert rows["train/ES2005a/g0"]["prediction"] == "" and "out of memory" in rows["train/ES2005a/g0"]["error"]
+    assert all("error" not in rows[i] for i in ("train/ES2005a/s0", "train/ES2005a/s1"))
+    assert sizes[0] == 3 and max(sizes[1:]) == 2
+    assert "warning: train/ES2005a/g0: out of memory even at batch size 1" in result.output

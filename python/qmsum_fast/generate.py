@@ -152,6 +152,7 @@ def _emitter(writer: RunWriter, settings: Settings, progress: Progress):
         }
         if finished.error:
             record["error"] = finished.error
+            sys.stderr.write(f"qmsum-fast: warning: {example.id}: {finished.error}\n")
         writer.write(record)
         progress.update(1, finished.new_tokens)
 

@@ -175,7 +175,7 @@ def resolve_settings(model: str, overrides: dict) -> Settings:
         preprocess=given.get("preprocess", "none"),
         max_input_tokens=max_input,
         generation=generation,
-        trust_remote_code=given.get("trust_remote_code", False) or preset.trust_remote_code,
+        trust_remote_code=_trust_remote_code(preset, given),
         config_overrides=config_overrides,
         remote_generate_kwargs=dict(preset.remote_generate_kwargs),
         answer_marker=preset.answer_marker,
@@ -187,6 +187,14 @@ def resolve_settings(model: str, overrides: dict) -> Settings:
         adapter=given.get("adapter"),
         seed=given.get("seed", 0),
     )
+
+
+def _trust_remote_code(preset: Preset, given: dict) -> bool:
+    """Running a model's own code is never implied: the user must say so."""
+    trusted = bool(given.get("trust_remote_code", False))
+    if preset.trust_remote_code and not trusted:
+        raise InputError(f"--model {preset.name} runs the model's own code: pass --trust-remote-code to allow it")
+    return trusted
 
 
 def _baseline_settings(model: str, given: dict) -> Settings:

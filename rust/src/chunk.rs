@@ -43,7 +43,11 @@ pub fn chunk_turns(
     overlap: usize,
 ) -> Result<Vec<Chunk>, String> {
     let turn_tokens = counter.count_batch(turns)?;
-    let separator_tokens = if separator.is_empty() { 0 } else { counter.count(separator)? };
+    let separator_tokens = if separator.is_empty() {
+        0
+    } else {
+        counter.count(separator)?
+    };
     let measure = |start: usize, end: usize| counter.count(&turns[start..=end].join(separator));
     chunk_with(&turn_tokens, budget, overlap, separator_tokens, measure)
 }
@@ -65,7 +69,9 @@ fn chunk_with(
         return Err("chunk budget must be at least 1 token".into());
     }
     if overlap >= budget {
-        return Err(format!("overlap ({overlap}) must be smaller than the budget ({budget})"));
+        return Err(format!(
+            "overlap ({overlap}) must be smaller than the budget ({budget})"
+        ));
     }
     let n = turn_tokens.len();
     let mut chunks = Vec::new();
@@ -200,7 +206,12 @@ mod tests {
     fn exact_chunks_fit_and_cover_every_turn() {
         let counter = counter();
         let turns: Vec<String> = (0..40)
-            .map(|i| format!("Speaker {}: we talked about item {i} and then moved on.", i % 3))
+            .map(|i| {
+                format!(
+                    "Speaker {}: we talked about item {i} and then moved on.",
+                    i % 3
+                )
+            })
             .collect();
         for (budget, overlap) in [(30, 0), (45, 10), (100, 25)] {
             let chunks = chunk_turns(&counter, &turns, "\n", budget, overlap).unwrap();

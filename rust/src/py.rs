@@ -136,7 +136,10 @@ fn register_chunk(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 fn chunk_tuples(chunks: Vec<crate::chunk::Chunk>) -> Vec<(usize, usize, usize)> {
-    chunks.into_iter().map(|c| (c.start, c.end, c.tokens)).collect()
+    chunks
+        .into_iter()
+        .map(|c| (c.start, c.end, c.tokens))
+        .collect()
 }
 
 /// `(start, end, tokens)` chunks (inclusive turn ranges) from per-turn counts.
