@@ -107,23 +107,26 @@ def run_pipeline(arch, model, tokenizer, prompts, generation, device):
     import torch
     import transformers
 
+    # Generated tokens per example: min = max length is forced, so this is
+    # the same count qmsum-fast reports (the decoder start token excluded).
     if arch == "led":
         def pipe(text):
             inputs = tokenizer(text, return_tensors="pt").to(device)
             ids = model.generate(**inputs, **generation, pad_token_id=tokenizer.pad_token_id)
-            return tokenizer.decode(ids[0], skip_special_tokens=True)
+            tokenizer.decode(ids[0], skip_special_tokens=True)
+            return ids.shape[1] - 1
     else:
         generator = transformers.pipeline("text-generation", model=model, tokenizer=tokenizer, device=device)
 
         def pipe(text):
-            return generator(text, return_full_text=False, pad_token_id=tokenizer.pad_token_id, **generation)[0]["generated_text"]
+            generator(text, return_full_text=False, pad_token_id=tokenizer.pad_token_id, **generation)
+            return generation["max_new_tokens"]
 
     started, tokens = time.perf_counter(), 0
     try:
         for prompt in prompts:
             with torch.inference_mode():
-                text = pipe(prompt.text)
-            tokens += len(tokenizer(text, add_special_tokens=False)["input_ids"])
+                tokens += pipe(prompt.text)
     except torch.cuda.OutOfMemoryError as exc:
         torch.cuda.empty_cache()
         return None, 0, str(exc).splitlines()[0]
