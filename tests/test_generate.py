@@ -533,3 +533,18 @@ def test_an_example_that_never_fits_is_written_with_its_error(tmp_path, tiny, mo
     assert all("error" not in rows[i] for i in ("train/ES2005a/s0", "train/ES2005a/s1"))
     assert sizes[0] == 3 and max(sizes[1:]) == 2
     assert "warning: train/ES2005a/g0: out of memory even at batch size 1" in result.output
+
+
+def test_last_context_length_goes_only_to_the_longllama_remote_code():
+    from types import SimpleNamespace
+
+    from qmsum_fast.engine import Engine
+    from qmsum_fast.models import LoadedModel
+    from qmsum_fast.presets import resolve_settings
+
+    settings = resolve_settings("longllama", {"trust_remote_code": True})
+    tokenizer = SimpleNamespace(pad_token_id=1)
+    for model_type, expected in (("longllama", {"last_context_length": 1024}), ("llama", {})):
+        engine = Engine(LoadedModel(None, tokenizer, False, "cpu", model_type, "sdpa"), settings)
+        assert {k: v for k, v in engine.generation.items() if k == "last_context_length"} == expected
+        assert engine.generation["temperature"] == 1.0 and engine.generation["max_new_tokens"] == 256
