@@ -71,6 +71,7 @@ def run_generation(options: dict) -> str:
 
     runner.check(sources)
     target = shard_path(out, parallel.rank, parallel.world) if parallel.world > 1 else out
+    _done_marker(target).unlink(missing_ok=True)  # a marker left by a killed run
     resume, overwrite = bool(options.get("resume")), bool(options.get("overwrite"))
     with RunWriter(target, header, resume=resume, overwrite=overwrite) as writer:
         pending = [source for source in sources if source.example.id not in writer.done]
@@ -81,11 +82,10 @@ def run_generation(options: dict) -> str:
         progress.close()
         elapsed = time.perf_counter() - started
     if parallel.world > 1:
-        _mark_done(target)
+        shards = [shard_path(out, rank, parallel.world) for rank in range(parallel.world)]
+        _wait_for_everyone(target, shards, uses_torch=not is_baseline(settings.model))
         if not parallel.is_main:
             return f"process {parallel.rank}: {len(pending)} examples -> {target}"
-        shards = [shard_path(out, rank, parallel.world) for rank in range(parallel.world)]
-        _wait_for(shards)
         records = finalize(out, header, order, shards, keep_existing=not overwrite)
         for shard in shards:
             _done_marker(shard).unlink(missing_ok=True)
@@ -159,19 +159,24 @@ def _emitter(writer: RunWriter, settings: Settings, progress: Progress):
     return emit
 
 
-def _mark_done(shard: Path) -> None:
-    _done_marker(shard).write_text("done\n")
+def _wait_for_everyone(target: Path, shards: list[Path], uses_torch: bool) -> None:
+    """Until every process has finished its shard. Model runs use the
+    torch.distributed barrier that ``accelerate launch`` sets up; extractive
+    baselines, which never load torch, leave a marker file per shard and the
+    main process waits for all of them (a process that dies takes the whole
+    launch down, so this cannot hang)."""
+    if uses_torch:
+        from accelerate import PartialState
+
+        PartialState().wait_for_everyone()
+        return
+    _done_marker(target).write_text("done\n")
+    while not all(_done_marker(shard).exists() for shard in shards):
+        time.sleep(SHARD_WAIT_SECONDS)
 
 
 def _done_marker(shard: Path) -> Path:
     return shard.with_name(shard.name + ".done")
-
-
-def _wait_for(shards: list[Path]) -> None:
-    """Waits until every process has marked its shard finished. A process that
-    dies takes the whole ``accelerate launch`` down, so this cannot hang."""
-    while not all(_done_marker(shard).exists() for shard in shards):
-        time.sleep(SHARD_WAIT_SECONDS)
 
 
 class _BaselineRunner:
