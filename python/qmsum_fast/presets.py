@@ -8,13 +8,12 @@ header, so a run can always be repeated from its output file.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import InputError
 
 BASELINES = ("random", "lead", "textrank", "oracle", "bm25")
-STRATEGIES = ("truncate", "map-reduce", "locate", "extractive")
 INPUTS = ("full", "gold", "locator")
 
 MPT_MARKER = "\nA short summary of the following conversation is:"
@@ -70,7 +69,7 @@ PRESETS = {
     "mpt-storywriter": Preset(
         name="mpt-storywriter",
         model="mosaicml/mpt-7b-storywriter",
-        template="{transcript}" + MPT_MARKER.replace("{", "{{").replace("}", "}}"),
+        template="{transcript}" + MPT_MARKER,
         max_input_tokens=30000 - 100,
         generation=dict(max_new_tokens=100, do_sample=True),
         config_overrides={"max_seq_len": 30000},
@@ -237,7 +236,3 @@ def _max_seq_len(value: int) -> int:
     if not 1 <= value <= MPT_MAX_SEQ_LEN:
         raise InputError(f"--max-seq-len: {value} is outside 1..{MPT_MAX_SEQ_LEN}")
     return value
-
-
-def with_model_path(settings: Settings, path: str) -> Settings:
-    return replace(settings, model_path=path)
