@@ -19,6 +19,8 @@ from .data import load_examples, plain_transcript
 from .preprocess import Prepared, prepare
 
 # generation
+from .chunk import Chunk, chunk_turn_counts, chunk_turns
+from .presets import PRESETS, Settings, resolve_settings
 
 # baselines and locator
 from .baselines import BASELINES, make_predictor, oracle_batch
@@ -48,7 +50,12 @@ __all__ = [
     "prepare",
 
     # generation
-
+    "Chunk",
+    "PRESETS",
+    "Settings",
+    "chunk_turn_counts",
+    "chunk_turns",
+    "resolve_settings",
     # baselines and locator
     "BASELINES",
     "evaluate_locator",

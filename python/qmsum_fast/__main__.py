@@ -1,3 +1,6 @@
+"""``python -m qmsum_fast``: the CLI (also for ``accelerate launch -m qmsum_fast generate ...``)."""
+
 from .cli import main
 
-main(prog_name="qmsum-fast")
+if __name__ == "__main__":
+    main(prog_name="qmsum-fast")

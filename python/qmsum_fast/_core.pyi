@@ -56,6 +56,13 @@ def qmsum_raw_transcripts(texts: list[str]) -> list[str]: ...
 
 # --- chunk -------------------------------------------------------------------
 
+def chunk_turn_counts(
+    turn_tokens: list[int], budget: int, overlap: int = 0, separator_tokens: int = 0
+) -> list[tuple[int, int, int]]: ...
+def chunk_turns(
+    counter: TokenCounter, turns: list[str], budget: int, overlap: int = 0, separator: str = "\n"
+) -> list[tuple[int, int, int]]: ...
+
 # --- rank (baselines, locator) -----------------------------------------------
 
 def split_turn_sentences(text: str) -> list[str]: ...

@@ -3,6 +3,7 @@
 //! Every module here is pure Rust and tested with `cargo test` (no Python needed).
 //! The PyO3 glue lives only in `py.rs`, compiled with the `python` feature.
 
+pub mod chunk;
 pub mod lcs;
 pub mod punkt;
 pub mod pyunicode;

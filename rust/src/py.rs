@@ -265,8 +265,47 @@ fn qmsum_raw_transcripts(py: Python<'_>, texts: Vec<String>) -> Vec<String> {
 // chunk: transcript chunking into token budgets (chunk.rs)
 // ---------------------------------------------------------------------------
 
-fn register_chunk(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn register_chunk(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(chunk_turn_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(chunk_turns, m)?)?;
     Ok(())
+}
+
+fn chunk_tuples(chunks: Vec<crate::chunk::Chunk>) -> Vec<(usize, usize, usize)> {
+    chunks
+        .into_iter()
+        .map(|c| (c.start, c.end, c.tokens))
+        .collect()
+}
+
+/// `(start, end, tokens)` chunks (inclusive turn ranges) from per-turn counts.
+#[pyfunction]
+#[pyo3(signature = (turn_tokens, budget, overlap=0, separator_tokens=0))]
+fn chunk_turn_counts(
+    turn_tokens: Vec<usize>,
+    budget: usize,
+    overlap: usize,
+    separator_tokens: usize,
+) -> PyResult<Vec<(usize, usize, usize)>> {
+    crate::chunk::chunk_counts(&turn_tokens, budget, overlap, separator_tokens)
+        .map(chunk_tuples)
+        .map_err(value_error)
+}
+
+/// `(start, end, tokens)` chunks whose joined turn text is counted exactly.
+#[pyfunction]
+#[pyo3(signature = (counter, turns, budget, overlap=0, separator="\n"))]
+fn chunk_turns(
+    py: Python<'_>,
+    counter: &PyTokenCounter,
+    turns: Vec<String>,
+    budget: usize,
+    overlap: usize,
+    separator: &str,
+) -> PyResult<Vec<(usize, usize, usize)>> {
+    py.detach(|| crate::chunk::chunk_turns(&counter.inner, &turns, separator, budget, overlap))
+        .map(chunk_tuples)
+        .map_err(value_error)
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,107 @@
+"""Length-sorted batches, automatic batch size, and halving on out-of-memory.
+
+Prompts run longest first: the first batch is the hardest, so once a batch
+size fits it fits for the rest, and similar lengths waste little padding.
+On CUDA out-of-memory a batch is split in halves and retried, down to single
+prompts; a single prompt that still does not fit fails alone, with a message,
+and the run goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+AUTO_START_CUDA = 32
+AUTO_START_CPU = 4
+
+
+@dataclass(frozen=True)
+class Result:
+    index: int  # position in the input list
+    output: object | None  # the engine's output; None when it failed
+    seconds: float  # this prompt's share of its batch's wall time
+    error: str | None = None
+
+
+def start_batch_size(batch_size: int | str, count: int, on_cuda: bool) -> int:
+    """An explicit size, or for "auto" a first try the halving narrows down."""
+    if batch_size == "auto":
+        size = AUTO_START_CUDA if on_cuda else AUTO_START_CPU
+    else:
+        size = int(batch_size)
+    return max(1, min(size, max(count, 1)))
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    try:
+        import torch
+
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            return True
+    except ImportError:  # pragma: no cover - torch is present whenever models run
+        pass
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def _free_cuda_memory() -> None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover
+        pass
+
+
+class Batcher:
+    """Runs ``generate(texts) -> outputs`` over prompts in length-sorted batches.
+
+    ``size`` is shared across calls: a size found to fit stays in use.
+    """
+
+    def __init__(self, generate: Callable[[Sequence[str]], list], size: int) -> None:
+        self.generate = generate
+        self.size = size
+        self.oom_events = 0
+
+    def run(
+        self,
+        texts: Sequence[str],
+        lengths: Sequence[int],
+        on_result: Callable[[Result], None],
+    ) -> None:
+        order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
+        position = 0
+        while position < len(order):
+            batch = order[position : position + self.size]
+            self._run_batch(texts, batch, on_result)
+            position += len(batch)
+
+    def _run_batch(self, texts, batch: list[int], on_result) -> None:
+        started = time.perf_counter()
+        try:
+            outputs = self.generate([texts[i] for i in batch])
+        except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled
+            if not is_out_of_memory(exc):
+                raise
+            self.oom_events += 1
+            _free_cuda_memory()
+            if len(batch) == 1:
+                on_result(Result(batch[0], None, time.perf_counter() - started, _oom_message(exc)))
+                return
+            # Smaller batches from now on; retry this one in halves.
+            self.size = max(1, len(batch) // 2)
+            half = (len(batch) + 1) // 2
+            self._run_batch(texts, batch[:half], on_result)
+            self._run_batch(texts, batch[half:], on_result)
+            return
+        share = (time.perf_counter() - started) / len(batch)
+        for index, output in zip(batch, outputs):
+            on_result(Result(index, output, share))
+
+
+def _oom_message(exc: BaseException) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"out of memory even at batch size 1: {first}"

@@ -1,0 +1,550 @@
+"""``qmsum-fast generate`` end to end on tiny random-weight models, on CPU.
+
+The models have the real architectures (LED, MPT, LLaMA, GPT-NeoX) and the
+bundled gpt-neox-20b tokenizer; the data are three real QMSum meetings
+(tests/data/qmsum, MIT licence, Yale-LILY/QMSum).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+import qmsum_shim  # noqa: E402
+
+qmsum_shim.install()
+
+from qmsum_fast.cli import main  # noqa: E402
+
+DATA = Path(__file__).parent / "data" / "qmsum"
+ENTRY = Path(__file__).parent / "cli_entry.py"
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """Tiny random-weight models, made once per session."""
+    from qmsum_fast.make_model import make_model
+
+    root = tmp_path_factory.mktemp("models")
+    return {arch: str(make_model(arch, "tiny", root / arch)) for arch in ("led", "mpt", "llama", "gpt-neox")}
+
+
+def generate(tmp_path, *args, out="run.jsonl", expect=0):
+    out_path = tmp_path / out
+    result = CliRunner().invoke(
+        main,
+        ["generate", "--data", str(DATA), "--split", "train", "--out", str(out_path), "--no-progress", *args],
+    )
+    assert result.exit_code == expect, result.output + repr(result.exception)
+    return out_path, result
+
+
+def records(path):
+    lines = [json.loads(line) for line in Path(path).read_text().splitlines()]
+    assert lines[0]["header"] is True
+    return lines[0], lines[1:]
+
+
+def predictions(path):
+    return {r["id"]: r["prediction"] for r in records(path)[1]}
+
+
+def tokenizer_of(folder):
+    import transformers
+
+    return transformers.AutoTokenizer.from_pretrained(folder)
+
+
+# --- presets -------------------------------------------------------------------
+
+
+PRESET_RUNS = [
+    ("led", "led", ["--max-input-tokens", "300"], "led"),
+    ("led", "led", ["--no-instruction", "--max-input-tokens", "300"], "{transcript}"),
+    ("mpt-storywriter", "mpt", ["--max-input-tokens", "300", "--max-seq-len", "4096"], None),
+    ("longllama", "llama", ["--max-input-tokens", "300", "--trust-remote-code"], "alpaca"),
+    ("llama-adapter", "llama", [], "alpaca"),
+]
+
+
+@pytest.mark.parametrize(
+    "preset,arch,extra,template", PRESET_RUNS, ids=["led", "led-no-instruction", "mpt", "longllama", "llama-adapter"]
+)
+def test_every_preset_runs_on_its_architecture(tmp_path, tiny, preset, arch, extra, template):
+    out, _ = generate(
+        tmp_path, "--model", preset, "--model-path", tiny[arch], "--limit", "2",
+        "--greedy", "--max-new-tokens", "6", *extra,
+    )
+    header, rows = records(out)
+    settings = header["settings"]
+    assert settings["model"] == preset and settings["model_path"] == tiny[arch]
+    if template is not None:
+        assert settings["template"] == template
+    assert [r["id"] for r in rows] == ["train/ES2005a/g0", "train/ES2005a/s0"]
+    for row in rows:
+        assert set(row) >= {
+            "id", "meeting", "domain", "split", "query_type", "query", "references", "prediction",
+            "model", "strategy", "n_input_tokens", "truncated", "seconds",
+        }
+        assert isinstance(row["prediction"], str) and row["model"] == preset
+        assert row["strategy"] == settings["strategy"]
+        if settings["strategy"] == "truncate":
+            assert row["truncated"] and 0 < row["n_input_tokens"] <= 300
+
+
+def test_presets_keep_the_original_settings():
+    from qmsum_fast.presets import resolve_settings
+
+    led = resolve_settings("led", {})
+    assert led.max_input_tokens == 15000 and led.generation["num_beams"] == 4
+    assert led.generation["repetition_penalty"] == 3.5 and led.generation["min_length"] == 16
+    assert resolve_settings("led", {"instruction": False}).generation["max_length"] == 512
+    mpt = resolve_settings("mpt-storywriter", {})
+    assert mpt.config_overrides == {"max_seq_len": 30000} and mpt.generation["max_new_tokens"] == 100
+    assert resolve_settings("mpt-storywriter", {"max_seq_len": 83968}).max_input_tokens == 83868
+    longllama = resolve_settings("longllama", {"trust_remote_code": True})
+    assert longllama.trust_remote_code and longllama.remote_generate_kwargs == {
+        "longllama": {"last_context_length": 1024}
+    }
+    adapter = resolve_settings("llama-adapter", {})
+    assert adapter.strategy == "map-reduce" and adapter.generation["top_p"] == 0.75
+    assert resolve_settings("acme/model", {"max_new_tokens": 7}).generation["max_new_tokens"] == 7
+
+
+def test_mpt_prediction_is_the_text_after_the_marker(tmp_path, tiny):
+    out, _ = generate(
+        tmp_path, "--model", "mpt-storywriter", "--model-path", tiny["mpt"], "--limit", "1",
+        "--greedy", "--max-new-tokens", "5", "--max-input-tokens", "200", "--max-seq-len", "4096",
+    )
+    row = records(out)[1][0]
+    assert "A short summary of the following conversation is" not in row["prediction"]
+
+
+# --- batching ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt-neox", "mpt", "led"])
+def test_batched_and_unbatched_greedy_outputs_are_identical(tmp_path, tiny, arch):
+    # Gold spans give inputs of very different lengths, so batches need padding.
+    common = ["--model", tiny[arch], "--input", "gold", "--greedy", "--max-new-tokens", "8",
+              "--max-input-tokens", "500", "--template", "plain", "--limit", "4"]
+    single, _ = generate(tmp_path, *common, "--batch-size", "1", out="single.jsonl")
+    batched, _ = generate(tmp_path, *common, "--batch-size", "4", out="batched.jsonl")
+    lengths = {r["n_input_tokens"] for r in records(single)[1]}
+    assert len(lengths) >= 3
+    assert predictions(single) == predictions(batched)
+    assert len(predictions(single)) == 4
+
+
+# --- truncation ---------------------------------------------------------------------
+
+
+def test_truncation_keeps_every_input_within_budget(tmp_path, tiny):
+    tokenizer = tokenizer_of(tiny["llama"])
+    for budget in (64, 257):
+        out, _ = generate(
+            tmp_path, "--model", tiny["llama"], "--max-input-tokens", str(budget), "--greedy",
+            "--max-new-tokens", "1", "--batch-size", "7", "--limit", "7", out=f"b{budget}.jsonl",
+        )
+        rows = records(out)[1]
+        assert len(rows) == 7
+        assert all(r["truncated"] and r["n_input_tokens"] <= budget for r in rows)
+        # The builder fills the budget up to a token or two of merges.
+        assert all(r["n_input_tokens"] >= budget - 3 for r in rows)
+    examples = qmsum_shim.load_examples(DATA, "train")
+    from qmsum_fast.prompting import PromptBuilder
+    from qmsum_fast.templates import load_template
+
+    builder = PromptBuilder(tokenizer, load_template("alpaca"), 200)
+    for example in examples:
+        transcript = qmsum_shim.prepare([example])[0].transcript
+        prompt = builder.build(example.query, transcript)
+        assert len(tokenizer(prompt.text)["input_ids"]) == prompt.n_tokens <= 200
+        prefix, suffix = load_template("alpaca").split(example.query)
+        assert prompt.text.startswith(prefix) and prompt.text.endswith(suffix)
+        assert transcript.startswith(prompt.text[len(prefix) : len(prompt.text) - len(suffix)])
+
+
+# --- map-reduce ---------------------------------------------------------------------
+
+
+def test_map_reduce_makes_the_expected_calls(tmp_path, tiny, monkeypatch):
+    from qmsum_fast.chunk import chunk_turns
+    from qmsum_fast.engine import Engine
+    from qmsum_fast.stats import TokenCounter
+    from qmsum_fast.templates import load_template
+
+    calls = []
+    real_generate = Engine.generate
+
+    def recording(self, texts):
+        calls.append(list(texts))
+        return real_generate(self, texts)
+
+    monkeypatch.setattr(Engine, "generate", recording)
+    out, _ = generate(
+        tmp_path, "--model", "llama-adapter", "--model-path", tiny["llama"], "--limit", "8",
+        "--greedy", "--max-new-tokens", "4", "--batch-size", "8",
+    )
+    tokenizer = tokenizer_of(tiny["llama"])
+    counter = TokenCounter.from_json(tokenizer.backend_tokenizer.to_str())
+    alpaca = load_template("alpaca")
+    prefix, suffix = alpaca.split("Summarize the following conversation.")
+    examples = qmsum_shim.load_examples(DATA, "train")[:8]
+    expected_chunks = {}
+    for example in examples:  # the 8 queries span two meetings
+        turns = [f"{t.speaker}: {t.content}" for t in example.turns]
+        room = 400 - len(tokenizer(prefix + suffix)["input_ids"])
+        for chunk in chunk_turns(turns, room, counter):
+            expected_chunks[prefix + "\n".join(turns[chunk.start : chunk.end + 1]) + suffix] = chunk
+
+    prompts = [text for batch in calls for text in batch]
+    map_prompts = [p for p in prompts if "### Instruction:\nSummarize the following conversation." in p]
+    reduce_prompts = [p for p in prompts if p not in map_prompts]
+    # Every distinct chunk once (queries of a meeting share them), then one reduce per query.
+    assert len(map_prompts) == len(set(map_prompts)) == len(expected_chunks)
+    assert set(map_prompts) == set(expected_chunks)
+    assert all(len(tokenizer(p)["input_ids"]) <= 400 for p in map_prompts)
+    assert len(reduce_prompts) == 8
+    for example, prompt in zip(examples, _by_query(reduce_prompts, examples)):
+        prefix_q, suffix_q = alpaca.split(example.query)
+        assert prompt.startswith(prefix_q) and prompt.endswith(suffix_q)
+    for prompt in reduce_prompts:
+        body = prompt.split("### Input:\n", 1)[1].rsplit("\n\n### Response:", 1)[0]
+        assert len(tokenizer(body, add_special_tokens=False)["input_ids"]) <= 500
+    assert len(records(out)[1]) == 8
+
+
+def _by_query(prompts, examples):
+    """Each example's reduce prompt (its query is the instruction)."""
+    return [next(p for p in prompts if f"### Instruction:\n{e.query}\n\n" in p) for e in examples]
+
+
+# --- output: resume, data parallel, CSV ----------------------------------------------------
+
+
+def _cli(*args):
+    return [sys.executable, str(ENTRY), *args]
+
+
+def test_resume_after_sigkill_writes_every_id_once(tmp_path, tiny):
+    out = tmp_path / "killed.jsonl"
+    args = ["generate", "--model", tiny["gpt-neox"], "--data", str(DATA), "--split", "all", "--out", str(out),
+            "--greedy", "--max-new-tokens", "4", "--max-input-tokens", "150", "--batch-size", "1", "--no-progress"]
+    process = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        if out.exists() and out.read_text().count("\n") >= 3:  # header and 2 records
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, process.communicate()
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    # A kill mid-write leaves at most a torn last line; simulate one too.
+    with open(out, "a") as handle:
+        handle.write('{"id": "train/ES2005a/g0", "predic')
+    killed = out.read_text().count("\n") - 1
+    assert 2 <= killed < 17
+    finished = subprocess.run(_cli(*args, "--resume"), capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    _, rows = records(out)
+    ids = [r["id"] for r in rows]
+    all_ids = [e.id for e in qmsum_shim.load_examples(DATA, "all")]
+    assert ids == all_ids and len(set(ids)) == len(ids) == 17
+    assert f"({17 - killed} new" in finished.stderr
+
+
+def test_data_parallel_under_accelerate_equals_single_process(tmp_path, tiny):
+    common = ["generate", "--model", tiny["llama"], "--data", str(DATA), "--split", "all", "--greedy",
+              "--max-new-tokens", "6", "--max-input-tokens", "200", "--batch-size", "2", "--no-progress"]
+    single = tmp_path / "single.jsonl"
+    parallel = tmp_path / "parallel.jsonl"
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(ENTRY)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    run = subprocess.run([*launch, *common, "--out", str(parallel)], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    generate(tmp_path, "--model", tiny["llama"], "--split", "all", "--greedy", "--max-new-tokens", "6",
+             "--max-input-tokens", "200", "--batch-size", "2", out="single.jsonl")
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(records(parallel)[1]) == strip(records(single)[1])
+    assert len(records(parallel)[1]) == 17
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parallel.jsonl", "single.jsonl"]
+
+
+def test_csv_has_the_original_columns(tmp_path, tiny):
+    import csv
+
+    table = tmp_path / "run.csv"
+    out, _ = generate(tmp_path, "--model", tiny["gpt-neox"], "--limit", "2", "--greedy", "--max-new-tokens", "3",
+                      "--max-input-tokens", "100", "--csv", str(table))
+    rows = list(csv.reader(table.open()))
+    assert rows[0] == ["instruction", "input", "output", "summary"]
+    run = records(out)[1]
+    assert [r[0] for r in rows[1:]] == [r["query"] for r in run]
+    assert [r[3] for r in rows[1:]] == [r["prediction"] for r in run]
+    assert rows[1][1].startswith("Project Manager: ")
+
+
+# --- baselines and the locator (fake modules until the rank branch lands) ------------------
+
+
+def test_baselines_run_without_torch(tmp_path):
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "fake_baselines.py").write_text(
+        "def make_predictor(name, options):\n"
+        "    assert name == 'lead' and options['budget'] == 5\n"
+        "    return lambda example: ' '.join(t.content for t in example.turns[:2])\n"
+    )
+    script = (
+        "import sys; sys.path[:0] = [%r, %r]\n"
+        "import qmsum_shim; qmsum_shim.install()\n"
+        "import fake_baselines; sys.modules['qmsum_fast.baselines'] = fake_baselines\n"
+        "from qmsum_fast.cli import main\n"
+        "try:\n    main(%r)\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
+    ) % (str(Path(__file__).parent), str(fake), ["generate", "--model", "lead", "--budget", "5", "--data", str(DATA),
+                                                 "--split", "val", "--input", "gold", "--out", str(tmp_path / "lead.jsonl")])
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    header, rows = records(tmp_path / "lead.jsonl")
+    assert header["settings"]["strategy"] == "extractive" and len(rows) == 3
+    examples = qmsum_shim.load_examples(DATA, "val")
+    assert rows[0]["prediction"] == " ".join(t.content for t in examples[0].turns[:2])
+    span_start = examples[1].spans[0][0]
+    assert rows[1]["prediction"].startswith(examples[1].turns[span_start].content)
+    assert all(r["strategy"] == "extractive" and r["n_input_tokens"] == 0 for r in rows)
+
+
+def test_locator_input_feeds_the_located_turns(tmp_path, tiny, monkeypatch):
+    import types
+
+    seen = []
+
+    def locate_turns(example, budget_tokens, counter, method="bm25"):
+        seen.append((budget_tokens, method))
+        return [(3, 4), (0, 0)]
+
+    monkeypatch.setitem(sys.modules, "qmsum_fast.locate", types.SimpleNamespace(locate_turns=locate_turns))
+    calls = []
+    from qmsum_fast.engine import Engine
+
+    monkeypatch.setattr(Engine, "generate", lambda self, texts: calls.extend(texts) or [_Out()] * len(texts))
+    out, _ = generate(tmp_path, "--model", tiny["llama"], "--input", "locator", "--max-input-tokens", "300",
+                      "--limit", "2", "--template", "{query}||{transcript}")
+    example = qmsum_shim.load_examples(DATA, "train")[0]
+    turns = [f"{t.speaker}: {t.content}" for t in example.turns]
+    assert example.query + "||" + "\n".join([turns[0], turns[3], turns[4]]) in calls
+    assert seen[0][1] == "bm25" and 0 < seen[0][0] < 300
+    assert records(out)[0]["settings"]["strategy"] == "locate"
+
+
+class _Out:
+    text = "x"
+    new_tokens = 1
+
+
+def test_locator_missing_is_a_clean_error(tmp_path, tiny, monkeypatch):
+    monkeypatch.setitem(sys.modules, "qmsum_fast.locate", None)
+    out, result = generate(tmp_path, "--model", tiny["llama"], "--strategy", "locate", "--max-input-tokens", "300",
+                           "--limit", "1", expect=2)
+    assert "not available" in result.output and not out.exists()
+
+
+# --- bad input --------------------------------------------------------------------------
+
+
+def _one_line_error(result, *needles):
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("qmsum-fast: error: "), result.output
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in lines[-1]
+
+
+def test_bad_input_fails_cleanly_and_keeps_what_was_written(tmp_path, tiny):
+    existing = tmp_path / "run.jsonl"
+    existing.write_text('{"header": true, "settings": {"model": "lead"}}\n{"id": "x", "prediction": "kept"}\n')
+    before = existing.read_bytes()
+    no_config = tmp_path / "empty_model"
+    no_config.mkdir()
+    bad_template = tmp_path / "bad.txt"
+    bad_template.write_text("Summarize: {query}")
+    cases = [
+        (["--model", "gpt5"], "unknown preset 'gpt5'"),
+        (["--model", str(no_config)], "holds no config.json"),
+        (["--model", tiny["llama"], "--template", str(bad_template)], "{transcript}"),
+        (["--model", tiny["llama"], "--max-input-tokens", "5"], "leaves no room for the transcript"),
+        (["--model", tiny["llama"], "--device", "cuda"], "no CUDA GPU"),
+        (["--model", "mpt-storywriter", "--max-seq-len", "90000"], "outside 1..83968"),
+        (["--model", "longllama", "--model-path", tiny["llama"]], "pass --trust-remote-code"),
+    ]
+    for args, message in cases:
+        out, result = generate(tmp_path, *args, "--limit", "1", out="fresh.jsonl", expect=2)
+        _one_line_error(result, message)
+        assert not out.exists() or out.read_text() == ""
+    # An existing run is neither overwritten nor resumed with other settings.
+    for args, message in [
+        (["--model", tiny["llama"]], "already exists"),
+        (["--model", tiny["llama"], "--resume"], "cannot resume: model was 'lead'"),
+    ]:
+        _, result = generate(tmp_path, *args, "--limit", "1", expect=2)
+        _one_line_error(result, message)
+        assert existing.read_bytes() == before
+    existing.write_text('{"header": true, "settings": {"model": "lead"}}\nnot json\n')
+    _, result = generate(tmp_path, "--model", "lead", "--resume", expect=2)
+    _one_line_error(result, "run.jsonl:2: not a JSON record")
+
+
+# --- make-model -----------------------------------------------------------------------------
+
+
+def test_make_model_saves_a_loadable_model_with_the_bundled_tokenizer(tmp_path):
+    import transformers
+
+    result = CliRunner().invoke(main, ["make-model", "--arch", "gpt-neox", "--size", "tiny", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    model = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "m")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path / "m")
+    assert type(model).__name__ == "GPTNeoXForCausalLM"
+    assert model.config.vocab_size >= len(tokenizer) == 50277
+    assert tokenizer("Hello world")["input_ids"] == [12092, 1533]
+    again = CliRunner().invoke(main, ["make-model", "--arch", "gpt-neox", str(tmp_path / "m")])
+    assert again.exit_code == 2 and "not empty" in again.output
+
+
+def test_full_configs_have_the_published_shapes():
+    from qmsum_fast.make_model import model_config
+
+    special = dict(bos_token_id=0, eos_token_id=0, pad_token_id=1)
+    led = model_config("led", "full", special)
+    assert (led.d_model, led.encoder_layers, led.max_encoder_position_embeddings) == (1024, 12, 16384)
+    mpt = model_config("mpt", "full", special)
+    assert (mpt.d_model, mpt.n_layers, mpt.n_heads, mpt.vocab_size) == (4096, 32, 32, 50432)
+    llama = model_config("llama", "full", special)
+    assert (llama.hidden_size, llama.num_hidden_layers, llama.intermediate_size) == (4096, 32, 11008)
+    neox = model_config("gpt-neox", "full", special)
+    assert (neox.hidden_size, neox.num_hidden_layers, neox.num_attention_heads) == (6144, 44, 64)
+
+
+# --- LLaMA-Adapter weights ---------------------------------------------------------------------
+
+
+def _original_adapter(model, adapter_len=3, layers=2, gate=0.5):
+    import torch
+
+    torch.manual_seed(1)
+    n_layers = model.config.num_hidden_layers
+    state = {"adapter_query.weight": torch.randn(adapter_len * layers, model.config.hidden_size)}
+    for index in range(n_layers - layers, n_layers):
+        state[f"layers.{index}.attention.gate"] = torch.tensor([gate])
+    return state
+
+
+def test_original_llama_adapter_weights_map_onto_peft(tmp_path, tiny):
+    import torch
+    import transformers
+
+    from qmsum_fast.adapters import attach_original
+
+    ids = torch.tensor([[12092, 1533, 310, 247, 1071]])
+    base = transformers.AutoModelForCausalLM.from_pretrained(tiny["llama"])
+    plain = base(ids).logits
+    state = _original_adapter(base)
+    adapted = attach_original(base, state)
+    modules = [m for _, m in adapted.named_modules() if hasattr(m, "adaption_gate")]
+    assert len(modules) == 2
+    for layer, module in enumerate(modules):
+        expected = state["adapter_query.weight"][layer * 3 : (layer + 1) * 3]
+        assert torch.equal(module.adaption_prompt.data[0], expected)
+        assert module.adaption_gate.item() == 0.5
+    assert not torch.allclose(adapted(ids).logits, plain)
+    # Zero gates (the zero-init state) leave the base model's outputs unchanged.
+    zero = attach_original(transformers.AutoModelForCausalLM.from_pretrained(tiny["llama"]), _original_adapter(base, gate=0.0))
+    assert torch.allclose(zero(ids).logits, plain, atol=1e-5)
+
+
+def test_adapter_file_runs_through_the_cli_and_bad_ones_are_refused(tmp_path, tiny):
+    import torch
+    import transformers
+
+    base = transformers.AutoModelForCausalLM.from_pretrained(tiny["llama"])
+    good = tmp_path / "adapter.pth"
+    torch.save(_original_adapter(base), good)
+    out, _ = generate(tmp_path, "--model", "llama-adapter", "--model-path", tiny["llama"], "--adapter", str(good),
+                      "--limit", "1", "--greedy", "--max-new-tokens", "3", "--max-input-tokens", "900")
+    assert records(out)[0]["settings"]["adapter"] == str(good)
+    bad = _original_adapter(base)
+    bad["layers.1.attention.gate"] = torch.zeros(1, 4, 1, 1)
+    torch.save(bad, tmp_path / "v2.pth")
+    _, result = generate(tmp_path, "--model", "llama-adapter", "--model-path", tiny["llama"], "--adapter",
+                         str(tmp_path / "v2.pth"), "--limit", "1", out="v2.jsonl", expect=2)
+    _one_line_error(result, "v2.pth", "per-head gates")
+
+
+def test_blocked_sdpa_mpt_attention_equals_eager(tiny):
+    import torch
+    import transformers
+
+    from qmsum_fast.models import LoadOptions, load_model
+    from qmsum_fast.mpt_attention import enable_blocked_sdpa
+
+    loaded = load_model(LoadOptions(path=tiny["mpt"], device="cpu"))
+    assert loaded.attention == "sdpa-blocked"
+    eager = transformers.AutoModelForCausalLM.from_pretrained(tiny["mpt"])
+    tokenizer = loaded.tokenizer
+    batch = tokenizer(["a longer prompt about the remote control design " * 4, "short"], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        expected = eager(**batch).logits
+        enable_blocked_sdpa(eager, block=5)  # several query blocks
+        blocked = eager(**batch).logits
+        real = batch["attention_mask"].bool()
+        assert torch.allclose(expected[real], blocked[real], atol=1e-5)
+        assert torch.allclose(loaded.model(**batch).logits[real], expected[real], atol=1e-5)
+
+
+def test_an_example_that_never_fits_is_written_with_its_error(tmp_path, tiny, monkeypatch):
+    from qmsum_fast.engine import Engine
+
+    real_generate = Engine.generate
+    sizes = []
+
+    def tight_memory(self, texts):
+        sizes.append(len(texts))
+        if len(texts) > 1 or "Summarize the whole meeting." in texts[0]:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return real_generate(self, texts)
+
+    monkeypatch.setattr(Engine, "generate", tight_memory)
+    out, result = generate(tmp_path, "--model", tiny["llama"], "--limit", "3", "--batch-size", "3", "--greedy",
+                           "--max-new-tokens", "2", "--max-input-tokens", "64")
+    rows = {r["id"]: r for r in records(out)[1]}
+    assert rows["train/ES2005a/g0"]["prediction"] == "" and "out of memory" in rows["train/ES2005a/g0"]["error"]
+    assert all("error" not in rows[i] for i in ("train/ES2005a/s0", "train/ES2005a/s1"))
+    assert sizes[0] == 3 and max(sizes[1:]) == 2
+    assert "warning: train/ES2005a/g0: out of memory even at batch size 1" in result.output
+
+
+def test_last_context_length_goes_only_to_the_longllama_remote_code():
+    from types import SimpleNamespace
+
+    from qmsum_fast.engine import Engine
+    from qmsum_fast.models import LoadedModel
+    from qmsum_fast.presets import resolve_settings
+
+    settings = resolve_settings("longllama", {"trust_remote_code": True})
+    tokenizer = SimpleNamespace(pad_token_id=1)
+    for model_type, expected in (("longllama", {"last_context_length": 1024}), ("llama", {})):
+        engine = Engine(LoadedModel(None, tokenizer, False, "cpu", model_type, "sdpa"), settings)
+        assert {k: v for k, v in engine.generation.items() if k == "last_context_length"} == expected
+        assert engine.generation["temperature"] == 1.0 and engine.generation["max_new_tokens"] == 256
