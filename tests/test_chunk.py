@@ -13,7 +13,7 @@ from qmsum_fast import InputError
 from qmsum_fast.chunk import Chunk, chunk_turn_counts, chunk_turns
 from qmsum_fast.stats import TokenCounter
 
-MEETING = Path(__file__).parent / "data" / "qmsum" / "train" / "ES2005a.json"
+MEETING = Path(__file__).parent / "data" / "gen_qmsum" / "train" / "ES2005a.json"
 
 
 COUNTER = TokenCounter.load(None)

@@ -2,7 +2,7 @@
 
 The models have the real architectures (LED, MPT, LLaMA, GPT-NeoX) and the
 bundled gpt-neox-20b tokenizer; the data are three real QMSum meetings
-(tests/data/qmsum, MIT licence, Yale-LILY/QMSum).
+(tests/data/gen_qmsum, MIT licence, Yale-LILY/QMSum).
 """
 
 from __future__ import annotations
@@ -18,15 +18,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).parent))
-import qmsum_shim  # noqa: E402
+from qmsum_fast.cli import main
+from qmsum_fast.data import load_examples
+from qmsum_fast.preprocess import prepare
 
-qmsum_shim.install()
-
-from qmsum_fast.cli import main  # noqa: E402
-
-DATA = Path(__file__).parent / "data" / "qmsum"
-ENTRY = Path(__file__).parent / "cli_entry.py"
+DATA = Path(__file__).parent / "data" / "gen_qmsum"
 
 
 @pytest.fixture(scope="session")
@@ -160,13 +156,13 @@ def test_truncation_keeps_every_input_within_budget(tmp_path, tiny):
         assert all(r["truncated"] and r["n_input_tokens"] <= budget for r in rows)
         # The builder fills the budget up to a token or two of merges.
         assert all(r["n_input_tokens"] >= budget - 3 for r in rows)
-    examples = qmsum_shim.load_examples(DATA, "train")
+    examples = load_examples(DATA, split="train")
     from qmsum_fast.prompting import PromptBuilder
     from qmsum_fast.templates import load_template
 
     builder = PromptBuilder(tokenizer, load_template("alpaca"), 200)
     for example in examples:
-        transcript = qmsum_shim.prepare([example])[0].transcript
+        transcript = prepare([example], "none")[0].transcript
         prompt = builder.build(example.query, transcript)
         assert len(tokenizer(prompt.text)["input_ids"]) == prompt.n_tokens <= 200
         prefix, suffix = load_template("alpaca").split(example.query)
@@ -199,7 +195,7 @@ def test_map_reduce_makes_the_expected_calls(tmp_path, tiny, monkeypatch):
     counter = TokenCounter.from_json(tokenizer.backend_tokenizer.to_str())
     alpaca = load_template("alpaca")
     prefix, suffix = alpaca.split("Summarize the following conversation.")
-    examples = qmsum_shim.load_examples(DATA, "train")[:8]
+    examples = load_examples(DATA, split="train")[:8]
     expected_chunks = {}
     for example in examples:  # the 8 queries span two meetings
         turns = [f"{t.speaker}: {t.content}" for t in example.turns]
@@ -233,7 +229,7 @@ def _by_query(prompts, examples):
 
 
 def _cli(*args):
-    return [sys.executable, str(ENTRY), *args]
+    return [sys.executable, "-m", "qmsum_fast", *args]
 
 
 def test_resume_after_sigkill_writes_every_id_once(tmp_path, tiny):
@@ -258,7 +254,7 @@ def test_resume_after_sigkill_writes_every_id_once(tmp_path, tiny):
     assert finished.returncode == 0, finished.stderr
     _, rows = records(out)
     ids = [r["id"] for r in rows]
-    all_ids = [e.id for e in qmsum_shim.load_examples(DATA, "all")]
+    all_ids = [e.id for e in load_examples(DATA, split="all")]
     assert ids == all_ids and len(set(ids)) == len(ids) == 17
     assert f"({17 - killed} new" in finished.stderr
 
@@ -269,7 +265,7 @@ def test_data_parallel_under_accelerate_equals_single_process(tmp_path, tiny):
     single = tmp_path / "single.jsonl"
     parallel = tmp_path / "parallel.jsonl"
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(ENTRY)]
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "qmsum_fast"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     run = subprocess.run([*launch, *common, "--out", str(parallel)], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -295,70 +291,53 @@ def test_csv_has_the_original_columns(tmp_path, tiny):
     assert rows[1][1].startswith("Project Manager: ")
 
 
-# --- baselines and the locator (fake modules until the rank branch lands) ------------------
+# --- baselines and the locator ------------------------------------------------------------
 
 
 def test_baselines_run_without_torch(tmp_path):
-    fake = tmp_path / "fake"
-    fake.mkdir()
-    (fake / "fake_baselines.py").write_text(
-        "def make_predictor(name, options):\n"
-        "    assert name == 'lead' and options['budget'] == 5\n"
-        "    return lambda example: ' '.join(t.content for t in example.turns[:2])\n"
-    )
+    out = tmp_path / "lead.jsonl"
     script = (
-        "import sys; sys.path[:0] = [%r, %r]\n"
-        "import qmsum_shim; qmsum_shim.install()\n"
-        "import fake_baselines; sys.modules['qmsum_fast.baselines'] = fake_baselines\n"
+        "import sys\n"
         "from qmsum_fast.cli import main\n"
         "try:\n    main(%r)\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
-    ) % (str(Path(__file__).parent), str(fake), ["generate", "--model", "lead", "--budget", "5", "--data", str(DATA),
-                                                 "--split", "val", "--input", "gold", "--out", str(tmp_path / "lead.jsonl")])
+    ) % (["generate", "--model", "lead", "--budget", "2", "--data", str(DATA), "--split", "val",
+          "--input", "gold", "--out", str(out), "--no-progress"],)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    header, rows = records(tmp_path / "lead.jsonl")
+    header, rows = records(out)
     assert header["settings"]["strategy"] == "extractive" and len(rows) == 3
-    examples = qmsum_shim.load_examples(DATA, "val")
-    assert rows[0]["prediction"] == " ".join(t.content for t in examples[0].turns[:2])
-    span_start = examples[1].spans[0][0]
-    assert rows[1]["prediction"].startswith(examples[1].turns[span_start].content)
+    from qmsum_fast.baselines import make_predictor
+    from qmsum_fast.inputs import select
+
+    lead = make_predictor("lead", {"budget": 2})
+    examples = load_examples(DATA, split="val")
+    assert [r["prediction"] for r in rows] == [lead(select(e, "gold")) for e in examples]
+    assert rows[1]["prediction"] != lead(examples[1])  # gold input: the answer's turns, not the meeting's start
     assert all(r["strategy"] == "extractive" and r["n_input_tokens"] == 0 for r in rows)
 
 
 def test_locator_input_feeds_the_located_turns(tmp_path, tiny, monkeypatch):
-    import types
-
-    seen = []
-
-    def locate_turns(example, budget_tokens, counter, method="bm25"):
-        seen.append((budget_tokens, method))
-        return [(3, 4), (0, 0)]
-
-    monkeypatch.setitem(sys.modules, "qmsum_fast.locate", types.SimpleNamespace(locate_turns=locate_turns))
-    calls = []
     from qmsum_fast.engine import Engine
 
+    calls = []
     monkeypatch.setattr(Engine, "generate", lambda self, texts: calls.extend(texts) or [_Out()] * len(texts))
     out, _ = generate(tmp_path, "--model", tiny["llama"], "--input", "locator", "--max-input-tokens", "300",
                       "--limit", "2", "--template", "{query}||{transcript}")
-    example = qmsum_shim.load_examples(DATA, "train")[0]
-    turns = [f"{t.speaker}: {t.content}" for t in example.turns]
-    assert example.query + "||" + "\n".join([turns[0], turns[3], turns[4]]) in calls
-    assert seen[0][1] == "bm25" and 0 < seen[0][0] < 300
     assert records(out)[0]["settings"]["strategy"] == "locate"
+    example = load_examples(DATA, split="train")[0]
+    prompt = next(c for c in calls if c.startswith(example.query + "||"))
+    located = prompt[len(example.query) + 2:]
+    turns = [f"{t.speaker}: {t.content}" for t in example.turns]
+    lines = located.split("\n")
+    assert 0 < len(lines) < len(turns)
+    remaining = iter(turns)  # the located turns, in transcript order
+    assert all(any(line == turn for turn in remaining) for line in lines)
 
 
 class _Out:
     text = "x"
     new_tokens = 1
-
-
-def test_locator_missing_is_a_clean_error(tmp_path, tiny, monkeypatch):
-    monkeypatch.setitem(sys.modules, "qmsum_fast.locate", None)
-    out, result = generate(tmp_path, "--model", tiny["llama"], "--strategy", "locate", "--max-input-tokens", "300",
-                           "--limit", "1", expect=2)
-    assert "not available" in result.output and not out.exists()
 
 
 # --- bad input --------------------------------------------------------------------------

@@ -104,11 +104,8 @@ def _refuse_existing(out: Path, options: dict) -> None:
 
 
 def _load_examples(options: dict) -> list:
-    from . import data
+    from .data import load_examples
 
-    load_examples = getattr(data, "load_examples", None)
-    if load_examples is None:
-        raise InputError("the QMSum loader (qmsum_fast.data.load_examples) is not available")
     examples = list(load_examples(options.get("data_path"), split=options.get("split", "test"), domain=options.get("domain")))
     if options.get("limit"):
         examples = examples[: options["limit"]]
@@ -200,26 +197,21 @@ class _BaselineRunner:
 
 def _baseline_runner(settings: Settings, options: dict) -> _BaselineRunner:
     """Extractive baselines never import torch."""
+    from . import baselines
     from .inputs import load_locator, prepare_function
     from .stats import TokenCounter
 
-    try:
-        from . import baselines
-    except ImportError:
-        raise InputError(f"--model {settings.model}: the baselines (qmsum_fast.baselines) are not available") from None
-    counter = TokenCounter.load(None)
     predictor_options = {
         "unit": options.get("unit"),
         "budget": options.get("budget"),
         "seed": settings.seed,
-        "tokenizer": counter,
     }
     predict = baselines.make_predictor(settings.model, {k: v for k, v in predictor_options.items() if v is not None})
     locate = None
     if settings.input == "locator":
         if not options.get("budget"):
             raise InputError("--input locator with a baseline needs --budget (tokens to select)")
-        locate = load_locator(settings.locate_method, options["budget"], counter)
+        locate = load_locator(settings.locate_method, options["budget"], TokenCounter.load(None))
     return _BaselineRunner(settings, options, predict, prepare_function(settings.preprocess), locate)
 
 

@@ -60,14 +60,8 @@ def select(example: Example, mode: str, locate: Callable[[Example], list] | None
 
 
 def load_locator(method: str, budget: int, counter) -> Callable[[Example], list]:
-    """``qmsum_fast.locate.locate_turns`` bound to a budget; imported lazily."""
-    try:
-        from . import locate as locate_module
-    except ImportError:
-        raise InputError("--input locator: the query locator (qmsum_fast.locate) is not available") from None
-    locate_turns = getattr(locate_module, "locate_turns", None)
-    if locate_turns is None:
-        raise InputError("--input locator: qmsum_fast.locate.locate_turns is not available")
+    """``qmsum_fast.locate.locate_turns`` bound to a budget."""
+    from .locate import locate_turns
 
     def locate(example: Example) -> list:
         return list(locate_turns(example, budget, counter, method=method))
@@ -76,11 +70,8 @@ def load_locator(method: str, budget: int, counter) -> Callable[[Example], list]
 
 
 def prepare_function(mode: str) -> Callable[[Sequence[Example]], list]:
-    """``qmsum_fast.preprocess.prepare`` in ``mode``; imported lazily."""
-    try:
-        from .preprocess import prepare
-    except ImportError:
-        raise InputError("--preprocess: qmsum_fast.preprocess is not available") from None
+    """``qmsum_fast.preprocess.prepare`` in ``mode``."""
+    from .preprocess import prepare
 
     def run(examples: Sequence[Example]) -> list:
         return list(prepare(list(examples), mode=mode))
