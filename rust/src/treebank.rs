@@ -102,24 +102,49 @@ fn has_byte(text: &str, class: impl Fn(u8) -> bool) -> bool {
     text.bytes().any(class)
 }
 
+/// Whether `text` holds the two ASCII bytes `pair` in a row (cheaper than a substring
+/// search on the short texts here).
+fn has_pair(text: &str, pair: [u8; 2]) -> bool {
+    text.as_bytes().windows(2).any(|window| window == pair)
+}
+
 /// `re.sub(pattern, r" \g<0> ", text)` for a class of ASCII characters (which never occur
 /// inside a multi-byte character, so the text can be cut at them).
 fn pad_ascii(text: &str, class: impl Fn(u8) -> bool) -> Option<String> {
-    let bytes = text.as_bytes();
-    let first = bytes.iter().position(|&b| class(b))?;
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut copied = 0;
-    for (at, &b) in bytes.iter().enumerate().skip(first) {
+    let mut edits = Edits::new(text);
+    for (at, &b) in text.as_bytes().iter().enumerate() {
         if class(b) {
-            out.push_str(&text[copied..at]);
-            out.push(' ');
-            out.push(b as char);
-            out.push(' ');
-            copied = at + 1;
+            let padded = [b' ', b, b' '];
+            edits.replace(at, at + 1, std::str::from_utf8(&padded).expect("ASCII"));
         }
     }
-    out.push_str(&text[copied..]);
-    Some(out)
+    edits.finish()
+}
+
+/// A copy of `text` with byte ranges replaced, left to right; `None` when nothing was.
+struct Edits<'a> {
+    text: &'a str,
+    out: Option<String>,
+    copied: usize,
+}
+
+impl<'a> Edits<'a> {
+    fn new(text: &'a str) -> Self {
+        Self { text, out: None, copied: 0 }
+    }
+
+    fn replace(&mut self, start: usize, end: usize, with: &str) {
+        let out = self.out.get_or_insert_with(|| String::with_capacity(self.text.len() + 32));
+        out.push_str(&self.text[self.copied..start]);
+        out.push_str(with);
+        self.copied = end;
+    }
+
+    fn finish(self) -> Option<String> {
+        let mut out = self.out?;
+        out.push_str(&self.text[self.copied..]);
+        Some(out)
+    }
 }
 
 /// `re.sub(pattern, r" \g<0> ", text)` for a one-character class.
@@ -142,7 +167,8 @@ fn pad_chars(text: &str, class: impl Fn(char) -> bool) -> Option<String> {
 
 /// `re.sub(re.escape(literal), " " + literal + " ", text)`.
 fn pad_literal(text: &str, literal: &str) -> Option<String> {
-    text.contains(literal).then(|| text.replace(literal, &format!(" {literal} ")))
+    let pair = [literal.as_bytes()[0], literal.as_bytes()[1]];
+    has_pair(text, pair).then(|| text.replace(literal, &format!(" {literal} ")))
 }
 
 /// `([«“‘„]|[`]+)` -> ` \1 `: opening quotes, and runs of backquotes kept together.
@@ -174,63 +200,46 @@ fn pad_opening_quotes(text: &str, unicode: bool) -> Option<String> {
 
 /// `([ \(\[{<])(\"|\'{2})` -> ``\1 `` ``: a double quote opening after a space or bracket.
 fn opening_double_quote_after_bracket(text: &str) -> Option<String> {
-    if !has_byte(text, |b| b == b'"' || b == b'\'') {
+    if !has_byte(text, |b| b == b'"') && !has_pair(text, *b"''") {
         return None;
     }
-    let mut out = String::with_capacity(text.len() + 16);
+    let mut edits = Edits::new(text);
+    let bytes = text.as_bytes();
     let mut at = 0;
-    while let Some(c) = next_char(text, at) {
-        at += c.len_utf8();
-        out.push(c);
-        if matches!(c, ' ' | '(' | '[' | '{' | '<') {
-            let rest = &text[at..];
-            let quote = if rest.starts_with('"') {
-                1
-            } else if rest.starts_with("''") {
-                2
-            } else {
-                0
+    while at + 1 < bytes.len() {
+        if matches!(bytes[at], b' ' | b'(' | b'[' | b'{' | b'<') {
+            let quote = match &bytes[at + 1..] {
+                [b'"', ..] => 1,
+                [b'\'', b'\'', ..] => 2,
+                _ => 0,
             };
             if quote > 0 {
-                out.push_str(" `` ");
-                at += quote;
+                edits.replace(at + 1, at + 1 + quote, " `` ");
+                at += 1 + quote;
+                continue;
             }
         }
+        at += 1;
     }
-    Some(out)
+    edits.finish()
 }
 
 /// `(?i)(\')(?!re|ve|ll|m|t|s|d|n)(\w)\b` -> `\1 \2`: a quote before a one-letter word
 /// that is not a clitic (NLTK before 3.9).
 fn split_quote_before_letter(text: &str) -> Option<String> {
-    if !has_byte(text, |b| b == b'\'') {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut at = 0;
-    while let Some(c) = next_char(text, at) {
-        at += c.len_utf8();
-        out.push(c);
-        if c != '\'' {
-            continue;
-        }
-        let rest = &text[at..];
+    let mut edits = Edits::new(text);
+    for (quote, _) in text.match_indices('\'') {
+        let rest = &text[quote + 1..];
         let clitic = ["re", "ve", "ll", "m", "t", "s", "d", "n"]
             .iter()
             .any(|clitic| starts_with_ignore_case(rest, clitic).is_some());
-        if clitic {
-            continue;
-        }
         let mut after = rest.chars();
-        if let Some(letter) = after.next().filter(|&l| is_word(l)) {
-            if !after.next().is_some_and(is_word) {
-                out.push(' ');
-                out.push(letter);
-                at += letter.len_utf8();
-            }
+        let letter = after.next().is_some_and(is_word);
+        if !clitic && letter && !after.next().is_some_and(is_word) {
+            edits.replace(quote + 1, quote + 1, " ");
         }
     }
-    Some(out)
+    edits.finish()
 }
 
 /// The final-period rules, `([^\.])(\.)([closers]*)\s*$` -> `\1 \2 \3 ` (`spaced`) or
@@ -260,21 +269,21 @@ fn pad_colon_comma_before_non_digit(text: &str) -> Option<String> {
     if !has_byte(text, |b| b == b':' || b == b',') {
         return None;
     }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if matches!(c, ':' | ',') {
-            if let Some(next) = chars.next_if(|&n| !is_decimal(n)) {
-                out.push(' ');
-                out.push(c);
-                out.push(' ');
-                out.push(next);
+    let mut edits = Edits::new(text);
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if matches!(bytes[at], b':' | b',') {
+            if let Some(next) = text[at + 1..].chars().next().filter(|&n| !is_decimal(n)) {
+                edits.replace(at, at + 1, if bytes[at] == b':' { " : " } else { " , " });
+                // The character after is consumed by the match, so it cannot start one.
+                at += 1 + next.len_utf8();
                 continue;
             }
         }
-        out.push(c);
+        at += 1;
     }
-    Some(out)
+    edits.finish()
 }
 
 /// `([:,])$` -> ` \1 `, where Python's `$` also matches before a final newline.
@@ -292,7 +301,7 @@ fn pad_final_colon_comma(text: &str) -> Option<String> {
 
 /// `\.{2,}` -> ` \g<0> `.
 fn pad_dot_runs(text: &str) -> Option<String> {
-    if !text.contains("..") {
+    if !has_pair(text, *b"..") {
         return None;
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -311,50 +320,53 @@ fn pad_dot_runs(text: &str) -> Option<String> {
 
 /// `([^'])' ` -> `\1 ' `.
 fn pad_quote_before_space(text: &str) -> Option<String> {
-    if !text.contains("' ") {
+    if !has_pair(text, *b"' ") {
         return None;
     }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut at = 0;
-    while let Some(c) = next_char(text, at) {
-        at += c.len_utf8();
-        out.push(c);
-        if c != '\'' && text[at..].starts_with("' ") {
-            out.push_str(" ' ");
-            at += 2;
+    let mut edits = Edits::new(text);
+    let mut resume = 0;
+    for (quote, _) in text.match_indices("' ") {
+        // The match starts at the character before the quote, which must not be a quote
+        // and must not belong to the previous match.
+        if quote == 0 || quote <= resume || text.as_bytes()[quote - 1] == b'\'' {
+            continue;
         }
+        edits.replace(quote, quote + 2, " ' ");
+        resume = quote + 2;
     }
-    Some(out)
+    edits.finish()
 }
 
 /// `([^' ])(alt1|alt2|...) ` -> `\1 \2 `: clitics split from the word before them.
 fn split_clitic(text: &str, clitics: &[&str]) -> Option<String> {
-    if !has_byte(text, |b| b == b'\'') {
+    // Every clitic holds an apostrophe.
+    if !text.contains('\'') {
         return None;
     }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut at = 0;
-    while let Some(c) = next_char(text, at) {
-        at += c.len_utf8();
-        out.push(c);
-        if c == '\'' || c == ' ' {
+    let mut edits = Edits::new(text);
+    let bytes = text.as_bytes();
+    // A match is the character before a clitic, the clitic and a space; `start` walks the
+    // clitic's possible starts in order, which orders matches as Python finds them.
+    let mut start = 1;
+    while start < bytes.len() {
+        if !matches!(bytes[start], b'\'' | b'n' | b'N') || matches!(bytes[start - 1], b'\'' | b' ') {
+            start += 1;
             continue;
         }
-        let rest = &text[at..];
-        if !rest.starts_with(['\'', 'n', 'N']) {
-            continue;
-        }
+        let rest = &text[start..];
         let found = clitics
             .iter()
-            .find(|clitic| rest.starts_with(*clitic) && rest[clitic.len()..].starts_with(' '));
-        if let Some(clitic) = found {
-            out.push(' ');
-            out.push_str(clitic);
-            out.push(' ');
-            at += clitic.len() + 1;
+            .find(|clitic| rest.starts_with(*clitic) && rest.as_bytes().get(clitic.len()) == Some(&b' '));
+        match found {
+            Some(clitic) => {
+                edits.replace(start, start + clitic.len() + 1, &format!(" {clitic} "));
+                // The next match needs a character before its clitic: skip one more.
+                start += clitic.len() + 2;
+            }
+            None => start += 1,
         }
     }
-    Some(out)
+    edits.finish()
 }
 
 /// The contraction at `at` (a word start), as `(split point, end)`.
@@ -375,8 +387,7 @@ fn contraction_at(text: &str, at: usize) -> Option<(usize, usize)> {
 
 /// `(?i)\b(first)(second)\b` -> ` \1 \2 ` for all of `CONTRACTIONS`.
 fn split_contractions(text: &str) -> Option<String> {
-    let mut out: Option<String> = None;
-    let mut copied = 0;
+    let mut edits = Edits::new(text);
     let mut previous_is_word = false;
     let mut at = 0;
     while let Some(c) = next_char(text, at) {
@@ -384,61 +395,44 @@ fn split_contractions(text: &str) -> Option<String> {
         let starts = matches!(c.to_ascii_lowercase(), 'c' | 'd' | 'g' | 'l' | 'm' | 'w');
         if starts && !previous_is_word {
             if let Some((mid, end)) = contraction_at(text, at) {
-                let buffer = out.get_or_insert_with(|| String::with_capacity(text.len() + 16));
-                buffer.push_str(&text[copied..at]);
-                for part in [&text[at..mid], &text[mid..end]] {
-                    buffer.push(' ');
-                    buffer.push_str(part);
-                }
-                buffer.push(' ');
-                copied = end;
-                at = end;
+                edits.replace(at, end, &format!(" {} {} ", &text[at..mid], &text[mid..end]));
+                // A contraction ends with a letter.
                 previous_is_word = true;
+                at = end;
                 continue;
             }
         }
         previous_is_word = is_word(c);
         at += c.len_utf8();
     }
-    let mut out = out?;
-    out.push_str(&text[copied..]);
-    Some(out)
+    edits.finish()
 }
 
-/// `(?i) ('t)(is)\b` and `(?i) ('t)(was)\b` -> ` \1 \2 `: 'tis and 'twas.
+/// `(?i) ('t)(is)\b` and `(?i) ('t)(was)\b` -> ` \1 \2 `: 'tis and 'twas (in one pass:
+/// their matches cannot overlap or make each other).
 fn split_t_contractions(text: &str) -> Option<String> {
-    if !text.contains(" '") {
+    if !has_pair(text, *b" '") {
         return None;
     }
-    let mut text = text.to_owned();
-    for second in ["is", "was"] {
-        let mut out = String::with_capacity(text.len() + 16);
-        let mut at = 0;
-        while let Some(c) = next_char(&text, at) {
-            if c == ' ' {
-                let start = at + 1;
-                if let Some(t_len) = starts_with_ignore_case(&text[start..], "'t") {
-                    let mid = start + t_len;
-                    if let Some(len) = starts_with_ignore_case(&text[mid..], second) {
-                        let end = mid + len;
-                        if !next_char(&text, end).is_some_and(is_word) {
-                            out.push(' ');
-                            out.push_str(&text[start..mid]);
-                            out.push(' ');
-                            out.push_str(&text[mid..end]);
-                            out.push(' ');
-                            at = end;
-                            continue;
-                        }
-                    }
-                }
-            }
-            out.push(c);
-            at += c.len_utf8();
+    let mut edits = Edits::new(text);
+    let mut resume = 0;
+    for (space, _) in text.match_indices(" '") {
+        if space < resume {
+            continue;
         }
-        text = out;
+        let start = space + 1;
+        let Some(t_len) = starts_with_ignore_case(&text[start..], "'t") else { continue };
+        let mid = start + t_len;
+        let found = ["is", "was"].iter().find_map(|second| {
+            let end = mid + starts_with_ignore_case(&text[mid..], second)?;
+            (!next_char(text, end).is_some_and(is_word)).then_some(end)
+        });
+        if let Some(end) = found {
+            edits.replace(space, end, &format!(" {} {} ", &text[start..mid], &text[mid..end]));
+            resume = end;
+        }
     }
-    Some(text)
+    edits.finish()
 }
 
 #[cfg(test)]
