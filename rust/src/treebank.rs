@@ -24,7 +24,9 @@ pub fn tokenize_into(sentence: &str, out: &mut String) {
 
 /// The tokens of `sentence`, as `NLTKWordTokenizer().tokenize(sentence)` (NLTK 3.8.1).
 pub fn tokens(sentence: &str) -> Vec<String> {
-    split_whitespace(&rewrite(sentence)).map(str::to_owned).collect()
+    split_whitespace(&rewrite(sentence))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The sentence after all substitutions; splitting it on whitespace gives the tokens.
@@ -42,7 +44,9 @@ fn rewrite(sentence: &str) -> String {
     };
     // Starting quotes.
     run(&mut text, &|t| pad_opening_quotes(t, unicode));
-    run(&mut text, &|t| t.strip_prefix('"').map(|rest| format!("``{rest}")));
+    run(&mut text, &|t| {
+        t.strip_prefix('"').map(|rest| format!("``{rest}"))
+    });
     run(&mut text, &|t| pad_literal(t, "``"));
     run(&mut text, &opening_double_quote_after_bracket);
     run(&mut text, &split_quote_before_letter);
@@ -51,25 +55,37 @@ fn rewrite(sentence: &str) -> String {
     run(&mut text, &pad_colon_comma_before_non_digit);
     run(&mut text, &pad_final_colon_comma);
     run(&mut text, &pad_dot_runs);
-    run(&mut text, &|t| pad_ascii(t, |b| matches!(b, b';' | b'@' | b'#' | b'$' | b'%' | b'&')));
+    run(&mut text, &|t| {
+        pad_ascii(t, |b| matches!(b, b';' | b'@' | b'#' | b'$' | b'%' | b'&'))
+    });
     run(&mut text, &|t| final_period(t, CLOSERS_NARROW, false));
     run(&mut text, &|t| pad_ascii(t, |b| matches!(b, b'?' | b'!')));
     run(&mut text, &pad_quote_before_space);
     run(&mut text, &|t| pad_ascii(t, |b| b == b'*'));
     // Parentheses and brackets, then double dashes.
     run(&mut text, &|t| {
-        pad_ascii(t, |b| matches!(b, b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'<' | b'>'))
+        pad_ascii(t, |b| {
+            matches!(b, b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'<' | b'>')
+        })
     });
     run(&mut text, &|t| pad_literal(t, "--"));
     text = format!(" {text} ");
     // Ending quotes.
     if unicode {
-        run(&mut text, &|t| pad_chars(t, |c| matches!(c, '»' | '”' | '’')));
+        run(&mut text, &|t| {
+            pad_chars(t, |c| matches!(c, '»' | '”' | '’'))
+        });
     }
     run(&mut text, &|t| pad_literal(t, "''"));
-    run(&mut text, &|t| t.contains('"').then(|| t.replace('"', " '' ")));
-    run(&mut text, &|t| split_clitic(t, &["'s", "'S", "'m", "'M", "'d", "'D", "'"]));
-    run(&mut text, &|t| split_clitic(t, &["'ll", "'LL", "'re", "'RE", "'ve", "'VE", "n't", "N'T"]));
+    run(&mut text, &|t| {
+        t.contains('"').then(|| t.replace('"', " '' "))
+    });
+    run(&mut text, &|t| {
+        split_clitic(t, &["'s", "'S", "'m", "'M", "'d", "'D", "'"])
+    });
+    run(&mut text, &|t| {
+        split_clitic(t, &["'ll", "'LL", "'re", "'RE", "'ve", "'VE", "n't", "N'T"])
+    });
     // Contractions.
     run(&mut text, &split_contractions);
     run(&mut text, &split_t_contractions);
@@ -105,7 +121,17 @@ fn has_byte(text: &str, class: impl Fn(u8) -> bool) -> bool {
 /// Whether `text` holds the two ASCII bytes `pair` in a row (cheaper than a substring
 /// search on the short texts here).
 fn has_pair(text: &str, pair: [u8; 2]) -> bool {
-    text.as_bytes().windows(2).any(|window| window == pair)
+    let bytes = text.as_bytes();
+    text.match_indices(char::from(pair[0]))
+        .any(|(at, _)| bytes.get(at + 1) == Some(&pair[1]))
+}
+
+/// Whether `text` may hold one of `CONTRACTIONS`: each has an apostrophe or a doubled
+/// `n`, `m` or `t` (in either case; these letters fold to nothing else).
+fn may_hold_contraction(text: &str) -> bool {
+    let doubled =
+        |w: &[u8]| (w[0] | 0x20) == (w[1] | 0x20) && matches!(w[0] | 0x20, b'n' | b'm' | b't');
+    text.contains('\'') || text.as_bytes().windows(2).any(doubled)
 }
 
 /// `re.sub(pattern, r" \g<0> ", text)` for a class of ASCII characters (which never occur
@@ -130,11 +156,17 @@ struct Edits<'a> {
 
 impl<'a> Edits<'a> {
     fn new(text: &'a str) -> Self {
-        Self { text, out: None, copied: 0 }
+        Self {
+            text,
+            out: None,
+            copied: 0,
+        }
     }
 
     fn replace(&mut self, start: usize, end: usize, with: &str) {
-        let out = self.out.get_or_insert_with(|| String::with_capacity(self.text.len() + 32));
+        let out = self
+            .out
+            .get_or_insert_with(|| String::with_capacity(self.text.len() + 32));
         out.push_str(&self.text[self.copied..start]);
         out.push_str(with);
         self.copied = end;
@@ -173,7 +205,8 @@ fn pad_literal(text: &str, literal: &str) -> Option<String> {
 
 /// `([«“‘„]|[`]+)` -> ` \1 `: opening quotes, and runs of backquotes kept together.
 fn pad_opening_quotes(text: &str, unicode: bool) -> Option<String> {
-    if !has_byte(text, |b| b == b'`') && !(unicode && text.contains(['«', '“', '‘', '„'])) {
+    let quotes = has_byte(text, |b| b == b'`') || (unicode && text.contains(['«', '“', '‘', '„']));
+    if !quotes {
         return None;
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -296,7 +329,12 @@ fn pad_final_colon_comma(text: &str) -> Option<String> {
     } else {
         return None;
     };
-    Some(format!("{} {} {}", &text[..at], &text[at..at + 1], &text[at + 1..]))
+    Some(format!(
+        "{} {} {}",
+        &text[..at],
+        &text[at..at + 1],
+        &text[at + 1..]
+    ))
 }
 
 /// `\.{2,}` -> ` \g<0> `.
@@ -349,14 +387,15 @@ fn split_clitic(text: &str, clitics: &[&str]) -> Option<String> {
     // clitic's possible starts in order, which orders matches as Python finds them.
     let mut start = 1;
     while start < bytes.len() {
-        if !matches!(bytes[start], b'\'' | b'n' | b'N') || matches!(bytes[start - 1], b'\'' | b' ') {
+        if !matches!(bytes[start], b'\'' | b'n' | b'N') || matches!(bytes[start - 1], b'\'' | b' ')
+        {
             start += 1;
             continue;
         }
         let rest = &text[start..];
-        let found = clitics
-            .iter()
-            .find(|clitic| rest.starts_with(*clitic) && rest.as_bytes().get(clitic.len()) == Some(&b' '));
+        let found = clitics.iter().find(|clitic| {
+            rest.starts_with(*clitic) && rest.as_bytes().get(clitic.len()) == Some(&b' ')
+        });
         match found {
             Some(clitic) => {
                 edits.replace(start, start + clitic.len() + 1, &format!(" {clitic} "));
@@ -387,6 +426,9 @@ fn contraction_at(text: &str, at: usize) -> Option<(usize, usize)> {
 
 /// `(?i)\b(first)(second)\b` -> ` \1 \2 ` for all of `CONTRACTIONS`.
 fn split_contractions(text: &str) -> Option<String> {
+    if !may_hold_contraction(text) {
+        return None;
+    }
     let mut edits = Edits::new(text);
     let mut previous_is_word = false;
     let mut at = 0;
@@ -395,7 +437,11 @@ fn split_contractions(text: &str) -> Option<String> {
         let starts = matches!(c.to_ascii_lowercase(), 'c' | 'd' | 'g' | 'l' | 'm' | 'w');
         if starts && !previous_is_word {
             if let Some((mid, end)) = contraction_at(text, at) {
-                edits.replace(at, end, &format!(" {} {} ", &text[at..mid], &text[mid..end]));
+                edits.replace(
+                    at,
+                    end,
+                    &format!(" {} {} ", &text[at..mid], &text[mid..end]),
+                );
                 // A contraction ends with a letter.
                 previous_is_word = true;
                 at = end;
@@ -421,14 +467,20 @@ fn split_t_contractions(text: &str) -> Option<String> {
             continue;
         }
         let start = space + 1;
-        let Some(t_len) = starts_with_ignore_case(&text[start..], "'t") else { continue };
+        let Some(t_len) = starts_with_ignore_case(&text[start..], "'t") else {
+            continue;
+        };
         let mid = start + t_len;
         let found = ["is", "was"].iter().find_map(|second| {
             let end = mid + starts_with_ignore_case(&text[mid..], second)?;
             (!next_char(text, end).is_some_and(is_word)).then_some(end)
         });
         if let Some(end) = found {
-            edits.replace(space, end, &format!(" {} {} ", &text[start..mid], &text[mid..end]));
+            edits.replace(
+                space,
+                end,
+                &format!(" {} {} ", &text[start..mid], &text[mid..end]),
+            );
             resume = end;
         }
     }
@@ -459,16 +511,28 @@ mod tests {
     fn only_the_final_period_is_split() {
         assert_eq!(tok("now we 're on ."), ["now", "we", "'re", "on", "."]);
         assert_eq!(tok("it was e.g. this."), ["it", "was", "e.g.", "this", "."]);
-        assert_eq!(tok("( time , space etc. ) :"), ["(", "time", ",", "space", "etc.", ")", ":"]);
-        assert_eq!(tok("( time , space etc. )"), ["(", "time", ",", "space", "etc", ".", ")"]);
+        assert_eq!(
+            tok("( time , space etc. ) :"),
+            ["(", "time", ",", "space", "etc.", ")", ":"]
+        );
+        assert_eq!(
+            tok("( time , space etc. )"),
+            ["(", "time", ",", "space", "etc", ".", ")"]
+        );
         assert_eq!(tok("wait..."), ["wait", "..."]);
     }
 
     #[test]
     fn clitics_and_contractions() {
         assert_eq!(tok("i don't know"), ["i", "do", "n't", "know"]);
-        assert_eq!(tok("we'll see, can't we?"), ["we", "'ll", "see", ",", "ca", "n't", "we", "?"]);
-        assert_eq!(tok("I cannot gimme wanna go"), ["I", "can", "not", "gim", "me", "wan", "na", "go"]);
+        assert_eq!(
+            tok("we'll see, can't we?"),
+            ["we", "'ll", "see", ",", "ca", "n't", "we", "?"]
+        );
+        assert_eq!(
+            tok("I cannot gimme wanna go"),
+            ["I", "can", "not", "gim", "me", "wan", "na", "go"]
+        );
         assert_eq!(tok("'Tis late"), ["'T", "is", "late"]);
         assert_eq!(tok("he said 'twas"), ["he", "said", "'t", "was"]);
         assert_eq!(tok("wanna"), ["wan", "na"]);
@@ -477,7 +541,10 @@ mod tests {
     #[test]
     fn quotes() {
         assert_eq!(tok("\"hi\" she said"), ["``", "hi", "''", "she", "said"]);
-        assert_eq!(tok("for 'bleeping out' any"), ["for", "'bleeping", "out", "'", "any"]);
+        assert_eq!(
+            tok("for 'bleeping out' any"),
+            ["for", "'bleeping", "out", "'", "any"]
+        );
         assert_eq!(tok("a 'b c"), ["a", "'", "b", "c"]);
         assert_eq!(tok("``x''"), ["``", "x", "''"]);
     }
@@ -491,7 +558,10 @@ mod tests {
 
     #[test]
     fn markers_and_brackets() {
-        assert_eq!(tok("uh {disfmarker} so"), ["uh", "{", "disfmarker", "}", "so"]);
+        assert_eq!(
+            tok("uh {disfmarker} so"),
+            ["uh", "{", "disfmarker", "}", "so"]
+        );
         assert_eq!(tok("a--b"), ["a", "--", "b"]);
         assert_eq!(tok("x*y&z"), ["x", "*", "y", "&", "z"]);
     }
