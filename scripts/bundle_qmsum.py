@@ -5,10 +5,12 @@ Usage: ``python scripts/bundle_qmsum.py UPSTREAM_DATA_ROOT [OUT_DIR]``
 
 UPSTREAM_DATA_ROOT is the ``data/`` folder of Yale-LILY/QMSum (it holds ``ALL/``
 and the ``Academic/``, ``Product/``, ``Committee/`` folders). For every split the
-script writes ``<split>.jsonl.gz``: one meeting per line in the upstream meeting
-format (``topic_list``, ``general_query_list``, ``specific_query_list``,
-``meeting_transcripts``) with two added keys, ``meeting`` (the file stem) and
-``domain`` (from the domain folder holding the meeting).
+script writes ``<split>.jsonl.gz``: one meeting per line, the upstream meeting
+record (``topic_list``, ``general_query_list``, ``specific_query_list``) with
+``meeting_transcripts`` stored as two columns, ``speakers`` and ``contents``
+(the same strings in the same order; JSON parses two lists of strings about
+twice as fast as a list of small objects), and two added keys, ``meeting`` (the
+file stem) and ``domain`` (from the domain folder holding the meeting).
 
 Meeting order: the upstream ``ALL/jsonl/<split>.jsonl`` order where that file is
 present (the original experiments iterated it, so converted files come out in
@@ -53,6 +55,16 @@ def meeting_order(root: Path, split: str, meetings: dict[str, dict]) -> list[str
     return order
 
 
+def columnar(meeting: dict) -> dict:
+    """The meeting with its turns as ``speakers`` and ``contents`` columns."""
+    record = {key: value for key, value in meeting.items() if key != "meeting_transcripts"}
+    record["speakers"] = [turn["speaker"] for turn in meeting["meeting_transcripts"]]
+    record["contents"] = [turn["content"] for turn in meeting["meeting_transcripts"]]
+    if any(set(turn) != {"speaker", "content"} for turn in meeting["meeting_transcripts"]):
+        raise SystemExit("a turn has fields other than speaker and content: the columns would lose them")
+    return record
+
+
 def bundle_split(root: Path, split: str, domains: dict[str, str], out_dir: Path) -> int:
     files = sorted((root / "ALL" / split).glob("*.json"))
     meetings = {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in files}
@@ -63,7 +75,7 @@ def bundle_split(root: Path, split: str, domains: dict[str, str], out_dir: Path)
             meeting = meetings[name]
             if name not in domains:
                 raise SystemExit(f"{name}: in ALL/{split}/ but in no domain folder")
-            line = {"meeting": name, "domain": domains[name], **meeting}
+            line = {"meeting": name, "domain": domains[name], **columnar(meeting)}
             gz.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
             gz.write(b"\n")
             pairs += len(meeting["general_query_list"]) + len(meeting["specific_query_list"])

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qmsum_fast.cli import main
-from qmsum_fast.convert import FORMATS, convert, prepare_texts
+from qmsum_fast.convert import FORMATS, alpaca_json, convert, prepare_texts
 from qmsum_fast.data import Example, Turn, example_id, load_examples, plain_transcript
 from qmsum_fast.readers import infer_domain, meeting_name_for, query_type_of
 
@@ -210,6 +210,17 @@ def test_cli_preprocess_qmsum(tmp_path):
         prepared = prepare(load_examples(split="test", domain="academic"), "qmsum")
         entries = json.loads(out.read_text())
         assert entries == [{"instruction": p.query, "input": p.transcript, "output": r} for p in prepared for r in p.references]
+
+
+def test_cli_preprocess_qmsum_reproduces_the_original_experiments(tmp_path):
+    # The fixture holds entries 40 and 41 of the original alpaca_format_test.json,
+    # bytes verbatim; the whole converted file matches theirs in order.
+    out = tmp_path / "alpaca_format_test.json"
+    result = run("--to", "alpaca", "--split", "test", "--domain", "academic", "--preprocess", "qmsum", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    entries = json.loads(out.read_text())
+    assert len(entries) == 58
+    assert alpaca_json(entries[40:42]).encode() == (FORMATS_DIR / "alpaca_format_test.json").read_bytes()
 
 
 def test_cli_rejects_jsonl_with_preprocessing(tmp_path):

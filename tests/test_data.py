@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import gzip
+import importlib.util
 import json
 import shutil
 import tempfile
@@ -125,6 +126,36 @@ def test_bundle_keeps_the_upstream_jsonl_meeting_order():
     with gzip.open(bundled_root() / "test.jsonl.gz", "rt", encoding="utf-8") as lines:
         meetings = [json.loads(line)["meeting"] for line in lines]
     assert meetings[:4] == ["education_13", "TS3011d", "ES2011b", "Bro019"]
+
+
+def test_bundle_stores_turns_as_columns():
+    with gzip.open(bundled_root() / "val.jsonl.gz", "rt", encoding="utf-8") as lines:
+        record = json.loads(next(lines))
+    assert set(record) == {"meeting", "domain", "topic_list", "general_query_list", "specific_query_list", "speakers", "contents"}
+    assert len(record["speakers"]) == len(record["contents"])
+
+
+def test_bundle_script_rebuilds_what_the_loader_reads(tmp_path):
+    script = importlib.util.spec_from_file_location("bundle_qmsum", Path(__file__).parents[1] / "scripts/bundle_qmsum.py")
+    bundle_qmsum = importlib.util.module_from_spec(script)
+    script.loader.exec_module(bundle_qmsum)
+    root = tmp_path / "data"
+    shutil.copytree(ROOT / "ALL", root / "ALL")
+    for path in (root / "ALL").glob("*/*.json"):
+        folder = root / domain_of_meeting(path.stem).capitalize() / path.parent.name
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, folder / path.name)
+    # An upstream JSONL fixes the meeting order of its split.
+    (root / "ALL/jsonl").mkdir()
+    tests = ["education_17", "IS1003a"]
+    (root / "ALL/jsonl/test.jsonl").write_text("".join(json.dumps(upstream(ROOT / f"ALL/test/{m}.json")) + "\n" for m in tests))
+    for out in ("a", "b"):
+        bundle_qmsum.main(["bundle_qmsum.py", str(root), str(tmp_path / out)])
+    assert all((tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes() for n in ("train.jsonl.gz", "test.jsonl.gz"))
+    rebuilt = load_examples(tmp_path / "a")
+    assert sorted(rebuilt, key=lambda ex: ex.id) == sorted(load_examples(root), key=lambda ex: ex.id)
+    assert list(dict.fromkeys(ex.meeting for ex in rebuilt if ex.split == "test")) == tests
+    assert list(dict.fromkeys(ex.meeting for ex in rebuilt if ex.split == "train")) == ["Bro008", "ES2005a"]
 
 
 def test_bundle_ships_its_licence():
@@ -269,6 +300,20 @@ def test_alpaca_entries_of_the_original_experiments():
     assert [ex.query_type for ex in examples] == ["general", "specific"]
     assert {(ex.split, ex.domain) for ex in examples} == {("test", "academic")}  # ICSI speaker names
     assert examples[0].turns is examples[1].turns
+
+
+def test_folder_of_alpaca_files(tmp_path):
+    for name in ("alpaca_format_test.json", "alpaca_format_val.json"):
+        shutil.copyfile(FORMATS / "alpaca_format_test.json", tmp_path / name)
+    examples = load_examples(tmp_path, domain="academic")
+    assert [ex.split for ex in examples] == ["test", "test", "val", "val"]
+    assert len(load_examples(tmp_path, split="val")) == 2
+
+
+def test_domain_filter_skips_meeting_files_of_other_domains(tmp_path):
+    shutil.copytree(ROOT, tmp_path / "root")
+    (tmp_path / "root/ALL/train/ES2005a.json").write_text("not JSON, never read")
+    assert {ex.meeting for ex in load_examples(tmp_path / "root", domain="academic")} == {"Bro008"}
 
 
 def test_one_string_formats_filter_by_split(tmp_path):
@@ -499,6 +544,21 @@ def test_error_wrong_field_type(tmp_path):
     path = tmp_path / "Bed003.json"
     path.write_text(json.dumps(meeting_with(meeting_transcripts=[{"speaker": "A", "content": 3}])))
     assert cli_error(path) == f"{path}: meeting_transcripts[0]: field 'content' must be a string, found int"
+
+
+def test_error_bundle_columns_of_different_length(tmp_path):
+    record = {k: v for k, v in meeting_with(specific_query_list=[]).items() if k != "meeting_transcripts"}
+    path = tmp_path / "test.jsonl"
+    path.write_text(json.dumps({**record, "speakers": ["A", "B"], "contents": ["hi"]}) + "\n")
+    assert cli_error(path) == f"{path}:1: fields 'speakers' and 'contents' differ in length (2 and 1)"
+
+
+@pytest.mark.parametrize("speakers", [["A", 2], "AB"])
+def test_error_bundle_columns_of_strings(tmp_path, speakers):
+    record = {k: v for k, v in meeting_with(specific_query_list=[]).items() if k != "meeting_transcripts"}
+    path = tmp_path / "test.jsonl"
+    path.write_text(json.dumps({**record, "speakers": speakers, "contents": ["hi", "ho"]}) + "\n")
+    assert cli_error(path) == f"{path}:1: field 'speakers' must be a list of strings"
 
 
 def test_error_not_utf8_and_bad_gzip(tmp_path):

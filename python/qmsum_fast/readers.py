@@ -62,12 +62,12 @@ def read_path(path: Path, split: str, domain: str | None) -> list[Example]:
 def _read_folder(folder: Path, split: str, domain: str | None) -> list[Example]:
     wanted = SPLITS if split == "all" else (split,)
     if (folder / "ALL").is_dir():
-        return _read_split_folders(folder / "ALL", wanted, _domains_under(folder))
+        return _read_split_folders(folder / "ALL", wanted, _domains_under(folder), domain)
     if any((folder / name).is_dir() for name in SPLITS):
-        return _read_split_folders(folder, wanted, _folder_domains(folder))
-    meeting_files = sorted(folder.glob("*.json"))
-    if meeting_files:
-        return _read_meeting_files(meeting_files, _split_lookup(folder), _folder_domains(folder.parent))
+        return _read_split_folders(folder, wanted, _folder_domains(folder), domain)
+    json_files = sorted(folder.glob("*.json"))
+    if json_files:
+        return _read_json_files(json_files, _split_lookup(folder), _folder_domains(folder.parent), domain)
     jsonl_files = sorted(p for p in folder.iterdir() if _is_jsonl(p.name))
     if jsonl_files:
         # A file named after a split holds only that split (the bundle): skip the others.
@@ -79,11 +79,13 @@ def _read_folder(folder: Path, split: str, domain: str | None) -> list[Example]:
     )
 
 
-def _read_split_folders(folder: Path, splits: tuple[str, ...], domains: "DomainLookup") -> list[Example]:
+def _read_split_folders(
+    folder: Path, splits: tuple[str, ...], domains: "DomainLookup", domain: str | None
+) -> list[Example]:
     examples = []
     for split in splits:
         files = sorted((folder / split).glob("*.json"))
-        examples.extend(_read_meeting_files(files, lambda meeting, split=split: split, domains))
+        examples.extend(_read_json_files(files, lambda meeting, split=split: split, domains, domain))
     if not examples and not any((folder / s).is_dir() for s in splits):
         raise InputError(f"{folder}: no folder for split {' or '.join(splits)}")
     return examples
@@ -103,14 +105,23 @@ def _split_lookup(folder: Path):
     return lookup
 
 
-def _read_meeting_files(files: list[Path], split_of: Callable[[str], str], domains: "DomainLookup") -> list[Example]:
+def _read_json_files(
+    files: list[Path], split_of: Callable[[str], str], domains: "DomainLookup", domain: str | None
+) -> list[Example]:
+    """Upstream meeting files (their names give meeting, split and domain), or
+    alpaca lists; meetings of another domain than ``domain`` are not read."""
     examples = []
     for path in files:
-        record = _load_json(path)
-        if not isinstance(record, dict):
-            raise InputError(f"{path}: expected one QMSum meeting (a JSON object), found {type(record).__name__}")
         meeting = path.stem
-        examples.extend(meeting_examples(record, str(path), meeting, split_of(meeting), domains(meeting)))
+        if domain is not None and domains.known(meeting) not in (None, domain):
+            continue
+        data = _load_json(path)
+        if isinstance(data, dict):
+            examples.extend(meeting_examples(data, str(path), meeting, split_of(meeting), domains(meeting)))
+        elif isinstance(data, list):
+            examples.extend(alpaca_examples(data, path, split_of_name(path.name)))
+        else:
+            raise InputError(f"{path}: expected a QMSum meeting (object) or an alpaca list, found {type(data).__name__}")
     return examples
 
 
@@ -123,7 +134,11 @@ class DomainLookup:
         self.by_meeting = by_meeting or {}
 
     def __call__(self, meeting: str) -> str:
-        return self.fixed or self.by_meeting.get(meeting) or domain_of_meeting(meeting)
+        return self.known(meeting) or domain_of_meeting(meeting)
+
+    def known(self, meeting: str) -> str | None:
+        """The domain the folders give, None when they say nothing of it."""
+        return self.fixed or self.by_meeting.get(meeting)
 
 
 def _folder_domains(folder: Path) -> DomainLookup:
@@ -245,21 +260,40 @@ def meeting_examples(
 
 
 def _turns(record: dict, where: str) -> tuple[Turn, ...]:
-    raw = _required(record, "meeting_transcripts", where)
-    if not isinstance(raw, list):
-        raise InputError(f"{where}: field 'meeting_transcripts' must be a list of turns")
-    try:
-        speakers = [t["speaker"] for t in raw]
-        contents = [t["content"] for t in raw]
-        # str.join checks every item is a string, at C speed (this is the hot path).
-        "".join(speakers)
-        "".join(contents)
-    except (KeyError, TypeError):
-        _explain_bad_turn(raw, where)
-    turns = tuple([Turn(s, c) for s, c in zip(speakers, contents)])
+    if "meeting_transcripts" not in record and "speakers" in record:
+        speakers, contents = _turn_columns(record, where)
+    else:
+        raw = _required(record, "meeting_transcripts", where)
+        if not isinstance(raw, list):
+            raise InputError(f"{where}: field 'meeting_transcripts' must be a list of turns")
+        try:
+            speakers = [t["speaker"] for t in raw]
+            contents = [t["content"] for t in raw]
+            # str.join checks every item is a string, at C speed (this is the hot path).
+            "".join(speakers)
+            "".join(contents)
+        except (KeyError, TypeError):
+            _explain_bad_turn(raw, where)
+    turns = tuple(map(Turn, speakers, contents))
     if not any(t.content.strip() for t in turns):
         raise InputError(f"{where}: empty transcript (meeting_transcripts has no words)")
     return turns
+
+
+def _turn_columns(record: dict, where: str) -> tuple[list, list]:
+    """The bundle's form of the turns: ``speakers`` and ``contents`` lists."""
+    speakers = record["speakers"]
+    contents = _required(record, "contents", where)
+    for name, column in (("speakers", speakers), ("contents", contents)):
+        try:
+            if not isinstance(column, list):
+                raise TypeError
+            "".join(column)  # checks every item is a string, at C speed
+        except TypeError:
+            raise InputError(f"{where}: field '{name}' must be a list of strings") from None
+    if len(speakers) != len(contents):
+        raise InputError(f"{where}: fields 'speakers' and 'contents' differ in length ({len(speakers)} and {len(contents)})")
+    return speakers, contents
 
 
 def _explain_bad_turn(raw: list, where: str) -> None:
@@ -475,7 +509,7 @@ def _read_text(path: Path) -> str:
         data = path.read_bytes()
         if path.name.endswith(".gz"):
             data = gzip.decompress(data)
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # tolerate a byte-order mark
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from None
     except UnicodeDecodeError as exc:

@@ -13,5 +13,13 @@ pub mod stem;
 pub mod text;
 pub mod treebank;
 
+// rank: extractive baselines and the query locator
+pub mod bm25;
+pub mod locate;
+pub mod oracle;
+pub mod rank;
+pub mod textrank;
+pub mod tfidf;
+
 #[cfg(feature = "python")]
 mod py;
