@@ -16,6 +16,19 @@ use crate::pyunicode::{is_decimal, is_space, is_word, split_whitespace, starts_w
 /// Appends the tokens of `sentence` to `out`, each followed by one space.
 pub fn tokenize_into(sentence: &str, out: &mut String) {
     let text = rewrite(sentence);
+    if text.is_ascii() {
+        // Python's ASCII whitespace, `\x1c`..`\x1f` included.
+        let space = |b: &u8| matches!(b, b'\t'..=b'\r' | 0x1c..=b' ');
+        for token in text
+            .as_bytes()
+            .split(space)
+            .filter(|token| !token.is_empty())
+        {
+            out.push_str(std::str::from_utf8(token).expect("ASCII"));
+            out.push(' ');
+        }
+        return;
+    }
     for token in split_whitespace(&text) {
         out.push_str(token);
         out.push(' ');
@@ -31,65 +44,88 @@ pub fn tokens(sentence: &str) -> Vec<String> {
 
 /// The sentence after all substitutions; splitting it on whitespace gives the tokens.
 ///
-/// Each pass returns `None` when it cannot match (most sentences hold none of the
-/// characters most rules look for), so the text is copied only when it changes.
+/// A pass runs only when the characters it looks for are present (passes add spaces,
+/// and quotes only where a quote was), and returns `None` when it changes nothing, so
+/// the text is copied only when it changes.
 fn rewrite(sentence: &str) -> String {
     let mut text = sentence.to_owned();
+    let has = AsciiSet::of(sentence);
     // Every pass inserts ASCII only, so an ASCII sentence stays ASCII.
     let unicode = !sentence.is_ascii();
-    let run = |text: &mut String, pass: &dyn Fn(&str) -> Option<String>| {
-        if let Some(changed) = pass(text) {
-            *text = changed;
+    let quotes = has.any(b"'\"`");
+    let run = |text: &mut String, wanted: bool, pass: &dyn Fn(&str) -> Option<String>| {
+        if wanted {
+            if let Some(changed) = pass(text) {
+                *text = changed;
+            }
         }
     };
     // Starting quotes.
-    run(&mut text, &|t| pad_opening_quotes(t, unicode));
-    run(&mut text, &|t| {
+    run(&mut text, unicode || has.any(b"`"), &|t| {
+        pad_opening_quotes(t, unicode)
+    });
+    run(&mut text, has.any(b"\""), &|t| {
         t.strip_prefix('"').map(|rest| format!("``{rest}"))
     });
-    run(&mut text, &|t| pad_literal(t, "``"));
-    run(&mut text, &opening_double_quote_after_bracket);
-    run(&mut text, &split_quote_before_letter);
+    run(&mut text, quotes, &|t| pad_literal(t, "``"));
+    run(&mut text, quotes, &opening_double_quote_after_bracket);
+    run(&mut text, has.any(b"'"), &split_quote_before_letter);
     // Punctuation.
-    run(&mut text, &|t| final_period(t, CLOSERS_WIDE, true));
-    run(&mut text, &pad_colon_comma_before_non_digit);
-    run(&mut text, &pad_final_colon_comma);
-    run(&mut text, &pad_dot_runs);
-    run(&mut text, &|t| {
-        pad_ascii(t, |b| matches!(b, b';' | b'@' | b'#' | b'$' | b'%' | b'&'))
+    let periods = has.any(b".");
+    run(&mut text, periods, &|t| final_period(t, CLOSERS_WIDE, true));
+    run(&mut text, has.any(b":,"), &pad_colon_comma_before_non_digit);
+    run(&mut text, has.any(b":,"), &pad_final_colon_comma);
+    run(&mut text, periods, &pad_dot_runs);
+    let symbols = |b| matches!(b, b';' | b'@' | b'#' | b'$' | b'%' | b'&');
+    run(&mut text, has.any(b";@#$%&"), &|t| pad_ascii(t, symbols));
+    run(&mut text, periods, &|t| {
+        final_period(t, CLOSERS_NARROW, false)
     });
-    run(&mut text, &|t| final_period(t, CLOSERS_NARROW, false));
-    run(&mut text, &|t| pad_ascii(t, |b| matches!(b, b'?' | b'!')));
-    run(&mut text, &pad_quote_before_space);
-    run(&mut text, &|t| pad_ascii(t, |b| b == b'*'));
+    run(&mut text, has.any(b"?!"), &|t| {
+        pad_ascii(t, |b| matches!(b, b'?' | b'!'))
+    });
+    run(&mut text, has.any(b"'"), &pad_quote_before_space);
+    run(&mut text, has.any(b"*"), &|t| pad_ascii(t, |b| b == b'*'));
     // Parentheses and brackets, then double dashes.
-    run(&mut text, &|t| {
-        pad_ascii(t, |b| {
-            matches!(b, b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'<' | b'>')
-        })
-    });
-    run(&mut text, &|t| pad_literal(t, "--"));
+    let brackets = |b| matches!(b, b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'<' | b'>');
+    run(&mut text, has.any(b"[](){}<>"), &|t| pad_ascii(t, brackets));
+    run(&mut text, has.any(b"-"), &|t| pad_literal(t, "--"));
     text = format!(" {text} ");
-    // Ending quotes.
-    if unicode {
-        run(&mut text, &|t| {
-            pad_chars(t, |c| matches!(c, '»' | '”' | '’'))
-        });
-    }
-    run(&mut text, &|t| pad_literal(t, "''"));
-    run(&mut text, &|t| {
+    // Ending quotes (a double quote becomes two single ones).
+    run(&mut text, unicode, &|t| {
+        pad_chars(t, |c| matches!(c, '»' | '”' | '’'))
+    });
+    let singles = has.any(b"'\"");
+    run(&mut text, singles, &|t| pad_literal(t, "''"));
+    run(&mut text, has.any(b"\""), &|t| {
         t.contains('"').then(|| t.replace('"', " '' "))
     });
-    run(&mut text, &|t| {
-        split_clitic(t, &["'s", "'S", "'m", "'M", "'d", "'D", "'"])
-    });
-    run(&mut text, &|t| {
-        split_clitic(t, &["'ll", "'LL", "'re", "'RE", "'ve", "'VE", "n't", "N'T"])
-    });
+    let clitics = ["'s", "'S", "'m", "'M", "'d", "'D", "'"];
+    run(&mut text, singles, &|t| split_clitic(t, &clitics));
+    let clitics = ["'ll", "'LL", "'re", "'RE", "'ve", "'VE", "n't", "N'T"];
+    run(&mut text, singles, &|t| split_clitic(t, &clitics));
     // Contractions.
-    run(&mut text, &split_contractions);
-    run(&mut text, &split_t_contractions);
+    run(&mut text, true, &split_contractions);
+    run(&mut text, singles, &split_t_contractions);
     text
+}
+
+/// The ASCII characters a text holds, as a bit set.
+#[derive(Clone, Copy)]
+struct AsciiSet(u128);
+
+impl AsciiSet {
+    fn of(text: &str) -> Self {
+        let bits = text
+            .bytes()
+            .filter(u8::is_ascii)
+            .fold(0u128, |bits, b| bits | 1 << b);
+        Self(bits)
+    }
+
+    fn any(self, chars: &[u8]) -> bool {
+        chars.iter().any(|&c| self.0 & (1 << c) != 0)
+    }
 }
 
 /// `[\]\)}>"\'»”’ ]` and `[\]\)}>"\']`: what may follow a sentence's final period.
@@ -263,9 +299,7 @@ fn split_quote_before_letter(text: &str) -> Option<String> {
     let mut edits = Edits::new(text);
     for (quote, _) in text.match_indices('\'') {
         let rest = &text[quote + 1..];
-        let clitic = ["re", "ve", "ll", "m", "t", "s", "d", "n"]
-            .iter()
-            .any(|clitic| starts_with_ignore_case(rest, clitic).is_some());
+        let clitic = starts_with_clitic(rest);
         let mut after = rest.chars();
         let letter = after.next().is_some_and(is_word);
         if !clitic && letter && !after.next().is_some_and(is_word) {
@@ -273,6 +307,21 @@ fn split_quote_before_letter(text: &str) -> Option<String> {
         }
     }
     edits.finish()
+}
+
+/// `(?i)(?=re|ve|ll|m|t|s|d|n)`: whether `rest` starts with a clitic's letters.
+fn starts_with_clitic(rest: &str) -> bool {
+    let mut chars = rest.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    // The long s folds onto `s`; no other character folds onto these letters.
+    match first.to_ascii_lowercase() {
+        'm' | 't' | 's' | 'd' | 'n' | '\u{17f}' => true,
+        'r' | 'v' => chars.next().is_some_and(|c| c.eq_ignore_ascii_case(&'e')),
+        'l' => chars.next().is_some_and(|c| c.eq_ignore_ascii_case(&'l')),
+        _ => false,
+    }
 }
 
 /// The final-period rules, `([^\.])(\.)([closers]*)\s*$` -> `\1 \2 \3 ` (`spaced`) or
@@ -411,17 +460,21 @@ fn split_clitic(text: &str, clitics: &[&str]) -> Option<String> {
 /// The contraction at `at` (a word start), as `(split point, end)`.
 fn contraction_at(text: &str, at: usize) -> Option<(usize, usize)> {
     let rest = &text[at..];
-    CONTRACTIONS.iter().find_map(|(first, second)| {
-        let mid = starts_with_ignore_case(rest, first)?;
-        let end = mid + starts_with_ignore_case(&rest[mid..], second)?;
-        let after = rest[end..].chars().next();
-        let boundary = if *first == "wan" {
-            after.is_some_and(is_space)
-        } else {
-            !after.is_some_and(is_word)
-        };
-        boundary.then_some((at + mid, at + end))
-    })
+    let initial = rest.as_bytes()[0] | 0x20;
+    CONTRACTIONS
+        .iter()
+        .filter(|(first, _)| first.as_bytes()[0] == initial)
+        .find_map(|(first, second)| {
+            let mid = starts_with_ignore_case(rest, first)?;
+            let end = mid + starts_with_ignore_case(&rest[mid..], second)?;
+            let after = rest[end..].chars().next();
+            let boundary = if *first == "wan" {
+                after.is_some_and(is_space)
+            } else {
+                !after.is_some_and(is_word)
+            };
+            boundary.then_some((at + mid, at + end))
+        })
 }
 
 /// `(?i)\b(first)(second)\b` -> ` \1 \2 ` for all of `CONTRACTIONS`.
@@ -430,26 +483,24 @@ fn split_contractions(text: &str) -> Option<String> {
         return None;
     }
     let mut edits = Edits::new(text);
-    let mut previous_is_word = false;
+    let bytes = text.as_bytes();
     let mut at = 0;
-    while let Some(c) = next_char(text, at) {
-        // Each contraction starts with one of these letters, which fold only to themselves.
-        let starts = matches!(c.to_ascii_lowercase(), 'c' | 'd' | 'g' | 'l' | 'm' | 'w');
-        if starts && !previous_is_word {
+    while at < bytes.len() {
+        // Each contraction starts with one of these letters, which fold only to
+        // themselves; `\b` before it means no word character before.
+        let starts = matches!(bytes[at] | 0x20, b'c' | b'd' | b'g' | b'l' | b'm' | b'w');
+        if starts && !text[..at].chars().next_back().is_some_and(is_word) {
             if let Some((mid, end)) = contraction_at(text, at) {
                 edits.replace(
                     at,
                     end,
                     &format!(" {} {} ", &text[at..mid], &text[mid..end]),
                 );
-                // A contraction ends with a letter.
-                previous_is_word = true;
                 at = end;
                 continue;
             }
         }
-        previous_is_word = is_word(c);
-        at += c.len_utf8();
+        at += 1;
     }
     edits.finish()
 }
