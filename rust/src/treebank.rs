@@ -608,6 +608,17 @@ mod tests {
     }
 
     #[test]
+    fn python_character_classes() {
+        // `\s` includes U+001C, so the period is final.
+        assert_eq!(tok("2001.\u{1c}"), ["2001", "."]);
+        // The long s folds onto `s` under `(?i)`: a clitic, not split.
+        assert_eq!(tok("x '\u{17f} y"), ["x", "'\u{17f}", "y"]);
+        // A combining accent is not `\w` to Python: `'a` + U+0301 is a one-letter word.
+        assert_eq!(tok("x 'a\u{301} y"), ["x", "'", "a\u{301}", "y"]);
+        assert_eq!(tok("wanna\u{1c}go"), ["wan", "na", "go"]);
+    }
+
+    #[test]
     fn markers_and_brackets() {
         assert_eq!(
             tok("uh {disfmarker} so"),
