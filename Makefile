@@ -18,3 +18,4 @@ bench:
 	python benches/bench_analyze.py
 	python benches/bench_rouge.py
 	python benches/bench_baselines.py
+	python benches/bench_preprocess.py

@@ -14,7 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from click.testing import CliRunner
+
 from qmsum_fast import Example, InputError, Prepared, TokenCounter, Turn, _core, load_template, prepare
+from qmsum_fast.cli import main
 from qmsum_fast.data import load_examples, plain_transcript
 from qmsum_fast.stats import count_prompt_tokens
 
@@ -65,6 +68,33 @@ def test_token_statistics_equal_the_original_experiments(converted):
         max(outputs),
     )
     assert figures == SEED_STATISTICS[split]
+
+
+@pytest.mark.parametrize("split", ["test", "val"])
+def test_convert_writes_the_original_files_byte_for_byte(split, tmp_path):
+    out = tmp_path / f"alpaca_{split}.json"
+    argv = ["convert", "--to", "alpaca", "--split", split, "--domain", "academic", "--preprocess", "qmsum", "-o", str(out)]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 0, result.output
+    with gzip.open(SEED / f"alpaca_format_{split}.json.gz", "rb") as handle:
+        assert out.read_bytes() == handle.read()
+
+
+@pytest.mark.parametrize("split", ["test", "val"])
+def test_analyze_reports_the_original_statistics(split):
+    argv = ["analyze", "--split", split, "--domain", "academic", "--preprocess", "qmsum", "--json"]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    inputs, outputs = report["input_tokens"], report["summary_tokens"]
+    figures = (report["pairs"], round(inputs["mean"], 2), inputs["max"], round(outputs["mean"], 2), outputs["max"])
+    assert figures == SEED_STATISTICS[split]
+
+
+def test_unknown_preprocessing_exits_2():
+    result = CliRunner().invoke(main, ["analyze", "--preprocess", "nltk"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--preprocess'" in result.output
 
 
 # --- prepare() ---------------------------------------------------------------

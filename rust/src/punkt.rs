@@ -31,12 +31,32 @@ pub fn sentence_spans(text: &str) -> Vec<(usize, usize)> {
 
 /// `)";}]*:@'({[?!`: punctuation that cannot be inside a word.
 fn is_non_word(c: char) -> bool {
-    matches!(c, ')' | '"' | ';' | '}' | ']' | '*' | ':' | '@' | '\'' | '(' | '{' | '[' | '?' | '!')
+    matches!(
+        c,
+        ')' | '"' | ';' | '}' | ']' | '*' | ':' | '@' | '\'' | '(' | '{' | '[' | '?' | '!'
+    )
 }
 
 /// Punkt's word-start exclusions: `(":;&#*@)}]-,` and the backquote.
 fn cannot_start_word(c: char) -> bool {
-    matches!(c, '(' | '"' | '`' | '{' | '[' | ':' | ';' | '&' | '#' | '*' | '@' | ')' | '}' | ']' | '-' | ',')
+    matches!(
+        c,
+        '(' | '"'
+            | '`'
+            | '{'
+            | '['
+            | ':'
+            | ';'
+            | '&'
+            | '#'
+            | '*'
+            | '@'
+            | ')'
+            | '}'
+            | ']'
+            | '-'
+            | ','
+    )
 }
 
 fn char_at(text: &str, at: usize) -> Option<char> {
@@ -60,16 +80,22 @@ fn candidates(text: &str) -> Vec<Candidate> {
         }
         let after = at + 1;
         match char_at(text, after) {
-            Some(n) if is_non_word(n) => {
-                found.push(Candidate { at, after_end: after + n.len_utf8(), next_token: None })
-            }
+            Some(n) if is_non_word(n) => found.push(Candidate {
+                at,
+                after_end: after + n.len_utf8(),
+                next_token: None,
+            }),
             Some(n) if is_space(n) => {
                 let rest = &text[after..];
                 let token = after + (rest.len() - rest.trim_start_matches(is_space).len());
                 if token < text.len() {
                     let word = &text[token..];
                     let end = token + word.find(is_space).unwrap_or(word.len());
-                    found.push(Candidate { at, after_end: end, next_token: Some(token) });
+                    found.push(Candidate {
+                        at,
+                        after_end: end,
+                        next_token: Some(token),
+                    });
                 }
             }
             _ => {}
@@ -135,7 +161,11 @@ fn realign_boundaries(text: &str, slices: &[(usize, usize)]) -> Vec<(usize, usiz
             }
             continue;
         };
-        let next_text = if next.0 < next.1 { &text[next.0..next.1] } else { "" };
+        let next_text = if next.0 < next.1 {
+            &text[next.0..next.1]
+        } else {
+            ""
+        };
         if let Some((closers, matched)) = realignment(next_text) {
             spans.push((sentence.0, next.0 + closers));
             realign = matched;
@@ -241,7 +271,9 @@ fn words(text: &str) -> Vec<&str> {
 /// The lazy `\S+?` of a word: the first position from `at` where a word may end.
 fn word_end(line: &str, mut at: usize) -> usize {
     loop {
-        let Some(c) = char_at(line, at) else { return at };
+        let Some(c) = char_at(line, at) else {
+            return at;
+        };
         if is_space(c) || is_non_word(c) || multi_char_punct(line, at).is_some() {
             return at;
         }
@@ -294,9 +326,18 @@ mod tests {
 
     #[test]
     fn splits_after_periods_and_question_marks() {
-        assert_eq!(sentences("wireless headset ? ok ."), ["wireless headset ?", "ok ."]);
-        assert_eq!(sentences("the team met. then they left."), ["the team met.", "then they left."]);
-        assert_eq!(sentences("clean ( i.e. spell checked )"), ["clean ( i.e.", "spell checked )"]);
+        assert_eq!(
+            sentences("wireless headset ? ok ."),
+            ["wireless headset ?", "ok ."]
+        );
+        assert_eq!(
+            sentences("the team met. then they left."),
+            ["the team met.", "then they left."]
+        );
+        assert_eq!(
+            sentences("clean ( i.e. spell checked )"),
+            ["clean ( i.e.", "spell checked )"]
+        );
     }
 
     #[test]
@@ -319,7 +360,10 @@ mod tests {
     #[test]
     fn closing_brackets_and_quotes_realign() {
         assert_eq!(sentences("( time etc. ) : x"), ["( time etc. )", ": x"]);
-        assert_eq!(sentences("he said \"stop.\" then"), ["he said \"stop.\"", "then"]);
+        assert_eq!(
+            sentences("he said \"stop.\" then"),
+            ["he said \"stop.\"", "then"]
+        );
         assert_eq!(sentences("what?! no"), ["what?!", "no"]);
     }
 
@@ -333,7 +377,10 @@ mod tests {
     #[test]
     fn word_tokens() {
         assert_eq!(words("on. professor"), ["on.", "professor"]);
-        assert_eq!(words("a?b, c,d -- e..."), ["a", "?b", ",", "c,d", "--", "e", "..."]);
+        assert_eq!(
+            words("a?b, c,d -- e..."),
+            ["a", "?b", ",", "c,d", "--", "e", "..."]
+        );
         assert_eq!(words("x . . . y"), ["x", ". . .", "y"]);
     }
 }

@@ -101,7 +101,11 @@ pub fn starts_with_ignore_case(text: &str, pattern: &str) -> Option<usize> {
     let mut chars = text.char_indices();
     for p in pattern.chars() {
         let (_, c) = chars.next()?;
-        let same = if p.is_ascii_lowercase() { ignore_case_eq(c, p) } else { c == p };
+        let same = if p.is_ascii_lowercase() {
+            ignore_case_eq(c, p)
+        } else {
+            c == p
+        };
         if !same {
             return None;
         }
@@ -139,12 +143,17 @@ mod tests {
 
     #[test]
     fn space_includes_the_ascii_separators() {
-        for c in ['\t', '\n', '\u{b}', '\u{1c}', '\u{1f}', ' ', '\u{a0}', '\u{3000}'] {
+        for c in [
+            '\t', '\n', '\u{b}', '\u{1c}', '\u{1f}', ' ', '\u{a0}', '\u{3000}',
+        ] {
             assert!(is_space(c), "{c:?}");
         }
         assert!(!is_space('\u{200b}') && !is_space('x'));
         assert!(!is_ascii_whitespace('\u{1c}') && is_ascii_whitespace('\u{b}'));
-        assert_eq!(split_whitespace(" a\u{1c}b  c\n").collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(
+            split_whitespace(" a\u{1c}b  c\n").collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
     }
 
     #[test]

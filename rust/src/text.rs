@@ -26,7 +26,10 @@ pub const NOISE_REPLACEMENTS: [(&str, &str); 9] = [
 
 /// The tokens of `text` as `nltk.word_tokenize(text)` (no lowercasing).
 pub fn word_tokenize(text: &str) -> Vec<String> {
-    punkt::sentences(text).into_iter().flat_map(treebank::tokens).collect()
+    punkt::sentences(text)
+        .into_iter()
+        .flat_map(treebank::tokens)
+        .collect()
 }
 
 /// `" ".join(word_tokenize(text.lower()))`: a query or an answer.
@@ -84,12 +87,18 @@ pub fn transcripts<S: AsRef<str> + Sync>(meetings: &[Vec<(S, S)>]) -> Vec<String
 
 /// `tokenize_text` of each text, in parallel.
 pub fn tokenize_texts<S: AsRef<str> + Sync>(texts: &[S]) -> Vec<String> {
-    texts.par_iter().map(|text| tokenize_text(text.as_ref())).collect()
+    texts
+        .par_iter()
+        .map(|text| tokenize_text(text.as_ref()))
+        .collect()
 }
 
 /// `raw_transcript` of each text, in parallel.
 pub fn raw_transcripts<S: AsRef<str> + Sync>(texts: &[S]) -> Vec<String> {
-    texts.par_iter().map(|text| raw_transcript(text.as_ref())).collect()
+    texts
+        .par_iter()
+        .map(|text| raw_transcript(text.as_ref()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -119,13 +128,22 @@ mod tests {
             tokenize_text("The team met, e.g. twice. Then (i.e. later) it ended."),
             "the team met , e.g . twice . then ( i.e . later ) it ended ."
         );
-        assert_eq!(tokenize_text("Twenty-five users' data, in 2001. OK"), "twenty-five users ' data , in 2001. ok");
+        assert_eq!(
+            tokenize_text("Twenty-five users' data, in 2001. OK"),
+            "twenty-five users ' data , in 2001. ok"
+        );
     }
 
     #[test]
     fn noise_markers_go_in_order() {
-        assert_eq!(remove_noise("a { vocalsound } b { gap } c_t_v_ d"), "a b c_tv d");
-        assert_eq!(remove_noise("the l_c_d_ and a_m_i_ p_m_s"), "the lcd and ami pms");
+        assert_eq!(
+            remove_noise("a { vocalsound } b { gap } c_t_v_ d"),
+            "a b c_tv d"
+        );
+        assert_eq!(
+            remove_noise("the l_c_d_ and a_m_i_ p_m_s"),
+            "the lcd and ami pms"
+        );
         // Only markers followed by a space are removed.
         assert_eq!(remove_noise("end { pause }"), "end { pause }");
     }
@@ -147,6 +165,9 @@ mod tests {
 
     #[test]
     fn word_tokenize_keeps_case() {
-        assert_eq!(word_tokenize("Mr. Smith left. OK?"), ["Mr", ".", "Smith", "left", ".", "OK", "?"]);
+        assert_eq!(
+            word_tokenize("Mr. Smith left. OK?"),
+            ["Mr", ".", "Smith", "left", ".", "OK", "?"]
+        );
     }
 }

@@ -16,6 +16,19 @@ use crate::pyunicode::{is_decimal, is_space, is_word, split_whitespace, starts_w
 /// Appends the tokens of `sentence` to `out`, each followed by one space.
 pub fn tokenize_into(sentence: &str, out: &mut String) {
     let text = rewrite(sentence);
+    if text.is_ascii() {
+        // Python's ASCII whitespace, `\x1c`..`\x1f` included.
+        let space = |b: &u8| matches!(b, b'\t'..=b'\r' | 0x1c..=b' ');
+        for token in text
+            .as_bytes()
+            .split(space)
+            .filter(|token| !token.is_empty())
+        {
+            out.push_str(std::str::from_utf8(token).expect("ASCII"));
+            out.push(' ');
+        }
+        return;
+    }
     for token in split_whitespace(&text) {
         out.push_str(token);
         out.push(' ');
@@ -24,56 +37,95 @@ pub fn tokenize_into(sentence: &str, out: &mut String) {
 
 /// The tokens of `sentence`, as `NLTKWordTokenizer().tokenize(sentence)` (NLTK 3.8.1).
 pub fn tokens(sentence: &str) -> Vec<String> {
-    split_whitespace(&rewrite(sentence)).map(str::to_owned).collect()
+    split_whitespace(&rewrite(sentence))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The sentence after all substitutions; splitting it on whitespace gives the tokens.
 ///
-/// Each pass returns `None` when it cannot match (most sentences hold none of the
-/// characters most rules look for), so the text is copied only when it changes.
+/// A pass runs only when the characters it looks for are present (passes add spaces,
+/// and quotes only where a quote was), and returns `None` when it changes nothing, so
+/// the text is copied only when it changes.
 fn rewrite(sentence: &str) -> String {
     let mut text = sentence.to_owned();
+    let has = AsciiSet::of(sentence);
     // Every pass inserts ASCII only, so an ASCII sentence stays ASCII.
     let unicode = !sentence.is_ascii();
-    let run = |text: &mut String, pass: &dyn Fn(&str) -> Option<String>| {
-        if let Some(changed) = pass(text) {
-            *text = changed;
+    let quotes = has.any(b"'\"`");
+    let run = |text: &mut String, wanted: bool, pass: &dyn Fn(&str) -> Option<String>| {
+        if wanted {
+            if let Some(changed) = pass(text) {
+                *text = changed;
+            }
         }
     };
     // Starting quotes.
-    run(&mut text, &|t| pad_opening_quotes(t, unicode));
-    run(&mut text, &|t| t.strip_prefix('"').map(|rest| format!("``{rest}")));
-    run(&mut text, &|t| pad_literal(t, "``"));
-    run(&mut text, &opening_double_quote_after_bracket);
-    run(&mut text, &split_quote_before_letter);
-    // Punctuation.
-    run(&mut text, &|t| final_period(t, CLOSERS_WIDE, true));
-    run(&mut text, &pad_colon_comma_before_non_digit);
-    run(&mut text, &pad_final_colon_comma);
-    run(&mut text, &pad_dot_runs);
-    run(&mut text, &|t| pad_ascii(t, |b| matches!(b, b';' | b'@' | b'#' | b'$' | b'%' | b'&')));
-    run(&mut text, &|t| final_period(t, CLOSERS_NARROW, false));
-    run(&mut text, &|t| pad_ascii(t, |b| matches!(b, b'?' | b'!')));
-    run(&mut text, &pad_quote_before_space);
-    run(&mut text, &|t| pad_ascii(t, |b| b == b'*'));
-    // Parentheses and brackets, then double dashes.
-    run(&mut text, &|t| {
-        pad_ascii(t, |b| matches!(b, b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'<' | b'>'))
+    run(&mut text, unicode || has.any(b"`"), &|t| {
+        pad_opening_quotes(t, unicode)
     });
-    run(&mut text, &|t| pad_literal(t, "--"));
+    run(&mut text, has.any(b"\""), &|t| {
+        t.strip_prefix('"').map(|rest| format!("``{rest}"))
+    });
+    run(&mut text, quotes, &|t| pad_literal(t, "``"));
+    run(&mut text, quotes, &opening_double_quote_after_bracket);
+    run(&mut text, has.any(b"'"), &split_quote_before_letter);
+    // Punctuation.
+    let periods = has.any(b".");
+    run(&mut text, periods, &|t| final_period(t, CLOSERS_WIDE, true));
+    run(&mut text, has.any(b":,"), &pad_colon_comma_before_non_digit);
+    run(&mut text, has.any(b":,"), &pad_final_colon_comma);
+    run(&mut text, periods, &pad_dot_runs);
+    let symbols = |b| matches!(b, b';' | b'@' | b'#' | b'$' | b'%' | b'&');
+    run(&mut text, has.any(b";@#$%&"), &|t| pad_ascii(t, symbols));
+    run(&mut text, periods, &|t| {
+        final_period(t, CLOSERS_NARROW, false)
+    });
+    run(&mut text, has.any(b"?!"), &|t| {
+        pad_ascii(t, |b| matches!(b, b'?' | b'!'))
+    });
+    run(&mut text, has.any(b"'"), &pad_quote_before_space);
+    run(&mut text, has.any(b"*"), &|t| pad_ascii(t, |b| b == b'*'));
+    // Parentheses and brackets, then double dashes.
+    let brackets = |b| matches!(b, b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'<' | b'>');
+    run(&mut text, has.any(b"[](){}<>"), &|t| pad_ascii(t, brackets));
+    run(&mut text, has.any(b"-"), &|t| pad_literal(t, "--"));
     text = format!(" {text} ");
-    // Ending quotes.
-    if unicode {
-        run(&mut text, &|t| pad_chars(t, |c| matches!(c, '»' | '”' | '’')));
-    }
-    run(&mut text, &|t| pad_literal(t, "''"));
-    run(&mut text, &|t| t.contains('"').then(|| t.replace('"', " '' ")));
-    run(&mut text, &|t| split_clitic(t, &["'s", "'S", "'m", "'M", "'d", "'D", "'"]));
-    run(&mut text, &|t| split_clitic(t, &["'ll", "'LL", "'re", "'RE", "'ve", "'VE", "n't", "N'T"]));
+    // Ending quotes (a double quote becomes two single ones).
+    run(&mut text, unicode, &|t| {
+        pad_chars(t, |c| matches!(c, '»' | '”' | '’'))
+    });
+    let singles = has.any(b"'\"");
+    run(&mut text, singles, &|t| pad_literal(t, "''"));
+    run(&mut text, has.any(b"\""), &|t| {
+        t.contains('"').then(|| t.replace('"', " '' "))
+    });
+    let clitics = ["'s", "'S", "'m", "'M", "'d", "'D", "'"];
+    run(&mut text, singles, &|t| split_clitic(t, &clitics));
+    let clitics = ["'ll", "'LL", "'re", "'RE", "'ve", "'VE", "n't", "N'T"];
+    run(&mut text, singles, &|t| split_clitic(t, &clitics));
     // Contractions.
-    run(&mut text, &split_contractions);
-    run(&mut text, &split_t_contractions);
+    run(&mut text, true, &split_contractions);
+    run(&mut text, singles, &split_t_contractions);
     text
+}
+
+/// The ASCII characters a text holds, as a bit set.
+#[derive(Clone, Copy)]
+struct AsciiSet(u128);
+
+impl AsciiSet {
+    fn of(text: &str) -> Self {
+        let bits = text
+            .bytes()
+            .filter(u8::is_ascii)
+            .fold(0u128, |bits, b| bits | 1 << b);
+        Self(bits)
+    }
+
+    fn any(self, chars: &[u8]) -> bool {
+        chars.iter().any(|&c| self.0 & (1 << c) != 0)
+    }
 }
 
 /// `[\]\)}>"\'»”’ ]` and `[\]\)}>"\']`: what may follow a sentence's final period.
@@ -102,24 +154,65 @@ fn has_byte(text: &str, class: impl Fn(u8) -> bool) -> bool {
     text.bytes().any(class)
 }
 
+/// Whether `text` holds the two ASCII bytes `pair` in a row (cheaper than a substring
+/// search on the short texts here).
+fn has_pair(text: &str, pair: [u8; 2]) -> bool {
+    let bytes = text.as_bytes();
+    text.match_indices(char::from(pair[0]))
+        .any(|(at, _)| bytes.get(at + 1) == Some(&pair[1]))
+}
+
+/// Whether `text` may hold one of `CONTRACTIONS`: each has an apostrophe or a doubled
+/// `n`, `m` or `t` (in either case; these letters fold to nothing else).
+fn may_hold_contraction(text: &str) -> bool {
+    let doubled =
+        |w: &[u8]| (w[0] | 0x20) == (w[1] | 0x20) && matches!(w[0] | 0x20, b'n' | b'm' | b't');
+    text.contains('\'') || text.as_bytes().windows(2).any(doubled)
+}
+
 /// `re.sub(pattern, r" \g<0> ", text)` for a class of ASCII characters (which never occur
 /// inside a multi-byte character, so the text can be cut at them).
 fn pad_ascii(text: &str, class: impl Fn(u8) -> bool) -> Option<String> {
-    let bytes = text.as_bytes();
-    let first = bytes.iter().position(|&b| class(b))?;
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut copied = 0;
-    for (at, &b) in bytes.iter().enumerate().skip(first) {
+    let mut edits = Edits::new(text);
+    for (at, &b) in text.as_bytes().iter().enumerate() {
         if class(b) {
-            out.push_str(&text[copied..at]);
-            out.push(' ');
-            out.push(b as char);
-            out.push(' ');
-            copied = at + 1;
+            let padded = [b' ', b, b' '];
+            edits.replace(at, at + 1, std::str::from_utf8(&padded).expect("ASCII"));
         }
     }
-    out.push_str(&text[copied..]);
-    Some(out)
+    edits.finish()
+}
+
+/// A copy of `text` with byte ranges replaced, left to right; `None` when nothing was.
+struct Edits<'a> {
+    text: &'a str,
+    out: Option<String>,
+    copied: usize,
+}
+
+impl<'a> Edits<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            out: None,
+            copied: 0,
+        }
+    }
+
+    fn replace(&mut self, start: usize, end: usize, with: &str) {
+        let out = self
+            .out
+            .get_or_insert_with(|| String::with_capacity(self.text.len() + 32));
+        out.push_str(&self.text[self.copied..start]);
+        out.push_str(with);
+        self.copied = end;
+    }
+
+    fn finish(self) -> Option<String> {
+        let mut out = self.out?;
+        out.push_str(&self.text[self.copied..]);
+        Some(out)
+    }
 }
 
 /// `re.sub(pattern, r" \g<0> ", text)` for a one-character class.
@@ -142,12 +235,14 @@ fn pad_chars(text: &str, class: impl Fn(char) -> bool) -> Option<String> {
 
 /// `re.sub(re.escape(literal), " " + literal + " ", text)`.
 fn pad_literal(text: &str, literal: &str) -> Option<String> {
-    text.contains(literal).then(|| text.replace(literal, &format!(" {literal} ")))
+    let pair = [literal.as_bytes()[0], literal.as_bytes()[1]];
+    has_pair(text, pair).then(|| text.replace(literal, &format!(" {literal} ")))
 }
 
 /// `([«“‘„]|[`]+)` -> ` \1 `: opening quotes, and runs of backquotes kept together.
 fn pad_opening_quotes(text: &str, unicode: bool) -> Option<String> {
-    if !has_byte(text, |b| b == b'`') && !(unicode && text.contains(['«', '“', '‘', '„'])) {
+    let quotes = has_byte(text, |b| b == b'`') || (unicode && text.contains(['«', '“', '‘', '„']));
+    if !quotes {
         return None;
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -174,63 +269,59 @@ fn pad_opening_quotes(text: &str, unicode: bool) -> Option<String> {
 
 /// `([ \(\[{<])(\"|\'{2})` -> ``\1 `` ``: a double quote opening after a space or bracket.
 fn opening_double_quote_after_bracket(text: &str) -> Option<String> {
-    if !has_byte(text, |b| b == b'"' || b == b'\'') {
+    if !has_byte(text, |b| b == b'"') && !has_pair(text, *b"''") {
         return None;
     }
-    let mut out = String::with_capacity(text.len() + 16);
+    let mut edits = Edits::new(text);
+    let bytes = text.as_bytes();
     let mut at = 0;
-    while let Some(c) = next_char(text, at) {
-        at += c.len_utf8();
-        out.push(c);
-        if matches!(c, ' ' | '(' | '[' | '{' | '<') {
-            let rest = &text[at..];
-            let quote = if rest.starts_with('"') {
-                1
-            } else if rest.starts_with("''") {
-                2
-            } else {
-                0
+    while at + 1 < bytes.len() {
+        if matches!(bytes[at], b' ' | b'(' | b'[' | b'{' | b'<') {
+            let quote = match &bytes[at + 1..] {
+                [b'"', ..] => 1,
+                [b'\'', b'\'', ..] => 2,
+                _ => 0,
             };
             if quote > 0 {
-                out.push_str(" `` ");
-                at += quote;
+                edits.replace(at + 1, at + 1 + quote, " `` ");
+                at += 1 + quote;
+                continue;
             }
         }
+        at += 1;
     }
-    Some(out)
+    edits.finish()
 }
 
 /// `(?i)(\')(?!re|ve|ll|m|t|s|d|n)(\w)\b` -> `\1 \2`: a quote before a one-letter word
 /// that is not a clitic (NLTK before 3.9).
 fn split_quote_before_letter(text: &str) -> Option<String> {
-    if !has_byte(text, |b| b == b'\'') {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut at = 0;
-    while let Some(c) = next_char(text, at) {
-        at += c.len_utf8();
-        out.push(c);
-        if c != '\'' {
-            continue;
-        }
-        let rest = &text[at..];
-        let clitic = ["re", "ve", "ll", "m", "t", "s", "d", "n"]
-            .iter()
-            .any(|clitic| starts_with_ignore_case(rest, clitic).is_some());
-        if clitic {
-            continue;
-        }
+    let mut edits = Edits::new(text);
+    for (quote, _) in text.match_indices('\'') {
+        let rest = &text[quote + 1..];
+        let clitic = starts_with_clitic(rest);
         let mut after = rest.chars();
-        if let Some(letter) = after.next().filter(|&l| is_word(l)) {
-            if !after.next().is_some_and(is_word) {
-                out.push(' ');
-                out.push(letter);
-                at += letter.len_utf8();
-            }
+        let letter = after.next().is_some_and(is_word);
+        if !clitic && letter && !after.next().is_some_and(is_word) {
+            edits.replace(quote + 1, quote + 1, " ");
         }
     }
-    Some(out)
+    edits.finish()
+}
+
+/// `(?i)(?=re|ve|ll|m|t|s|d|n)`: whether `rest` starts with a clitic's letters.
+fn starts_with_clitic(rest: &str) -> bool {
+    let mut chars = rest.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    // The long s folds onto `s`; no other character folds onto these letters.
+    match first.to_ascii_lowercase() {
+        'm' | 't' | 's' | 'd' | 'n' | '\u{17f}' => true,
+        'r' | 'v' => chars.next().is_some_and(|c| c.eq_ignore_ascii_case(&'e')),
+        'l' => chars.next().is_some_and(|c| c.eq_ignore_ascii_case(&'l')),
+        _ => false,
+    }
 }
 
 /// The final-period rules, `([^\.])(\.)([closers]*)\s*$` -> `\1 \2 \3 ` (`spaced`) or
@@ -260,21 +351,21 @@ fn pad_colon_comma_before_non_digit(text: &str) -> Option<String> {
     if !has_byte(text, |b| b == b':' || b == b',') {
         return None;
     }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if matches!(c, ':' | ',') {
-            if let Some(next) = chars.next_if(|&n| !is_decimal(n)) {
-                out.push(' ');
-                out.push(c);
-                out.push(' ');
-                out.push(next);
+    let mut edits = Edits::new(text);
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if matches!(bytes[at], b':' | b',') {
+            if let Some(next) = text[at + 1..].chars().next().filter(|&n| !is_decimal(n)) {
+                edits.replace(at, at + 1, if bytes[at] == b':' { " : " } else { " , " });
+                // The character after is consumed by the match, so it cannot start one.
+                at += 1 + next.len_utf8();
                 continue;
             }
         }
-        out.push(c);
+        at += 1;
     }
-    Some(out)
+    edits.finish()
 }
 
 /// `([:,])$` -> ` \1 `, where Python's `$` also matches before a final newline.
@@ -287,12 +378,17 @@ fn pad_final_colon_comma(text: &str) -> Option<String> {
     } else {
         return None;
     };
-    Some(format!("{} {} {}", &text[..at], &text[at..at + 1], &text[at + 1..]))
+    Some(format!(
+        "{} {} {}",
+        &text[..at],
+        &text[at..at + 1],
+        &text[at + 1..]
+    ))
 }
 
 /// `\.{2,}` -> ` \g<0> `.
 fn pad_dot_runs(text: &str) -> Option<String> {
-    if !text.contains("..") {
+    if !has_pair(text, *b"..") {
         return None;
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -311,134 +407,135 @@ fn pad_dot_runs(text: &str) -> Option<String> {
 
 /// `([^'])' ` -> `\1 ' `.
 fn pad_quote_before_space(text: &str) -> Option<String> {
-    if !text.contains("' ") {
+    if !has_pair(text, *b"' ") {
         return None;
     }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut at = 0;
-    while let Some(c) = next_char(text, at) {
-        at += c.len_utf8();
-        out.push(c);
-        if c != '\'' && text[at..].starts_with("' ") {
-            out.push_str(" ' ");
-            at += 2;
+    let mut edits = Edits::new(text);
+    let mut resume = 0;
+    for (quote, _) in text.match_indices("' ") {
+        // The match starts at the character before the quote, which must not be a quote
+        // and must not belong to the previous match.
+        if quote == 0 || quote <= resume || text.as_bytes()[quote - 1] == b'\'' {
+            continue;
         }
+        edits.replace(quote, quote + 2, " ' ");
+        resume = quote + 2;
     }
-    Some(out)
+    edits.finish()
 }
 
 /// `([^' ])(alt1|alt2|...) ` -> `\1 \2 `: clitics split from the word before them.
 fn split_clitic(text: &str, clitics: &[&str]) -> Option<String> {
-    if !has_byte(text, |b| b == b'\'') {
+    // Every clitic holds an apostrophe.
+    if !text.contains('\'') {
         return None;
     }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut at = 0;
-    while let Some(c) = next_char(text, at) {
-        at += c.len_utf8();
-        out.push(c);
-        if c == '\'' || c == ' ' {
+    let mut edits = Edits::new(text);
+    let bytes = text.as_bytes();
+    // A match is the character before a clitic, the clitic and a space; `start` walks the
+    // clitic's possible starts in order, which orders matches as Python finds them.
+    let mut start = 1;
+    while start < bytes.len() {
+        if !matches!(bytes[start], b'\'' | b'n' | b'N') || matches!(bytes[start - 1], b'\'' | b' ')
+        {
+            start += 1;
             continue;
         }
-        let rest = &text[at..];
-        if !rest.starts_with(['\'', 'n', 'N']) {
-            continue;
-        }
-        let found = clitics
-            .iter()
-            .find(|clitic| rest.starts_with(*clitic) && rest[clitic.len()..].starts_with(' '));
-        if let Some(clitic) = found {
-            out.push(' ');
-            out.push_str(clitic);
-            out.push(' ');
-            at += clitic.len() + 1;
+        let rest = &text[start..];
+        let found = clitics.iter().find(|clitic| {
+            rest.starts_with(*clitic) && rest.as_bytes().get(clitic.len()) == Some(&b' ')
+        });
+        match found {
+            Some(clitic) => {
+                edits.replace(start, start + clitic.len() + 1, &format!(" {clitic} "));
+                // The next match needs a character before its clitic: skip one more.
+                start += clitic.len() + 2;
+            }
+            None => start += 1,
         }
     }
-    Some(out)
+    edits.finish()
 }
 
 /// The contraction at `at` (a word start), as `(split point, end)`.
 fn contraction_at(text: &str, at: usize) -> Option<(usize, usize)> {
     let rest = &text[at..];
-    CONTRACTIONS.iter().find_map(|(first, second)| {
-        let mid = starts_with_ignore_case(rest, first)?;
-        let end = mid + starts_with_ignore_case(&rest[mid..], second)?;
-        let after = rest[end..].chars().next();
-        let boundary = if *first == "wan" {
-            after.is_some_and(is_space)
-        } else {
-            !after.is_some_and(is_word)
-        };
-        boundary.then_some((at + mid, at + end))
-    })
+    let initial = rest.as_bytes()[0] | 0x20;
+    CONTRACTIONS
+        .iter()
+        .filter(|(first, _)| first.as_bytes()[0] == initial)
+        .find_map(|(first, second)| {
+            let mid = starts_with_ignore_case(rest, first)?;
+            let end = mid + starts_with_ignore_case(&rest[mid..], second)?;
+            let after = rest[end..].chars().next();
+            let boundary = if *first == "wan" {
+                after.is_some_and(is_space)
+            } else {
+                !after.is_some_and(is_word)
+            };
+            boundary.then_some((at + mid, at + end))
+        })
 }
 
 /// `(?i)\b(first)(second)\b` -> ` \1 \2 ` for all of `CONTRACTIONS`.
 fn split_contractions(text: &str) -> Option<String> {
-    let mut out: Option<String> = None;
-    let mut copied = 0;
-    let mut previous_is_word = false;
+    if !may_hold_contraction(text) {
+        return None;
+    }
+    let mut edits = Edits::new(text);
+    let bytes = text.as_bytes();
     let mut at = 0;
-    while let Some(c) = next_char(text, at) {
-        // Each contraction starts with one of these letters, which fold only to themselves.
-        let starts = matches!(c.to_ascii_lowercase(), 'c' | 'd' | 'g' | 'l' | 'm' | 'w');
-        if starts && !previous_is_word {
+    while at < bytes.len() {
+        // Each contraction starts with one of these letters, which fold only to
+        // themselves; `\b` before it means no word character before.
+        let starts = matches!(bytes[at] | 0x20, b'c' | b'd' | b'g' | b'l' | b'm' | b'w');
+        if starts && !text[..at].chars().next_back().is_some_and(is_word) {
             if let Some((mid, end)) = contraction_at(text, at) {
-                let buffer = out.get_or_insert_with(|| String::with_capacity(text.len() + 16));
-                buffer.push_str(&text[copied..at]);
-                for part in [&text[at..mid], &text[mid..end]] {
-                    buffer.push(' ');
-                    buffer.push_str(part);
-                }
-                buffer.push(' ');
-                copied = end;
+                edits.replace(
+                    at,
+                    end,
+                    &format!(" {} {} ", &text[at..mid], &text[mid..end]),
+                );
                 at = end;
-                previous_is_word = true;
                 continue;
             }
         }
-        previous_is_word = is_word(c);
-        at += c.len_utf8();
+        at += 1;
     }
-    let mut out = out?;
-    out.push_str(&text[copied..]);
-    Some(out)
+    edits.finish()
 }
 
-/// `(?i) ('t)(is)\b` and `(?i) ('t)(was)\b` -> ` \1 \2 `: 'tis and 'twas.
+/// `(?i) ('t)(is)\b` and `(?i) ('t)(was)\b` -> ` \1 \2 `: 'tis and 'twas (in one pass:
+/// their matches cannot overlap or make each other).
 fn split_t_contractions(text: &str) -> Option<String> {
-    if !text.contains(" '") {
+    if !has_pair(text, *b" '") {
         return None;
     }
-    let mut text = text.to_owned();
-    for second in ["is", "was"] {
-        let mut out = String::with_capacity(text.len() + 16);
-        let mut at = 0;
-        while let Some(c) = next_char(&text, at) {
-            if c == ' ' {
-                let start = at + 1;
-                if let Some(t_len) = starts_with_ignore_case(&text[start..], "'t") {
-                    let mid = start + t_len;
-                    if let Some(len) = starts_with_ignore_case(&text[mid..], second) {
-                        let end = mid + len;
-                        if !next_char(&text, end).is_some_and(is_word) {
-                            out.push(' ');
-                            out.push_str(&text[start..mid]);
-                            out.push(' ');
-                            out.push_str(&text[mid..end]);
-                            out.push(' ');
-                            at = end;
-                            continue;
-                        }
-                    }
-                }
-            }
-            out.push(c);
-            at += c.len_utf8();
+    let mut edits = Edits::new(text);
+    let mut resume = 0;
+    for (space, _) in text.match_indices(" '") {
+        if space < resume {
+            continue;
         }
-        text = out;
+        let start = space + 1;
+        let Some(t_len) = starts_with_ignore_case(&text[start..], "'t") else {
+            continue;
+        };
+        let mid = start + t_len;
+        let found = ["is", "was"].iter().find_map(|second| {
+            let end = mid + starts_with_ignore_case(&text[mid..], second)?;
+            (!next_char(text, end).is_some_and(is_word)).then_some(end)
+        });
+        if let Some(end) = found {
+            edits.replace(
+                space,
+                end,
+                &format!(" {} {} ", &text[start..mid], &text[mid..end]),
+            );
+            resume = end;
+        }
     }
-    Some(text)
+    edits.finish()
 }
 
 #[cfg(test)]
@@ -465,16 +562,28 @@ mod tests {
     fn only_the_final_period_is_split() {
         assert_eq!(tok("now we 're on ."), ["now", "we", "'re", "on", "."]);
         assert_eq!(tok("it was e.g. this."), ["it", "was", "e.g.", "this", "."]);
-        assert_eq!(tok("( time , space etc. ) :"), ["(", "time", ",", "space", "etc.", ")", ":"]);
-        assert_eq!(tok("( time , space etc. )"), ["(", "time", ",", "space", "etc", ".", ")"]);
+        assert_eq!(
+            tok("( time , space etc. ) :"),
+            ["(", "time", ",", "space", "etc.", ")", ":"]
+        );
+        assert_eq!(
+            tok("( time , space etc. )"),
+            ["(", "time", ",", "space", "etc", ".", ")"]
+        );
         assert_eq!(tok("wait..."), ["wait", "..."]);
     }
 
     #[test]
     fn clitics_and_contractions() {
         assert_eq!(tok("i don't know"), ["i", "do", "n't", "know"]);
-        assert_eq!(tok("we'll see, can't we?"), ["we", "'ll", "see", ",", "ca", "n't", "we", "?"]);
-        assert_eq!(tok("I cannot gimme wanna go"), ["I", "can", "not", "gim", "me", "wan", "na", "go"]);
+        assert_eq!(
+            tok("we'll see, can't we?"),
+            ["we", "'ll", "see", ",", "ca", "n't", "we", "?"]
+        );
+        assert_eq!(
+            tok("I cannot gimme wanna go"),
+            ["I", "can", "not", "gim", "me", "wan", "na", "go"]
+        );
         assert_eq!(tok("'Tis late"), ["'T", "is", "late"]);
         assert_eq!(tok("he said 'twas"), ["he", "said", "'t", "was"]);
         assert_eq!(tok("wanna"), ["wan", "na"]);
@@ -483,7 +592,10 @@ mod tests {
     #[test]
     fn quotes() {
         assert_eq!(tok("\"hi\" she said"), ["``", "hi", "''", "she", "said"]);
-        assert_eq!(tok("for 'bleeping out' any"), ["for", "'bleeping", "out", "'", "any"]);
+        assert_eq!(
+            tok("for 'bleeping out' any"),
+            ["for", "'bleeping", "out", "'", "any"]
+        );
         assert_eq!(tok("a 'b c"), ["a", "'", "b", "c"]);
         assert_eq!(tok("``x''"), ["``", "x", "''"]);
     }
@@ -496,8 +608,22 @@ mod tests {
     }
 
     #[test]
+    fn python_character_classes() {
+        // `\s` includes U+001C, so the period is final.
+        assert_eq!(tok("2001.\u{1c}"), ["2001", "."]);
+        // The long s folds onto `s` under `(?i)`: a clitic, not split.
+        assert_eq!(tok("x '\u{17f} y"), ["x", "'\u{17f}", "y"]);
+        // A combining accent is not `\w` to Python: `'a` + U+0301 is a one-letter word.
+        assert_eq!(tok("x 'a\u{301} y"), ["x", "'", "a\u{301}", "y"]);
+        assert_eq!(tok("wanna\u{1c}go"), ["wan", "na", "go"]);
+    }
+
+    #[test]
     fn markers_and_brackets() {
-        assert_eq!(tok("uh {disfmarker} so"), ["uh", "{", "disfmarker", "}", "so"]);
+        assert_eq!(
+            tok("uh {disfmarker} so"),
+            ["uh", "{", "disfmarker", "}", "so"]
+        );
         assert_eq!(tok("a--b"), ["a", "--", "b"]);
         assert_eq!(tok("x*y&z"), ["x", "*", "y", "&", "z"]);
     }
