@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qmsum_fast.cli import main
-from qmsum_fast.convert import FORMATS, alpaca_json, convert, prepare_texts
+from qmsum_fast.convert import FORMATS, alpaca_json, convert
+from qmsum_fast.preprocess import prepare
 from qmsum_fast.data import Example, Turn, example_id, load_examples, plain_transcript
 from qmsum_fast.readers import infer_domain, meeting_name_for, query_type_of
 
@@ -120,7 +121,7 @@ def test_longbench_rows(tmp_path, academic_test):
 
 
 def test_prepare_none_renders_each_meeting_once_and_exactly(academic_test):
-    texts = prepare_texts(academic_test, "none")
+    texts = prepare(academic_test, "none")
     assert [(t.query, t.transcript, t.references) for t in texts] == [
         (ex.query, "\n".join(f"{turn.speaker}: {turn.content}" for turn in ex.turns), ex.references)
         for ex in academic_test

@@ -20,53 +20,15 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .data import Example, parse_example_id, plain_transcript
+from .data import Example, parse_example_id
 from .errors import InputError
+from .preprocess import MODES as PREPROCESS_MODES
+from .preprocess import prepare
 
 FORMATS = ("alpaca", "scrolls", "longbench", "jsonl")
-PREPROCESS_MODES = ("none", "qmsum")
-
-
-@dataclass(frozen=True)
-class PlainText:
-    """An example's texts with no preprocessing (the shape of ``preprocess.Prepared``)."""
-
-    query: str
-    transcript: str
-    references: tuple[str, ...]
-
-
-def prepare_texts(examples: Sequence[Example], mode: str) -> list:
-    """Query, transcript and references of each example, as ``mode`` renders them."""
-    if mode == "none":
-        return _prepare_none(examples)
-    if mode not in PREPROCESS_MODES:
-        raise InputError(f"--preprocess: unknown mode {mode!r} (choose from {', '.join(PREPROCESS_MODES)})")
-    try:
-        from .preprocess import prepare
-    except ModuleNotFoundError as exc:
-        if exc.name != "qmsum_fast.preprocess":
-            raise
-        raise InputError(f"--preprocess {mode}: qmsum_fast.preprocess is not part of this installation") from None
-    prepared = list(prepare(examples, mode))
-    if len(prepared) != len(examples):
-        raise AssertionError(f"prepare returned {len(prepared)} items for {len(examples)} examples")
-    return prepared
-
-
-def _prepare_none(examples: Sequence[Example]) -> list[PlainText]:
-    rendered: dict[int, str] = {}  # one rendering per meeting: keyed by the shared turns object
-    texts = []
-    for ex in examples:
-        key = id(ex.turns) if ex.raw_transcript is None else id(ex)
-        if key not in rendered:
-            rendered[key] = plain_transcript(ex)
-        texts.append(PlainText(ex.query, rendered[key], ex.references))
-    return texts
 
 
 def check_options(fmt: str, out: Path, preprocess: str = "none") -> None:
@@ -89,7 +51,7 @@ def convert(examples: Sequence[Example], fmt: str, out: Path, preprocess: str = 
         records = meeting_records(examples)
         _write(out, _jsonl(records))
         return len(records)
-    texts = prepare_texts(examples, preprocess)
+    texts = prepare(examples, preprocess)
     if fmt == "alpaca":
         records = alpaca_records(texts)
         _write(out, alpaca_json(records))
