@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -201,16 +200,10 @@ def test_cli_jsonl_counts_meetings(tmp_path):
 def test_cli_preprocess_qmsum(tmp_path):
     out = tmp_path / "alpaca_test.json"
     result = run("--to", "alpaca", "--split", "test", "--domain", "academic", "--preprocess", "qmsum", "-o", str(out))
-    if importlib.util.find_spec("qmsum_fast.preprocess") is None:
-        assert result.exit_code == 2
-        assert result.stderr == "qmsum-fast: error: --preprocess qmsum: qmsum_fast.preprocess is not part of this installation\n"
-    else:
-        from qmsum_fast.preprocess import prepare
-
-        assert result.exit_code == 0, result.output
-        prepared = prepare(load_examples(split="test", domain="academic"), "qmsum")
-        entries = json.loads(out.read_text())
-        assert entries == [{"instruction": p.query, "input": p.transcript, "output": r} for p in prepared for r in p.references]
+    assert result.exit_code == 0, result.output
+    prepared = prepare(load_examples(split="test", domain="academic"), "qmsum")
+    entries = json.loads(out.read_text())
+    assert entries == [{"instruction": p.query, "input": p.transcript, "output": r} for p in prepared for r in p.references]
 
 
 def test_cli_preprocess_qmsum_reproduces_the_original_experiments(tmp_path):
