@@ -223,18 +223,27 @@ impl Vocab {
     /// Token ids of `text` together with its sentence boundaries.
     pub fn document(&mut self, text: &str, stem: bool, sentences: Sentences) -> Document {
         let mut doc = Document::default();
+        // Ids of the raw (unstemmed) tokens of this text: most tokens repeat,
+        // and one lookup here replaces the stem cache and vocabulary lookups.
+        let mut raw_ids: FxHashMap<Box<str>, u32> = FxHashMap::default();
+        let mut id_of = |token: &str| match raw_ids.get(token) {
+            Some(&id) => id,
+            None => {
+                let id = with_stemmed(token, stem, |t| self.id(t));
+                raw_ids.insert(token.into(), id);
+                id
+            }
+        };
         match sentences {
             Sentences::Lines => scan_tokens(text, |token, new_line| {
                 if new_line {
                     doc.end_sentence();
                 }
-                doc.ids.push(with_stemmed(token, stem, |t| self.id(t)));
+                doc.ids.push(id_of(token));
             }),
             Sentences::Split => {
                 for sentence in sentences::split(text) {
-                    scan_tokens(sentence, |token, _| {
-                        doc.ids.push(with_stemmed(token, stem, |t| self.id(t)))
-                    });
+                    scan_tokens(sentence, |token, _| doc.ids.push(id_of(token)));
                     doc.end_sentence();
                 }
             }
@@ -558,6 +567,17 @@ fn sentences_of<'a>(ids: &'a [u32], ends: &'a [usize]) -> impl Iterator<Item = &
 // The scorer
 // ---------------------------------------------------------------------------
 
+/// Bit masks and LCS columns, reused by all pairs scored on a thread.
+#[derive(Default)]
+struct Scratch {
+    masks: Masks,
+    union: UnionLcs,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
 /// Scores texts for a fixed list of ROUGE types, like rouge-score's `RougeScorer`.
 #[derive(Clone, Debug)]
 pub struct Scorer {
@@ -603,16 +623,17 @@ impl Scorer {
     /// Scores of two prepared texts (both from this scorer's `prepare`).
     pub fn score_prepared(&self, target: &PreparedText, prediction: &PreparedText) -> Vec<Score> {
         let pair = Pair::new(target, prediction);
-        let mut masks = Masks::default();
-        let mut union = UnionLcs::default();
-        self.types
-            .iter()
-            .map(|kind| match *kind {
-                RougeType::N(n) => pair.rouge_n(n),
-                RougeType::L => pair.rouge_l(&mut masks),
-                RougeType::Lsum => pair.rouge_lsum(&mut union),
-            })
-            .collect()
+        SCRATCH.with(|scratch| {
+            let Scratch { masks, union } = &mut *scratch.borrow_mut();
+            self.types
+                .iter()
+                .map(|kind| match *kind {
+                    RougeType::N(n) => pair.rouge_n(n),
+                    RougeType::L => pair.rouge_l(masks),
+                    RougeType::Lsum => pair.rouge_lsum(union),
+                })
+                .collect()
+        })
     }
 
     /// Per type, the score of the target with the highest F-measure (the first
