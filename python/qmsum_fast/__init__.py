@@ -15,10 +15,14 @@ from .stats import TokenCounter, count_prompt_tokens, length_summary
 from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
 
 # data loaders and preprocessing
+from .data import load_examples, plain_transcript
+from .preprocess import Prepared, prepare
 
 # generation
 
 # baselines and locator
+from .baselines import BASELINES, make_predictor, oracle_batch
+from .locate import evaluate_locator, locate_turns
 
 __all__ = [
     "__version__",
@@ -38,9 +42,17 @@ __all__ = [
     "Score",
 
     # data loaders and preprocessing
+    "load_examples",
+    "plain_transcript",
+    "Prepared",
+    "prepare",
 
     # generation
 
     # baselines and locator
-
+    "BASELINES",
+    "evaluate_locator",
+    "locate_turns",
+    "make_predictor",
+    "oracle_batch",
 ]

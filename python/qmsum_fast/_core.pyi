@@ -6,10 +6,11 @@ __version__: str
 
 # --- stats -------------------------------------------------------------------
 
+@final
 class TokenCounter:
     """Counts tokens exactly as HF tokenizers ``encode(text, add_special_tokens=False)``."""
 
-    def __init__(self, path: str) -> None: ...
+    def __new__(cls, path: str) -> TokenCounter: ...
     @staticmethod
     def from_json(json: str) -> TokenCounter: ...
     @property
@@ -50,6 +51,50 @@ class RougeCore:
 
 # --- text (preprocessing) ----------------------------------------------------
 
+def treebank_tokenize(sentence: str) -> list[str]: ...
+def punkt_sentences(text: str) -> list[str]: ...
+def word_tokenize(text: str) -> list[str]: ...
+def qmsum_tokenize_texts(texts: list[str]) -> list[str]: ...
+def qmsum_transcripts(meetings: list[list[tuple[str, str]]]) -> list[str]: ...
+def qmsum_raw_transcripts(texts: list[str]) -> list[str]: ...
+
 # --- chunk -------------------------------------------------------------------
 
 # --- rank (baselines, locator) -----------------------------------------------
+
+def split_turn_sentences(text: str) -> list[str]: ...
+def score_units(units: list[str], query: str, method: str) -> list[float]: ...
+def select_within_budget(order: list[int], lengths: list[int], budget: int, fill: str) -> list[int]: ...
+def merge_spans(indices: list[int]) -> list[tuple[int, int]]: ...
+def locate_turns(
+    turns: list[str],
+    token_counts: list[int],
+    query: str,
+    budget: int,
+    method: str = "bm25",
+    window: int = 16,
+) -> list[tuple[int, int]]: ...
+def oracle_select(
+    units: list[str],
+    references: list[str],
+    stem: bool = True,
+    max_units: int | None = None,
+    max_tokens: int | None = None,
+) -> list[int]: ...
+@final
+class OracleUnits:
+    """One meeting's units tokenized once (rouge-score tokens) for the oracle."""
+
+    def __new__(cls, units: list[str], stem: bool = True) -> OracleUnits: ...
+    def select(
+        self, references: list[str], max_units: int | None = None, max_tokens: int | None = None
+    ) -> list[int]: ...
+    def __len__(self) -> int: ...
+
+def oracle_select_batch(
+    meetings: list[list[str]],
+    queries: list[tuple[int, list[str]]],
+    stem: bool = True,
+    max_units: int | None = None,
+    max_tokens: int | None = None,
+) -> list[list[int]]: ...

@@ -260,8 +260,50 @@ impl PyRougeCore {
 // text: QMSum preprocessing (Treebank-style word tokenization)
 // ---------------------------------------------------------------------------
 
-fn register_text(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn register_text(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(treebank_tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(punkt_sentences, m)?)?;
+    m.add_function(wrap_pyfunction!(word_tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(qmsum_tokenize_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(qmsum_transcripts, m)?)?;
+    m.add_function(wrap_pyfunction!(qmsum_raw_transcripts, m)?)?;
     Ok(())
+}
+
+/// The tokens of one sentence, as NLTK 3.8.1's `NLTKWordTokenizer().tokenize`.
+#[pyfunction]
+fn treebank_tokenize(sentence: &str) -> Vec<String> {
+    crate::treebank::tokens(sentence)
+}
+
+/// The sentences of `text`, as an untrained `PunktSentenceTokenizer().tokenize`.
+#[pyfunction]
+fn punkt_sentences(text: &str) -> Vec<String> {
+    crate::punkt::sentences(text).into_iter().map(str::to_owned).collect()
+}
+
+/// `nltk.word_tokenize(text)` with the untrained Punkt splitter (no lowercasing).
+#[pyfunction]
+fn word_tokenize(text: &str) -> Vec<String> {
+    crate::text::word_tokenize(text)
+}
+
+/// Queries or answers the QMSum way (lowercased, tokens joined by spaces), in parallel.
+#[pyfunction]
+fn qmsum_tokenize_texts(py: Python<'_>, texts: Vec<String>) -> Vec<String> {
+    py.detach(|| crate::text::tokenize_texts(&texts))
+}
+
+/// Each meeting's `(speaker, content)` turns as one QMSum-preprocessed transcript.
+#[pyfunction]
+fn qmsum_transcripts(py: Python<'_>, meetings: Vec<Vec<(String, String)>>) -> Vec<String> {
+    py.detach(|| crate::text::transcripts(&meetings))
+}
+
+/// Transcripts given as one string, tokenized and cleaned the QMSum way.
+#[pyfunction]
+fn qmsum_raw_transcripts(py: Python<'_>, texts: Vec<String>) -> Vec<String> {
+    py.detach(|| crate::text::raw_transcripts(&texts))
 }
 
 // ---------------------------------------------------------------------------
@@ -276,6 +318,153 @@ fn register_chunk(_m: &Bound<'_, PyModule>) -> PyResult<()> {
 // rank: extractive baselines and the query locator (rank.rs, bm25, textrank, oracle)
 // ---------------------------------------------------------------------------
 
-fn register_rank(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn register_rank(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(split_turn_sentences, m)?)?;
+    m.add_function(wrap_pyfunction!(score_units, m)?)?;
+    m.add_function(wrap_pyfunction!(select_within_budget, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_spans, m)?)?;
+    m.add_function(wrap_pyfunction!(locate_turns, m)?)?;
+    m.add_function(wrap_pyfunction!(oracle_select, m)?)?;
+    m.add_function(wrap_pyfunction!(oracle_select_batch, m)?)?;
+    m.add_class::<PyOracleUnits>()?;
     Ok(())
+}
+
+/// Sentences of a turn, cut after `.`, `?` or `!` followed by whitespace.
+#[pyfunction]
+fn split_turn_sentences(text: &str) -> Vec<String> {
+    crate::rank::split_sentences(text)
+}
+
+/// Relevance of each unit: "bm25" or "tfidf" against the query, or
+/// "textrank" (query ignored).
+#[pyfunction]
+fn score_units(py: Python<'_>, units: Vec<String>, query: &str, method: &str) -> PyResult<Vec<f64>> {
+    let method = crate::locate::Method::parse(method).map_err(value_error)?;
+    py.detach(|| crate::locate::score_units(&units, query, method))
+        .map_err(value_error)
+}
+
+/// Units taken in `order` within `budget` ("stop", "skip" or "reach"), in
+/// document order.
+#[pyfunction]
+fn select_within_budget(order: Vec<usize>, lengths: Vec<usize>, budget: usize, fill: &str) -> PyResult<Vec<usize>> {
+    let fill = match fill {
+        "stop" => crate::rank::Fill::Stop,
+        "skip" => crate::rank::Fill::Skip,
+        "reach" => crate::rank::Fill::Reach,
+        other => return Err(value_error(format!("unknown fill rule {other:?} (use stop, skip or reach)"))),
+    };
+    if let Some(bad) = order.iter().find(|&&i| i >= lengths.len()) {
+        return Err(value_error(format!("unit {bad} out of range: {} units", lengths.len())));
+    }
+    Ok(crate::rank::select_within_budget(&order, &lengths, budget, fill))
+}
+
+/// Sorted, distinct indices merged into inclusive spans of neighbours.
+#[pyfunction]
+fn merge_spans(mut indices: Vec<usize>) -> Vec<(usize, usize)> {
+    indices.sort_unstable();
+    indices.dedup();
+    crate::rank::merge_spans(&indices)
+}
+
+/// Inclusive spans of the best turns for the query within the token budget,
+/// turn scores smoothed over `window` neighbours on each side.
+#[pyfunction]
+// window: crate::locate::DEFAULT_WINDOW, written out so Python sees the value.
+#[pyo3(signature = (turns, token_counts, query, budget, method="bm25", window=16))]
+fn locate_turns(
+    py: Python<'_>,
+    turns: Vec<String>,
+    token_counts: Vec<usize>,
+    query: &str,
+    budget: usize,
+    method: &str,
+    window: usize,
+) -> PyResult<Vec<(usize, usize)>> {
+    let method = crate::locate::Method::parse(method).map_err(value_error)?;
+    py.detach(|| crate::locate::locate(&turns, &token_counts, query, budget, method, window))
+        .map_err(value_error)
+}
+
+fn oracle_limits(max_units: Option<usize>, max_tokens: Option<usize>) -> crate::oracle::OracleLimits {
+    crate::oracle::OracleLimits { max_units, max_tokens }
+}
+
+/// Greedy ROUGE-1 + ROUGE-2 F oracle: indices of the chosen units.
+#[pyfunction]
+#[pyo3(signature = (units, references, stem=true, max_units=None, max_tokens=None))]
+fn oracle_select(
+    py: Python<'_>,
+    units: Vec<String>,
+    references: Vec<String>,
+    stem: bool,
+    max_units: Option<usize>,
+    max_tokens: Option<usize>,
+) -> Vec<usize> {
+    py.detach(|| {
+        crate::oracle::OracleUnits::from_texts(&units, stem)
+            .select_texts(&references, stem, oracle_limits(max_units, max_tokens))
+    })
+}
+
+/// One meeting's units tokenized once, for the oracle over its queries.
+#[pyclass(name = "OracleUnits", frozen)]
+struct PyOracleUnits {
+    inner: crate::oracle::OracleUnits,
+    stem: bool,
+}
+
+#[pymethods]
+impl PyOracleUnits {
+    #[new]
+    #[pyo3(signature = (units, stem=true))]
+    fn new(py: Python<'_>, units: Vec<String>, stem: bool) -> Self {
+        let inner = py.detach(|| crate::oracle::OracleUnits::from_texts(&units, stem));
+        Self { inner, stem }
+    }
+
+    /// Indices of the chosen units for these references.
+    #[pyo3(signature = (references, max_units=None, max_tokens=None))]
+    fn select(
+        &self,
+        py: Python<'_>,
+        references: Vec<String>,
+        max_units: Option<usize>,
+        max_tokens: Option<usize>,
+    ) -> Vec<usize> {
+        py.detach(|| self.inner.select_texts(&references, self.stem, oracle_limits(max_units, max_tokens)))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+/// The oracle for many queries: `queries[i] = (meeting index, references)`.
+/// Each meeting's units are tokenized once; queries run in parallel.
+#[pyfunction]
+#[pyo3(signature = (meetings, queries, stem=true, max_units=None, max_tokens=None))]
+fn oracle_select_batch(
+    py: Python<'_>,
+    meetings: Vec<Vec<String>>,
+    queries: Vec<(usize, Vec<String>)>,
+    stem: bool,
+    max_units: Option<usize>,
+    max_tokens: Option<usize>,
+) -> PyResult<Vec<Vec<usize>>> {
+    if let Some((bad, _)) = queries.iter().find(|(m, _)| *m >= meetings.len()) {
+        return Err(value_error(format!("query refers to meeting {bad}, but there are {}", meetings.len())));
+    }
+    let limits = oracle_limits(max_units, max_tokens);
+    Ok(py.detach(|| {
+        use rayon::prelude::*;
+        let prepared: Vec<crate::oracle::OracleUnits> =
+            meetings.par_iter().map(|units| crate::oracle::OracleUnits::from_texts(units, stem)).collect();
+        queries
+            .par_iter()
+            .map(|(meeting, references)| prepared[*meeting].select_texts(references, stem, limits))
+            .collect()
+    }))
 }

@@ -1,0 +1,557 @@
+"""Readers behind :func:`qmsum_fast.data.load_examples`, one per source format.
+
+What a path holds picks the reader:
+
+- a folder with ``ALL/``: an upstream QMSum data root (domains from the
+  ``Academic/``, ``Product/``, ``Committee/`` folders);
+- a folder with ``train/``, ``val/``, ``test/`` folders, or one of those folders
+  itself, or a single meeting ``.json``: upstream per-meeting files;
+- ``.jsonl`` (optionally ``.gz``): upstream meetings (one per line, as upstream
+  and the bundle write them), SCROLLS rows or LongBench rows, told apart by
+  their fields; a folder of such files reads them all (the bundle is one);
+- a ``.json`` holding a list: the original experiments' alpaca format.
+
+Every error is an :class:`InputError` naming the file, the line (or entry)
+and the field.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .data import (
+    DOMAINS,
+    SPLITS,
+    Example,
+    Turn,
+    domain_of_meeting,
+    example_id,
+    parse_example_id,
+    parse_turns,
+    render_turns,
+)
+from .errors import InputError
+
+DOMAIN_FOLDERS = {"academic": "academic", "product": "product", "committee": "committee"}
+
+
+def bundled_root() -> Path:
+    """The QMSum dataset bundled with the package (one gzip JSONL per split)."""
+    return Path(__file__).resolve().parent / "_data" / "qmsum"
+
+
+def read_path(path: Path, split: str, domain: str | None) -> list[Example]:
+    """All examples ``path`` holds; ``split``/``domain`` only let readers skip work."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    if path.is_dir():
+        return _read_folder(path, split, domain)
+    return _read_file(path, split_of_name(path.name) or split_of_name(path.parent.name), domain)
+
+
+# --- folders -------------------------------------------------------------------
+
+
+def _read_folder(folder: Path, split: str, domain: str | None) -> list[Example]:
+    wanted = SPLITS if split == "all" else (split,)
+    if (folder / "ALL").is_dir():
+        return _read_split_folders(folder / "ALL", wanted, _domains_under(folder), domain)
+    if any((folder / name).is_dir() for name in SPLITS):
+        return _read_split_folders(folder, wanted, _folder_domains(folder), domain)
+    json_files = sorted(folder.glob("*.json"))
+    if json_files:
+        return _read_json_files(json_files, _split_lookup(folder), _folder_domains(folder.parent), domain)
+    jsonl_files = sorted(p for p in folder.iterdir() if _is_jsonl(p.name))
+    if jsonl_files:
+        # A file named after a split holds only that split (the bundle): skip the others.
+        chosen = [p for p in jsonl_files if split == "all" or split_of_name(p.name) in (None, split)]
+        return [ex for p in chosen for ex in _read_jsonl(p, split_of_name(p.name), domain)]
+    raise InputError(
+        f"{folder}: no QMSum files here (expected an upstream data root with ALL/, "
+        "train/val/test folders, meeting .json files or .jsonl files)"
+    )
+
+
+def _read_split_folders(
+    folder: Path, splits: tuple[str, ...], domains: "DomainLookup", domain: str | None
+) -> list[Example]:
+    examples = []
+    for split in splits:
+        files = sorted((folder / split).glob("*.json"))
+        examples.extend(_read_json_files(files, lambda meeting, split=split: split, domains, domain))
+    if not examples and not any((folder / s).is_dir() for s in splits):
+        raise InputError(f"{folder}: no folder for split {' or '.join(splits)}")
+    return examples
+
+
+def _split_lookup(folder: Path):
+    """Meeting name -> split for a folder of meeting files: the folder's own name
+    when it names a split, else the split folder beside it holding the meeting
+    (upstream ``Academic/all/`` sits next to ``Academic/train/``), else test."""
+    named = split_of_name(folder.name)
+    if named:
+        return lambda meeting: named
+
+    def lookup(meeting: str) -> str:
+        return next((s for s in SPLITS if (folder.parent / s / f"{meeting}.json").is_file()), "test")
+
+    return lookup
+
+
+def _read_json_files(
+    files: list[Path], split_of: Callable[[str], str], domains: "DomainLookup", domain: str | None
+) -> list[Example]:
+    """Upstream meeting files (their names give meeting, split and domain), or
+    alpaca lists; meetings of another domain than ``domain`` are not read."""
+    examples = []
+    for path in files:
+        meeting = path.stem
+        if domain is not None and domains.known(meeting) not in (None, domain):
+            continue
+        data = _load_json(path)
+        if isinstance(data, dict):
+            examples.extend(meeting_examples(data, str(path), meeting, split_of(meeting), domains(meeting)))
+        elif isinstance(data, list):
+            examples.extend(alpaca_examples(data, path, split_of_name(path.name)))
+        else:
+            raise InputError(f"{path}: expected a QMSum meeting (object) or an alpaca list, found {type(data).__name__}")
+    return examples
+
+
+class DomainLookup:
+    """Meeting name -> domain: a fixed domain, a map from domain folders, or the
+    meeting-name rule for meetings neither covers."""
+
+    def __init__(self, fixed: str | None = None, by_meeting: dict[str, str] | None = None):
+        self.fixed = fixed
+        self.by_meeting = by_meeting or {}
+
+    def __call__(self, meeting: str) -> str:
+        return self.known(meeting) or domain_of_meeting(meeting)
+
+    def known(self, meeting: str) -> str | None:
+        """The domain the folders give, None when they say nothing of it."""
+        return self.fixed or self.by_meeting.get(meeting)
+
+
+def _folder_domains(folder: Path) -> DomainLookup:
+    """Domains for meetings in ``folder``: its own name when it is a domain
+    folder, else the domain folders beside it (``ALL/`` next to ``Academic/``)."""
+    fixed = DOMAIN_FOLDERS.get(folder.name.lower())
+    if fixed:
+        return DomainLookup(fixed=fixed)
+    return _domains_under(folder.parent)
+
+
+def _domains_under(root: Path) -> DomainLookup:
+    by_meeting = {}
+    if root.is_dir():
+        for sub in root.iterdir():
+            domain = DOMAIN_FOLDERS.get(sub.name.lower())
+            if domain and sub.is_dir():
+                for path in sub.glob("*/*.json"):
+                    by_meeting[path.stem] = domain
+    return DomainLookup(by_meeting=by_meeting)
+
+
+# --- single files ----------------------------------------------------------------
+
+
+def _read_file(path: Path, name_split: str | None, domain: str | None) -> list[Example]:
+    if _is_jsonl(path.name):
+        return _read_jsonl(path, name_split, domain)
+    if path.name.endswith((".json", ".json.gz")):
+        return _read_json_file(path, name_split)
+    raise InputError(f"{path}: not a QMSum file (expected .json, .jsonl or .jsonl.gz)")
+
+
+def _read_json_file(path: Path, name_split: str | None) -> list[Example]:
+    data = _load_json(path)
+    if isinstance(data, dict):
+        meeting = path.name.split(".")[0]
+        domains = _folder_domains(path.parent.parent)
+        split = split_of_name(path.parent.name) or name_split or "test"  # a meeting file's folder names its split
+        return meeting_examples(data, str(path), meeting, split, domains(meeting))
+    if isinstance(data, list):
+        return alpaca_examples(data, path, name_split)
+    raise InputError(f"{path}: expected a QMSum meeting (object) or an alpaca list, found {type(data).__name__}")
+
+
+def _read_jsonl(path: Path, name_split: str | None, domain: str | None = None) -> list[Example]:
+    rows = list(_jsonl_records(path))
+    if not rows:
+        raise InputError(f"{path}: empty file, no QMSum records")
+    lineno, first = rows[0]
+    kind = _jsonl_kind(first)
+    if kind is None:
+        raise InputError(
+            f"{path}:{lineno}: unknown record with fields {sorted(first)} (expected an upstream QMSum meeting "
+            "with meeting_transcripts, SCROLLS id/pid/input/output, LongBench _id/input/context/answers, "
+            "or alpaca instruction/input/output)"
+        )
+    if kind == "upstream":
+        # Lines that name another domain are skipped before their turns are built.
+        wanted = [(n, rec) for n, rec in rows if domain is None or rec.get("domain") in (None, domain)]
+        return [ex for n, rec in wanted for ex in _upstream_line(rec, f"{path}:{n}", name_split)]
+    flat_rows = [_FLAT_READERS[kind](rec, f"{path}:{n}") for n, rec in rows]
+    return flat_examples(flat_rows, name_split)
+
+
+_UPSTREAM_KEYS = {"meeting_transcripts", "general_query_list", "specific_query_list", "topic_list"}
+
+
+def _jsonl_kind(record: dict) -> str | None:
+    keys = set(record)
+    if keys & _UPSTREAM_KEYS:
+        return "upstream"
+    if keys & {"context", "answers", "_id"}:
+        return "longbench"
+    if "instruction" in keys:
+        return "alpaca"
+    if keys & {"pid", "id", "output"}:
+        return "scrolls"
+    return None
+
+
+def _upstream_line(record: dict, where: str, name_split: str | None) -> list[Example]:
+    turns = _turns(record, where)
+    meeting = _optional_str(record, "meeting", where) or meeting_name_for(render_turns(turns))
+    split = _optional_str(record, "split", where) or name_split or "test"
+    if split not in SPLITS:
+        raise InputError(f"{where}: field 'split' is {split!r}, expected one of {', '.join(SPLITS)}")
+    domain = _optional_str(record, "domain", where) or infer_domain(meeting, turns)
+    if domain not in DOMAINS:
+        raise InputError(f"{where}: field 'domain' is {domain!r}, expected one of {', '.join(DOMAINS)}")
+    return meeting_examples(record, where, meeting, split, domain, turns)
+
+
+# --- upstream meetings -----------------------------------------------------------------
+
+
+def meeting_examples(
+    record: dict, where: str, meeting: str, split: str, domain: str, turns: tuple[Turn, ...] | None = None
+) -> list[Example]:
+    """The examples of one upstream meeting record: general queries, then specific ones."""
+    if turns is None:
+        turns = _turns(record, where)
+    examples = []
+    for kind in ("general", "specific"):
+        field = f"{kind}_query_list"
+        queries = _required(record, field, where)
+        if not isinstance(queries, list):
+            raise InputError(f"{where}: field '{field}' must be a list")
+        for index, item in enumerate(queries):
+            at = f"{where}: {field}[{index}]"
+            if not isinstance(item, dict):
+                raise InputError(f"{at}: expected an object with query and answer")
+            query = _string(item, "query", at)
+            references = _references(item, at)
+            spans = _spans(item, at, len(turns)) if kind == "specific" else ()
+            ex_id = example_id(split, meeting, kind, index)
+            examples.append(Example(ex_id, meeting, domain, split, kind, query, references, turns, spans))
+    return examples
+
+
+def _turns(record: dict, where: str) -> tuple[Turn, ...]:
+    if "meeting_transcripts" not in record and "speakers" in record:
+        speakers, contents = _turn_columns(record, where)
+    else:
+        raw = _required(record, "meeting_transcripts", where)
+        if not isinstance(raw, list):
+            raise InputError(f"{where}: field 'meeting_transcripts' must be a list of turns")
+        try:
+            speakers = [t["speaker"] for t in raw]
+            contents = [t["content"] for t in raw]
+            # str.join checks every item is a string, at C speed (this is the hot path).
+            "".join(speakers)
+            "".join(contents)
+        except (KeyError, TypeError):
+            _explain_bad_turn(raw, where)
+    turns = tuple(map(Turn, speakers, contents))
+    if not any(t.content.strip() for t in turns):
+        raise InputError(f"{where}: empty transcript (meeting_transcripts has no words)")
+    return turns
+
+
+def _turn_columns(record: dict, where: str) -> tuple[list, list]:
+    """The bundle's form of the turns: ``speakers`` and ``contents`` lists."""
+    speakers = record["speakers"]
+    contents = _required(record, "contents", where)
+    for name, column in (("speakers", speakers), ("contents", contents)):
+        try:
+            if not isinstance(column, list):
+                raise TypeError
+            "".join(column)  # checks every item is a string, at C speed
+        except TypeError:
+            raise InputError(f"{where}: field '{name}' must be a list of strings") from None
+    if len(speakers) != len(contents):
+        raise InputError(f"{where}: fields 'speakers' and 'contents' differ in length ({len(speakers)} and {len(contents)})")
+    return speakers, contents
+
+
+def _explain_bad_turn(raw: list, where: str) -> None:
+    for index, turn in enumerate(raw):
+        at = f"{where}: meeting_transcripts[{index}]"
+        if not isinstance(turn, dict):
+            raise InputError(f"{at}: expected an object with speaker and content")
+        _string(turn, "speaker", at)
+        _string(turn, "content", at)
+    raise AssertionError("unreachable: a bad turn was detected but not found")
+
+
+def _references(item: dict, at: str) -> tuple[str, ...]:
+    # "answers" (a list) is this package's extension for several references.
+    if "answers" in item:
+        answers = item["answers"]
+        if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
+            raise InputError(f"{at}: field 'answers' must be a non-empty list of strings")
+        return tuple(answers)
+    return (_string(item, "answer", at),)
+
+
+def _spans(item: dict, at: str, n_turns: int) -> tuple[tuple[int, int], ...]:
+    raw = _required(item, "relevant_text_span", at)
+    where = f"{at}.relevant_text_span"
+    if not isinstance(raw, list):
+        raise InputError(f"{where}: expected a list of [start, end] pairs")
+    spans = []
+    for pair in raw:
+        try:
+            start, end = (int(x) for x in pair)
+        except (TypeError, ValueError):
+            raise InputError(f"{where}: span {json.dumps(pair)} is not a pair of turn indices") from None
+        if start > end:
+            raise InputError(f"{where}: span {json.dumps(pair)} ends before it starts")
+        if not 0 <= start <= end < n_turns:
+            raise InputError(
+                f"{where}: span {json.dumps(pair)} is outside the transcript (turns 0 to {n_turns - 1})"
+            )
+        spans.append((start, end))
+    return tuple(spans)
+
+
+# --- one-string formats: SCROLLS, LongBench, alpaca -----------------------------------
+
+
+@dataclass
+class FlatRow:
+    """One row of a format that carries the transcript as one string."""
+
+    where: str  # "file:line" or "file: entry N", for errors
+    key: str | None  # the row's id, when the format has one
+    query: str
+    transcript: str
+    references: list[str]
+
+
+def _scrolls_row(record: dict, where: str) -> FlatRow:
+    text = _string(record, "input", where)
+    query, sep, transcript = text.partition("\n\n")
+    if not sep:
+        raise InputError(f"{where}: field 'input' has no blank line between the query and the transcript")
+    key = _string(record, "id", where)
+    return FlatRow(where, key, query, transcript, [_string(record, "output", where)])
+
+
+def _longbench_row(record: dict, where: str) -> FlatRow:
+    answers = _required(record, "answers", where)
+    if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
+        raise InputError(f"{where}: field 'answers' must be a non-empty list of strings")
+    key = _optional_str(record, "_id", where)
+    return FlatRow(where, key, _string(record, "input", where), _string(record, "context", where), list(answers))
+
+
+def _alpaca_row(record: dict, where: str) -> FlatRow:
+    if not isinstance(record, dict):
+        raise InputError(f"{where}: expected an object with instruction, input and output")
+    query = _string(record, "instruction", where)
+    return FlatRow(where, None, query, _string(record, "input", where), [_string(record, "output", where)])
+
+
+_FLAT_READERS = {"scrolls": _scrolls_row, "longbench": _longbench_row, "alpaca": _alpaca_row}
+
+
+def alpaca_examples(entries: list, path: Path, name_split: str | None) -> list[Example]:
+    if not entries:
+        raise InputError(f"{path}: empty list, no alpaca entries")
+    return flat_examples([_alpaca_row(e, f"{path}: entry {i}") for i, e in enumerate(entries)], name_split)
+
+
+def flat_examples(rows: list[FlatRow], name_split: str | None) -> list[Example]:
+    """Examples from one-string rows: rows sharing an id become one example with
+    all their references; rows sharing a transcript share one turns tuple.
+
+    Ids written by this package (``test/Bed003/s2``) give back split, meeting,
+    query type and index. Other rows get a meeting name from a hash of the
+    transcript, the query type from the query's wording (see
+    :func:`query_type_of`) and the split from the file name (else test).
+    """
+    merged: dict[object, FlatRow] = {}
+    for row in rows:
+        if not row.transcript.strip():
+            raise InputError(f"{row.where}: empty transcript")
+        key = row.key if row.key is not None else object()  # rows without ids never merge
+        first = merged.get(key)
+        if first is None:
+            merged[key] = FlatRow(row.where, row.key, row.query, row.transcript, list(row.references))
+        elif (first.query, first.transcript) != (row.query, row.transcript):
+            raise InputError(f"{row.where}: id {row.key!r} is also used at {first.where} for another query or transcript")
+        else:
+            first.references.extend(row.references)
+    meetings: dict[str, tuple[str, tuple[Turn, ...]]] = {}
+    counters: dict[tuple[str, str, str], int] = {}
+    examples = []
+    for row in merged.values():
+        if row.transcript not in meetings:
+            meetings[row.transcript] = (meeting_name_for(row.transcript), parse_turns(row.transcript))
+        hashed_name, turns = meetings[row.transcript]
+        parsed = parse_example_id(row.key) if row.key else None
+        if parsed:
+            split, meeting, kind, index = parsed
+        else:
+            split, meeting, kind = name_split or "test", hashed_name, query_type_of(row.query)
+            index = counters.get((split, meeting, kind), 0)
+            counters[(split, meeting, kind)] = index + 1
+        ex_id = example_id(split, meeting, kind, index)
+        domain = infer_domain(meeting, turns)
+        examples.append(
+            Example(ex_id, meeting, domain, split, kind, row.query, tuple(row.references), turns, (), row.transcript)
+        )
+    return examples
+
+
+# --- inference for sources without names ------------------------------------------------
+
+
+HASHED_MEETING_PREFIX = "mtg-"
+
+
+def meeting_name_for(transcript: str) -> str:
+    """A stable name for a meeting known only by its transcript text."""
+    digest = hashlib.blake2b(transcript.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    return HASHED_MEETING_PREFIX + digest
+
+
+_AMI_ROLES = {"project manager", "marketing", "industrial designer", "user interface"}
+_ICSI_SPEAKER = re.compile(r"(professor|phd|grad|postdoc|undergrad) [a-z]")
+
+
+def infer_domain(meeting: str, turns: tuple[Turn, ...]) -> str:
+    """The meeting-name rule for real QMSum names; for hashed names, the speakers:
+    AMI meetings have the four design-team roles, ICSI speakers are named like
+    ``PhD C`` or ``Professor B``, committees have real names."""
+    if not meeting.startswith(HASHED_MEETING_PREFIX):
+        return domain_of_meeting(meeting)
+    speakers = {t.speaker.lower() for t in turns if t.speaker}
+    if speakers and speakers <= _AMI_ROLES:
+        return "product"
+    if speakers and all(_ICSI_SPEAKER.fullmatch(s) for s in speakers):
+        return "academic"
+    return "committee"
+
+
+# Whole-meeting queries as QMSum words them (normalised: lowercase, letters and
+# digits only). Formats without a query type use this to tell general from specific.
+GENERAL_QUERY_FORMS = frozenset(
+    {
+        "summarize the meeting",
+        "summarize the whole meeting",
+        "what s the decision of the whole meeting",
+        "what s the summary of the meeting",
+        "what was discussed in the meeting",
+        "what was said in the meeting",
+        "what was the focus of the meeting",
+        "what was the general discussion",
+        "what was the general discussion of the meeting",
+        "what was the meeting about",
+        "what was the overall discussion of the meeting",
+        "what were the final decisions made by the team",
+        "what were the main discussion points of the meeting",
+        "what were the main topics",
+        "what were the resolutions in the meeting",
+        "what were the topics talked about in the meeting",
+    }
+)
+
+
+def query_type_of(query: str) -> str:
+    """``general`` for whole-meeting queries, else ``specific`` (a heuristic)."""
+    normalised = re.sub(r"[^a-z0-9]+", " ", query.lower()).strip()
+    return "general" if normalised in GENERAL_QUERY_FORMS else "specific"
+
+
+def split_of_name(name: str) -> str | None:
+    """The split a file or folder name names (``val.jsonl``, ``alpaca_format_test.json``)."""
+    words = set(re.split(r"[^a-z]+", name.lower()))
+    found = [split for split, aliases in _SPLIT_WORDS.items() if words & aliases]
+    return found[0] if len(found) == 1 else None
+
+
+_SPLIT_WORDS = {"train": {"train"}, "val": {"val", "validation", "dev", "valid"}, "test": {"test"}}
+
+
+# --- JSON with file:line errors ---------------------------------------------------------
+
+
+def _is_jsonl(name: str) -> bool:
+    return name.endswith((".jsonl", ".jsonl.gz"))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+        if path.name.endswith(".gz"):
+            data = gzip.decompress(data)
+        return data.decode("utf-8-sig")  # tolerate a byte-order mark
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _load_json(path: Path) -> object:
+    try:
+        return json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: malformed JSON: {exc.msg} (column {exc.colno})") from None
+
+
+def _jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
+    for lineno, line in enumerate(_read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{lineno}: malformed JSON: {exc.msg} (column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{path}:{lineno}: expected a JSON object, found {type(record).__name__}")
+        yield lineno, record
+
+
+def _required(record: dict, name: str, where: str) -> object:
+    try:
+        return record[name]
+    except KeyError:
+        raise InputError(f"{where}: missing field '{name}'") from None
+
+
+def _string(record: dict, name: str, where: str) -> str:
+    value = _required(record, name, where)
+    if not isinstance(value, str):
+        raise InputError(f"{where}: field '{name}' must be a string, found {type(value).__name__}")
+    return value
+
+
+def _optional_str(record: dict, name: str, where: str) -> str | None:
+    value = record.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InputError(f"{where}: field '{name}' must be a string, found {type(value).__name__}")
+    return value
