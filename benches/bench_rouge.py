@@ -122,8 +122,9 @@ def run_workloads(args, cache: dict) -> list[dict]:
             impls = implementations(stem)
             key = f"{workload}-{stem}"
             expected = cache.get(key)
+            rerun = expected is not None  # rouge-score's scores came from an earlier run
             for name, function in impls.items():
-                if expected is not None and name in ("rouge-score", "rapidrouge"):
+                if rerun and name in ("rouge-score", "rapidrouge"):
                     continue  # pure Python, single-threaded: the one-thread run's figures stand
                 wall, cpu = time.perf_counter(), time.process_time()
                 got = as_tuples(function(targets, predictions))
