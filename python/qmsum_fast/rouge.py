@@ -16,6 +16,7 @@ sentence splitter (:func:`split_sentences`) instead of NLTK's Punkt model.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -98,11 +99,24 @@ class RougeScorer:
         if len(targets) != len(predictions):
             raise ValueError(f"{len(targets)} targets but {len(predictions)} predictions")
         if all(isinstance(t, str) for t in targets):
-            return self._core.score_batch(targets, predictions)
+            return _without_gc(self._core.score_batch, targets, predictions)
         lists = [[t] if isinstance(t, str) else list(t) for t in targets]
         if any(not t for t in lists):
             raise ValueError("every prediction needs at least one target")
-        return self._core.score_multi_batch(lists, predictions)
+        return _without_gc(self._core.score_multi_batch, lists, predictions)
+
+
+def _without_gc(function, *args):
+    """Calls ``function`` with the cyclic garbage collector paused: building
+    many result dicts would otherwise trigger collections that find nothing
+    (the results hold no reference cycles)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return function(*args)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class BootstrapAggregator:

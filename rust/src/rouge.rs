@@ -335,10 +335,18 @@ pub use crate::lcs::lcs_length;
 // Texts prepared once, scored against many others
 // ---------------------------------------------------------------------------
 
-/// The n-gram counts of one text over its own token ids. Keys pack the n ids
-/// into one integer (`bits` per id) when they fit in 128 bits, which is
+/// The n-gram counts of one text over its own token ids: a hash table for
+/// lookups and the distinct n-grams as a flat list for iteration. Keys pack the
+/// n ids into one integer (`bits` per id) when they fit in 128 bits, which is
 /// exact (injective); otherwise the ids themselves are the key.
-enum NgramTable {
+struct NgramTable {
+    lookup: NgramLookup,
+    /// Distinct n-grams, n ids each, and their counts.
+    grams: Vec<u32>,
+    counts: Vec<u32>,
+}
+
+enum NgramLookup {
     Packed { bits: u32, counts: FxHashMap<u128, u32> },
     Slices(FxHashMap<Box<[u32]>, u32>),
 }
@@ -346,44 +354,47 @@ enum NgramTable {
 impl NgramTable {
     fn build(ids: &[u32], n: usize, vocab_size: usize) -> Self {
         let bits = (u32::BITS - (vocab_size as u32).leading_zeros()).max(1);
-        if n as u32 * bits <= 128 {
-            let mut counts = FxHashMap::default();
-            counts.reserve(ids.len());
+        let mut grams = Vec::new();
+        let mut counts = Vec::new();
+        let lookup = if n as u32 * bits <= 128 {
+            let mut table: FxHashMap<u128, u32> = FxHashMap::default();
+            table.reserve(ids.len());
             for gram in ids.windows(n) {
-                *counts.entry(pack(gram, bits)).or_insert(0) += 1;
+                *table.entry(pack(gram, bits)).or_insert_with(|| {
+                    grams.extend_from_slice(gram);
+                    0
+                }) += 1;
             }
-            Self::Packed { bits, counts }
+            NgramLookup::Packed { bits, counts: table }
         } else {
-            let mut counts = FxHashMap::default();
+            let mut table: FxHashMap<Box<[u32]>, u32> = FxHashMap::default();
             for gram in ids.windows(n) {
-                *counts.entry(gram.into()).or_insert(0) += 1;
+                *table.entry(gram.into()).or_insert_with(|| {
+                    grams.extend_from_slice(gram);
+                    0
+                }) += 1;
             }
-            Self::Slices(counts)
-        }
+            NgramLookup::Slices(table)
+        };
+        let mut this = Self { lookup, grams, counts: Vec::new() };
+        counts.extend(this.grams.chunks_exact(n).map(|gram| this.get(gram)));
+        this.counts = counts;
+        this
     }
 
     /// Count of the n-gram `gram` (ids of this text).
+    #[inline]
     fn get(&self, gram: &[u32]) -> u32 {
-        match self {
-            Self::Packed { bits, counts } => counts.get(&pack(gram, *bits)).copied().unwrap_or(0),
-            Self::Slices(counts) => counts.get(gram).copied().unwrap_or(0),
+        match &self.lookup {
+            NgramLookup::Packed { bits, counts } => counts.get(&pack(gram, *bits)).copied().unwrap_or(0),
+            NgramLookup::Slices(counts) => counts.get(gram).copied().unwrap_or(0),
         }
     }
 
     /// Calls `f(gram, count)` for each distinct n-gram.
     fn for_each(&self, n: usize, mut f: impl FnMut(&[u32], u32)) {
-        match self {
-            Self::Packed { bits, counts } => {
-                let mut gram = vec![0u32; n];
-                let mask = (1u128 << bits) - 1;
-                for (&key, &count) in counts {
-                    for (k, id) in gram.iter_mut().enumerate() {
-                        *id = ((key >> (*bits as usize * (n - 1 - k))) & mask) as u32;
-                    }
-                    f(&gram, count);
-                }
-            }
-            Self::Slices(counts) => counts.iter().for_each(|(gram, &count)| f(gram, count)),
+        for (gram, &count) in self.grams.chunks_exact(n).zip(&self.counts) {
+            f(gram, count);
         }
     }
 }
@@ -443,17 +454,30 @@ struct Pair<'a> {
 }
 
 impl<'a> Pair<'a> {
-    fn new(target: &'a PreparedText, prediction: &'a PreparedText) -> Self {
+    /// The pair, filling `remap` and `small_ids` (buffers reused across pairs).
+    fn new(
+        target: &'a PreparedText,
+        prediction: &'a PreparedText,
+        mut remap: Vec<u32>,
+        mut small_ids: Vec<u32>,
+    ) -> Self {
         let small_is_target = target.vocab.len() < prediction.vocab.len();
         let (big, small) = if small_is_target { (prediction, target) } else { (target, prediction) };
-        let mut remap = vec![NO_ID; small.vocab.len()];
+        remap.clear();
+        remap.resize(small.vocab.len(), NO_ID);
         for (token, id) in small.vocab.iter() {
             if let Some(big_id) = big.vocab.get(token) {
                 remap[id as usize] = big_id;
             }
         }
-        let small_ids = small.doc.ids.iter().map(|&id| remap[id as usize]).collect();
+        small_ids.clear();
+        small_ids.extend(small.doc.ids.iter().map(|&id| remap[id as usize]));
         Self { big, small, remap, small_ids, small_is_target }
+    }
+
+    /// The buffers back, for the next pair.
+    fn into_buffers(self) -> (Vec<u32>, Vec<u32>) {
+        (self.remap, self.small_ids)
     }
 
     fn vocab_size(&self) -> usize {
@@ -487,13 +511,14 @@ impl<'a> Pair<'a> {
             unreachable!("n-gram tables are built for every requested n");
         };
         let mut overlap = 0;
-        let mut mapped = vec![0u32; n];
+        let mut mapped = [0u32; 9];
+        let mapped = &mut mapped[..n];
         small_table.for_each(n, |gram, count| {
             for (slot, &id) in mapped.iter_mut().zip(gram) {
                 *slot = self.remap[id as usize];
             }
             if !mapped.contains(&NO_ID) {
-                overlap += count.min(big_table.get(&mapped)) as usize;
+                overlap += count.min(big_table.get(mapped)) as usize;
             }
         });
         overlap
@@ -518,34 +543,36 @@ impl<'a> Pair<'a> {
     /// rouge-score's `_summary_level_lcs`: the union LCS of each target
     /// sentence with all prediction sentences, hits capped by the remaining
     /// token counts of both summaries.
-    fn rouge_lsum(&self, union: &mut UnionLcs) -> Score {
+    fn rouge_lsum(&self, union: &mut UnionLcs, buffers: &mut LsumBuffers) -> Score {
         let (target, prediction) = self.ids();
         if target.is_empty() || prediction.is_empty() {
             return Score::default();
         }
         let (target_ends, prediction_ends) = self.sentence_ends();
-        let mut remaining_big = self.big.counts.clone();
-        let mut remaining_small = vec![0u32; self.vocab_size()];
+        let LsumBuffers { remaining_big, remaining_small, hit } = buffers;
+        remaining_big.clear();
+        remaining_big.extend_from_slice(&self.big.counts);
+        remaining_small.clear();
+        remaining_small.resize(self.vocab_size(), 0);
         for (&count, &big_id) in self.small.counts.iter().zip(&self.remap) {
             if big_id != NO_ID {
                 remaining_small[big_id as usize] = count;
             }
         }
         let (remaining_target, remaining_prediction) = if self.small_is_target {
-            (&mut remaining_small, &mut remaining_big)
+            (remaining_small, remaining_big)
         } else {
-            (&mut remaining_big, &mut remaining_small)
+            (remaining_big, remaining_small)
         };
         let mut hits = 0usize;
-        let mut hit = Vec::new();
         for sentence in sentences_of(target, target_ends) {
             hit.clear();
             hit.resize(sentence.len(), false);
             union.load(sentence, self.vocab_size());
             for candidate in sentences_of(prediction, prediction_ends) {
-                union.mark(sentence, candidate, &mut hit);
+                union.mark(sentence, candidate, hit);
             }
-            for (&id, _) in sentence.iter().zip(&hit).filter(|(_, &h)| h) {
+            for (&id, _) in sentence.iter().zip(hit.iter()).filter(|(_, &h)| h) {
                 let id = id as usize;
                 if remaining_prediction[id] > 0 && remaining_target[id] > 0 {
                     hits += 1;
@@ -567,11 +594,22 @@ fn sentences_of<'a>(ids: &'a [u32], ends: &'a [usize]) -> impl Iterator<Item = &
 // The scorer
 // ---------------------------------------------------------------------------
 
-/// Bit masks and LCS columns, reused by all pairs scored on a thread.
+/// Bit masks, LCS columns and buffers, reused by all pairs scored on a thread.
 #[derive(Default)]
 struct Scratch {
     masks: Masks,
     union: UnionLcs,
+    lsum: LsumBuffers,
+    remap: Vec<u32>,
+    small_ids: Vec<u32>,
+}
+
+/// Remaining token counts of both summaries and the union marks of rougeLsum.
+#[derive(Default)]
+struct LsumBuffers {
+    remaining_big: Vec<u32>,
+    remaining_small: Vec<u32>,
+    hit: Vec<bool>,
 }
 
 thread_local! {
@@ -622,17 +660,20 @@ impl Scorer {
 
     /// Scores of two prepared texts (both from this scorer's `prepare`).
     pub fn score_prepared(&self, target: &PreparedText, prediction: &PreparedText) -> Vec<Score> {
-        let pair = Pair::new(target, prediction);
         SCRATCH.with(|scratch| {
-            let Scratch { masks, union } = &mut *scratch.borrow_mut();
-            self.types
+            let Scratch { masks, union, lsum, remap, small_ids } = &mut *scratch.borrow_mut();
+            let pair = Pair::new(target, prediction, std::mem::take(remap), std::mem::take(small_ids));
+            let scores = self
+                .types
                 .iter()
                 .map(|kind| match *kind {
                     RougeType::N(n) => pair.rouge_n(n),
                     RougeType::L => pair.rouge_l(masks),
-                    RougeType::Lsum => pair.rouge_lsum(union),
+                    RougeType::Lsum => pair.rouge_lsum(union, lsum),
                 })
-                .collect()
+                .collect();
+            (*remap, *small_ids) = pair.into_buffers();
+            scores
         })
     }
 
