@@ -17,7 +17,10 @@
 //!
 //! Building blocks for incremental scoring (the extractive oracle) are public:
 //! [`tokenize`], [`Vocab`], [`ngram_counts`], [`ngram_overlap`], [`ngram_score`],
-//! [`lcs_length`] and [`fmeasure`].
+//! [`lcs_length`] and [`fmeasure`]. To score one text against many others,
+//! [`Scorer::prepare`] tokenizes it once into a [`PreparedText`] for
+//! [`Scorer::score_prepared`]; [`Scorer::score_batch`] does this for every
+//! distinct text of a batch and scores the pairs in parallel.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
