@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import threading
-from pathlib import Path
+from functools import cache
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ from nltk.stem.porter import PorterStemmer
 from rouge_score import rouge_scorer, scoring
 
 import qmsum_fast
+from qmsum_fast.data import load_examples, plain_transcript
 from qmsum_fast.rouge import (
     AggregateScore,
     BootstrapAggregator,
@@ -25,7 +24,6 @@ from qmsum_fast.rouge import (
     tokenize,
 )
 
-DATA = Path(__file__).parent / "data"
 ALL_TYPES = [f"rouge{n}" for n in range(1, 10)] + ["rougeL", "rougeLsum"]
 NLTK_STEMMER = PorterStemmer()
 
@@ -40,17 +38,23 @@ def assert_same(ours: dict, theirs: dict):
         assert tuple(ours[key]) == tuple(theirs[key]), key
 
 
-def qmsum_meetings():
-    with gzip.open(DATA / "qmsum_meetings.jsonl.gz", "rt", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines]
+# Three QMSum test meetings of the bundled dataset, one per domain.
+MEETINGS = ("Bed016", "IS1003a", "education_17")
 
 
-def answers(meeting):
-    return [q["answer"] for q in meeting["general_query_list"] + meeting["specific_query_list"]]
+@cache
+def qmsum_meetings() -> list[list]:
+    """The examples of each of MEETINGS (one list per meeting)."""
+    examples = load_examples(split="test")
+    return [[e for e in examples if e.meeting == name] for name in MEETINGS]
 
 
-def transcript(meeting):
-    return "\n".join(f"{t['speaker']}: {t['content']}" for t in meeting["meeting_transcripts"])
+def answers(meeting) -> list[str]:
+    return [reference for example in meeting for reference in example.references]
+
+
+def transcript(meeting) -> str:
+    return plain_transcript(meeting[0])  # one "speaker: content" line per turn
 
 
 # --- texts for property tests ------------------------------------------------
@@ -95,9 +99,15 @@ def test_every_code_point_lowercases_like_python():
 
 
 def test_stemmer_matches_nltk_on_every_qmsum_word():
-    words = gzip.decompress((DATA / "qmsum_words.txt.gz").read_bytes()).decode().split()
+    # Every distinct token of the bundled QMSum: transcripts, queries, answers.
+    texts = set()
+    for example in load_examples():
+        texts.add(plain_transcript(example))
+        texts.add(example.query)
+        texts.update(example.references)
+    words = {word for text in texts for word in tokenize(text)}
     assert len(words) > 20000
-    mismatches = [w for w in words if porter_stem(w) != NLTK_STEMMER.stem(w)]
+    mismatches = [w for w in sorted(words) if porter_stem(w) != NLTK_STEMMER.stem(w)]
     assert mismatches == []
 
 
@@ -142,7 +152,7 @@ def test_qmsum_answers_against_each_other(stem):
     ours, theirs = RougeScorer(types, use_stemmer=stem), rouge_scorer.RougeScorer(types, use_stemmer=stem)
     pairs = 0
     for meeting in qmsum_meetings():
-        texts = answers(meeting) + [q["query"] for q in meeting["specific_query_list"]]
+        texts = answers(meeting) + [e.query for e in meeting if e.query_type == "specific"]
         for target in texts:
             for prediction in texts:
                 assert_same(ours.score(target, prediction), theirs.score(target, prediction))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +10,7 @@ from click.testing import CliRunner
 from rouge_score import rouge_scorer, scoring
 
 from qmsum_fast.cli import main
-
-DATA = Path(__file__).parent / "data"
+from qmsum_fast.data import load_examples
 TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
 
 
@@ -22,15 +19,10 @@ def run(*args):
 
 
 def qmsum_records():
-    """(id, domain, query_type, answer) of the bundled test meetings' queries."""
-    with gzip.open(DATA / "qmsum_meetings.jsonl.gz", "rt", encoding="utf-8") as lines:
-        meetings = [json.loads(line) for line in lines]
-    records = []
-    for meeting in meetings:
-        for kind in ("general", "specific"):
-            for i, query in enumerate(meeting[f"{kind}_query_list"]):
-                records.append((f"{meeting['meeting']}-{kind}-{i}", meeting["domain"], kind, query["answer"]))
-    return records
+    """(id, domain, query_type, answer) of three bundled test meetings' queries."""
+    meetings = ("Bed016", "IS1003a", "education_17")
+    return [(e.id, e.domain.capitalize(), e.query_type, e.references[0])
+            for e in load_examples(split="test") if e.meeting in meetings]
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ sentence splitter (:func:`split_sentences`) instead of NLTK's Punkt model.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -70,18 +71,18 @@ class RougeScorer:
         if isinstance(rouge_types, str):
             raise TypeError("rouge_types must be a list of names, not one string")
         self.rouge_types = list(rouge_types)
-        self._core = RougeCore(self.rouge_types, use_stemmer, split_summaries)
+        self._core = RougeCore(self.rouge_types, use_stemmer, split_summaries, Score)
 
     def score(self, target: str, prediction: str) -> dict[str, Score]:
         """Scores of ``prediction`` against one ``target``."""
-        return self._as_dict(self._core.score(target, prediction))
+        return self._core.score(target, prediction)
 
     def score_multi(self, targets: Sequence[str], prediction: str) -> dict[str, Score]:
         """Per type, the score against the target with the highest F-measure
         (the first one on ties), as rouge-score's ``score_multi``."""
         if not targets:
             raise ValueError("score_multi needs at least one target")
-        return self._as_dict(self._core.score_multi(list(targets), prediction))
+        return self._core.score_multi(list(targets), prediction)
 
     def score_batch(
         self,
@@ -98,16 +99,24 @@ class RougeScorer:
         if len(targets) != len(predictions):
             raise ValueError(f"{len(targets)} targets but {len(predictions)} predictions")
         if all(isinstance(t, str) for t in targets):
-            rows = self._core.score_batch(targets, predictions)
-        else:
-            lists = [[t] if isinstance(t, str) else list(t) for t in targets]
-            if any(not t for t in lists):
-                raise ValueError("every prediction needs at least one target")
-            rows = self._core.score_multi_batch(lists, predictions)
-        return [self._as_dict(row) for row in rows]
+            return _without_gc(self._core.score_batch, targets, predictions)
+        lists = [[t] if isinstance(t, str) else list(t) for t in targets]
+        if any(not t for t in lists):
+            raise ValueError("every prediction needs at least one target")
+        return _without_gc(self._core.score_multi_batch, lists, predictions)
 
-    def _as_dict(self, row: list[tuple[float, float, float]]) -> dict[str, Score]:
-        return {name: Score(*values) for name, values in zip(self.rouge_types, row)}
+
+def _without_gc(function, *args):
+    """Calls ``function`` with the cyclic garbage collector paused: building
+    many result dicts would otherwise trigger collections that find nothing
+    (the results hold no reference cycles)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return function(*args)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class BootstrapAggregator:

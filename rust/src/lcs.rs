@@ -86,7 +86,7 @@ impl Masks {
     }
 
     /// The mask of `id`, if it occurs in the pattern.
-    #[inline]
+    #[inline(always)]
     fn get(&self, id: u32) -> Option<&[u64]> {
         let slot = *self.slot_of.get(id as usize)?;
         (slot != NO_ID).then(|| &self.masks[slot as usize * self.words..(slot as usize + 1) * self.words])
@@ -156,6 +156,7 @@ fn zeros_below(v: &[u64], i: usize) -> usize {
 pub(crate) struct UnionLcs {
     masks: Masks,
     columns: Vec<u64>,
+    short_columns: Vec<u128>,
 }
 
 impl UnionLcs {
@@ -166,6 +167,10 @@ impl UnionLcs {
 
     /// Sets `hit[i]` for the target positions of the chosen LCS with `prediction`.
     pub(crate) fn mark(&mut self, target: &[u32], prediction: &[u32], hit: &mut [bool]) {
+        if self.masks.words <= 2 {
+            self.mark_short(target, prediction, hit);
+            return;
+        }
         let words = self.masks.words;
         self.columns.clear();
         self.columns.resize(words, u64::MAX);
@@ -180,18 +185,71 @@ impl UnionLcs {
         if !matched {
             return;
         }
-        let column = |j: usize| &self.columns[j * words..(j + 1) * words];
         let (mut i, mut j) = (target.len(), prediction.len());
         while i > 0 && j > 0 {
-            if target[i - 1] == prediction[j - 1] {
+            let column = &self.columns[j * words..(j + 1) * words];
+            let mask = self.masks.get(prediction[j - 1]);
+            // See `mark_short`: the highest row <= i that stops the walk up.
+            let mut stop = None;
+            for k in (0..i.div_ceil(64)).rev() {
+                let below = if (k + 1) * 64 <= i { u64::MAX } else { (1u64 << (i - k * 64)) - 1 };
+                let bits = (!column[k] | mask.map_or(0, |m| m[k])) & below;
+                if bits != 0 {
+                    stop = Some(k * 64 + 64 - bits.leading_zeros() as usize);
+                    break;
+                }
+            }
+            let Some(row) = stop else { break };
+            i = row;
+            if mask.is_some_and(|m| m[(i - 1) / 64] >> ((i - 1) % 64) & 1 == 1) {
                 hit[i - 1] = true;
                 i -= 1;
-                j -= 1;
-            } else if zeros_below(column(j - 1), i) > zeros_below(column(j), i - 1) {
-                j -= 1;
-            } else {
+            }
+            j -= 1;
+        }
+    }
+
+    /// [`UnionLcs::mark`] for target sentences of at most 128 tokens: V fits a `u128`.
+    fn mark_short(&mut self, target: &[u32], prediction: &[u32], hit: &mut [bool]) {
+        let masks = &self.masks;
+        let mask_of = |id: u32| -> Option<u128> {
+            let m = masks.get(id)?;
+            Some(if m.len() == 2 { (m[1] as u128) << 64 | m[0] as u128 } else { m[0] as u128 })
+        };
+        let columns = &mut self.short_columns;
+        columns.clear();
+        let mut v = u128::MAX;
+        columns.push(v);
+        for &id in prediction {
+            if let Some(mask) = mask_of(id) {
+                let u = v & mask;
+                v = v.wrapping_add(u) | (v - u);
+            }
+            columns.push(v);
+        }
+        if v == u128::MAX {
+            return; // no common token: the LCS is empty
+        }
+        // rouge-score's walk from (i, j): a match goes diagonally; otherwise
+        // it goes left when T(i, j - 1) > T(i - 1, j), which (as T(i, j) is
+        // the max of the two) is exactly when T grows at row i of column j,
+        // i.e. bit i - 1 of V_j is 0. So in column j the walk climbs to the
+        // highest row <= i whose bit is 0 in V_j or set in the mask of the
+        // prediction token (a match), found with one leading-zeros count.
+        let low = |i: usize| if i >= 128 { u128::MAX } else { (1u128 << i) - 1 };
+        let (mut i, mut j) = (target.len(), prediction.len());
+        while i > 0 && j > 0 {
+            let mask = mask_of(prediction[j - 1]).unwrap_or(0);
+            let stops = (!columns[j] | mask) & low(i);
+            if stops == 0 {
+                break; // the walk climbs to row 0 without another match
+            }
+            i = 128 - stops.leading_zeros() as usize;
+            if mask >> (i - 1) & 1 == 1 {
+                hit[i - 1] = true;
                 i -= 1;
             }
+            j -= 1;
         }
     }
 }
@@ -261,7 +319,7 @@ mod tests {
     #[test]
     fn union_marks_equal_rouge_score_backtracking() {
         let mut union = UnionLcs::default();
-        for (r, c) in random_sequences(987, 600) {
+        for (r, c) in random_sequences(987, 3000) {
             let (_, expected) = dp_lcs_indices(&r, &c);
             let mut hit = vec![false; r.len()];
             union.load(&r, 9);

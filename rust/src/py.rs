@@ -121,12 +121,6 @@ fn register_rouge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-type ScoreTuple = (f64, f64, f64);
-
-fn score_tuples(scores: Vec<crate::rouge::Score>) -> Vec<ScoreTuple> {
-    scores.into_iter().map(|s| (s.precision, s.recall, s.fmeasure)).collect()
-}
-
 /// rouge-score's tokens of `text` (stemmed when `stem`).
 #[pyfunction]
 #[pyo3(signature = (text, stem=false))]
@@ -149,38 +143,89 @@ fn split_sentences(text: &str) -> Vec<String> {
     crate::sentences::split(text).into_iter().map(str::to_string).collect()
 }
 
-/// The Rust scorer behind `qmsum_fast.rouge.RougeScorer`; scores come back as
-/// `(precision, recall, fmeasure)` tuples in the order of `rouge_types`.
+/// The Rust scorer behind `qmsum_fast.rouge.RougeScorer`. Results are dicts
+/// from ROUGE type to `score_class(precision, recall, fmeasure)`, built here
+/// with `tuple.__new__` (a namedtuple class or `tuple` itself).
 #[pyclass(name = "RougeCore", frozen)]
 struct PyRougeCore {
     inner: crate::rouge::Scorer,
+    names: Vec<Py<pyo3::types::PyString>>,
+    score_class: Py<pyo3::types::PyType>,
+    tuple_new: Py<PyAny>,
+}
+
+impl PyRougeCore {
+    fn to_dict<'py>(
+        &self,
+        py: Python<'py>,
+        scores: &[crate::rouge::Score],
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let dict = pyo3::types::PyDict::new(py);
+        for (name, score) in self.names.iter().zip(scores) {
+            let values = pyo3::types::PyTuple::new(py, [score.precision, score.recall, score.fmeasure])?;
+            let value = self.tuple_new.bind(py).call1((self.score_class.bind(py), values))?;
+            dict.set_item(name.bind(py), value)?;
+        }
+        Ok(dict)
+    }
+
+    fn to_dicts<'py>(
+        &self,
+        py: Python<'py>,
+        rows: Vec<Vec<crate::rouge::Score>>,
+    ) -> PyResult<Vec<Bound<'py, pyo3::types::PyDict>>> {
+        rows.iter().map(|row| self.to_dict(py, row)).collect()
+    }
 }
 
 #[pymethods]
 impl PyRougeCore {
     #[new]
-    #[pyo3(signature = (rouge_types, use_stemmer=false, split_summaries=false))]
-    fn new(rouge_types: Vec<String>, use_stemmer: bool, split_summaries: bool) -> PyResult<Self> {
-        crate::rouge::Scorer::new(&rouge_types, use_stemmer, split_summaries)
-            .map(|inner| Self { inner })
-            .map_err(value_error)
+    #[pyo3(signature = (rouge_types, use_stemmer=false, split_summaries=false, score_class=None))]
+    fn new(
+        py: Python<'_>,
+        rouge_types: Vec<String>,
+        use_stemmer: bool,
+        split_summaries: bool,
+        score_class: Option<Bound<'_, pyo3::types::PyType>>,
+    ) -> PyResult<Self> {
+        let inner = crate::rouge::Scorer::new(&rouge_types, use_stemmer, split_summaries).map_err(value_error)?;
+        let tuple_type = py.get_type::<pyo3::types::PyTuple>();
+        let score_class = match score_class {
+            Some(class) if class.is_subclass(&tuple_type)? => class,
+            Some(_) => return Err(value_error("score_class must be a subclass of tuple")),
+            None => tuple_type.clone(),
+        };
+        Ok(Self {
+            inner,
+            names: rouge_types.iter().map(|n| pyo3::types::PyString::intern(py, n).unbind()).collect(),
+            score_class: score_class.unbind(),
+            tuple_new: tuple_type.getattr("__new__")?.unbind(),
+        })
     }
 
-    fn score(&self, py: Python<'_>, target: &str, prediction: &str) -> Vec<ScoreTuple> {
-        score_tuples(py.detach(|| self.inner.score(target, prediction)))
+    fn score<'py>(&self, py: Python<'py>, target: &str, prediction: &str) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let scores = py.detach(|| self.inner.score(target, prediction));
+        self.to_dict(py, &scores)
     }
 
-    fn score_multi(&self, py: Python<'_>, targets: Vec<String>, prediction: &str) -> Vec<ScoreTuple> {
-        score_tuples(py.detach(|| self.inner.score_multi(&targets, prediction)))
+    fn score_multi<'py>(
+        &self,
+        py: Python<'py>,
+        targets: Vec<String>,
+        prediction: &str,
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let scores = py.detach(|| self.inner.score_multi(&targets, prediction));
+        self.to_dict(py, &scores)
     }
 
     /// Scores of each (target, prediction) pair, in parallel, GIL released.
-    fn score_batch(
+    fn score_batch<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         targets: Vec<String>,
         predictions: Vec<String>,
-    ) -> PyResult<Vec<Vec<ScoreTuple>>> {
+    ) -> PyResult<Vec<Bound<'py, pyo3::types::PyDict>>> {
         if targets.len() != predictions.len() {
             return Err(value_error(format!(
                 "score_batch: {} targets but {} predictions",
@@ -188,17 +233,17 @@ impl PyRougeCore {
                 predictions.len()
             )));
         }
-        let scores = py.detach(|| self.inner.score_batch(&targets, &predictions));
-        Ok(scores.into_iter().map(score_tuples).collect())
+        let rows = py.detach(|| self.inner.score_batch(&targets, &predictions));
+        self.to_dicts(py, rows)
     }
 
     /// Best-of-targets scores of each (targets, prediction), in parallel.
-    fn score_multi_batch(
+    fn score_multi_batch<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         targets: Vec<Vec<String>>,
         predictions: Vec<String>,
-    ) -> PyResult<Vec<Vec<ScoreTuple>>> {
+    ) -> PyResult<Vec<Bound<'py, pyo3::types::PyDict>>> {
         if targets.len() != predictions.len() {
             return Err(value_error(format!(
                 "score_multi_batch: {} target lists but {} predictions",
@@ -206,8 +251,8 @@ impl PyRougeCore {
                 predictions.len()
             )));
         }
-        let scores = py.detach(|| self.inner.score_multi_batch(&targets, &predictions));
-        Ok(scores.into_iter().map(score_tuples).collect())
+        let rows = py.detach(|| self.inner.score_multi_batch(&targets, &predictions));
+        self.to_dicts(py, rows)
     }
 }
 

@@ -17,7 +17,10 @@
 //!
 //! Building blocks for incremental scoring (the extractive oracle) are public:
 //! [`tokenize`], [`Vocab`], [`ngram_counts`], [`ngram_overlap`], [`ngram_score`],
-//! [`lcs_length`] and [`fmeasure`].
+//! [`lcs_length`] and [`fmeasure`]. To score one text against many others,
+//! [`Scorer::prepare`] tokenizes it once into a [`PreparedText`] for
+//! [`Scorer::score_prepared`]; [`Scorer::score_batch`] does this for every
+//! distinct text of a batch and scores the pairs in parallel.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -223,18 +226,27 @@ impl Vocab {
     /// Token ids of `text` together with its sentence boundaries.
     pub fn document(&mut self, text: &str, stem: bool, sentences: Sentences) -> Document {
         let mut doc = Document::default();
+        // Ids of the raw (unstemmed) tokens of this text: most tokens repeat,
+        // and one lookup here replaces the stem cache and vocabulary lookups.
+        let mut raw_ids: FxHashMap<Box<str>, u32> = FxHashMap::default();
+        let mut id_of = |token: &str| match raw_ids.get(token) {
+            Some(&id) => id,
+            None => {
+                let id = with_stemmed(token, stem, |t| self.id(t));
+                raw_ids.insert(token.into(), id);
+                id
+            }
+        };
         match sentences {
             Sentences::Lines => scan_tokens(text, |token, new_line| {
                 if new_line {
                     doc.end_sentence();
                 }
-                doc.ids.push(with_stemmed(token, stem, |t| self.id(t)));
+                doc.ids.push(id_of(token));
             }),
             Sentences::Split => {
                 for sentence in sentences::split(text) {
-                    scan_tokens(sentence, |token, _| {
-                        doc.ids.push(with_stemmed(token, stem, |t| self.id(t)))
-                    });
+                    scan_tokens(sentence, |token, _| doc.ids.push(id_of(token)));
                     doc.end_sentence();
                 }
             }
@@ -326,10 +338,18 @@ pub use crate::lcs::lcs_length;
 // Texts prepared once, scored against many others
 // ---------------------------------------------------------------------------
 
-/// The n-gram counts of one text over its own token ids. Keys pack the n ids
-/// into one integer (`bits` per id) when they fit in 128 bits, which is
+/// The n-gram counts of one text over its own token ids: a hash table for
+/// lookups and the distinct n-grams as a flat list for iteration. Keys pack the
+/// n ids into one integer (`bits` per id) when they fit in 128 bits, which is
 /// exact (injective); otherwise the ids themselves are the key.
-enum NgramTable {
+struct NgramTable {
+    lookup: NgramLookup,
+    /// Distinct n-grams, n ids each, and their counts.
+    grams: Vec<u32>,
+    counts: Vec<u32>,
+}
+
+enum NgramLookup {
     Packed { bits: u32, counts: FxHashMap<u128, u32> },
     Slices(FxHashMap<Box<[u32]>, u32>),
 }
@@ -337,44 +357,47 @@ enum NgramTable {
 impl NgramTable {
     fn build(ids: &[u32], n: usize, vocab_size: usize) -> Self {
         let bits = (u32::BITS - (vocab_size as u32).leading_zeros()).max(1);
-        if n as u32 * bits <= 128 {
-            let mut counts = FxHashMap::default();
-            counts.reserve(ids.len());
+        let mut grams = Vec::new();
+        let mut counts = Vec::new();
+        let lookup = if n as u32 * bits <= 128 {
+            let mut table: FxHashMap<u128, u32> = FxHashMap::default();
+            table.reserve(ids.len());
             for gram in ids.windows(n) {
-                *counts.entry(pack(gram, bits)).or_insert(0) += 1;
+                *table.entry(pack(gram, bits)).or_insert_with(|| {
+                    grams.extend_from_slice(gram);
+                    0
+                }) += 1;
             }
-            Self::Packed { bits, counts }
+            NgramLookup::Packed { bits, counts: table }
         } else {
-            let mut counts = FxHashMap::default();
+            let mut table: FxHashMap<Box<[u32]>, u32> = FxHashMap::default();
             for gram in ids.windows(n) {
-                *counts.entry(gram.into()).or_insert(0) += 1;
+                *table.entry(gram.into()).or_insert_with(|| {
+                    grams.extend_from_slice(gram);
+                    0
+                }) += 1;
             }
-            Self::Slices(counts)
-        }
+            NgramLookup::Slices(table)
+        };
+        let mut this = Self { lookup, grams, counts: Vec::new() };
+        counts.extend(this.grams.chunks_exact(n).map(|gram| this.get(gram)));
+        this.counts = counts;
+        this
     }
 
     /// Count of the n-gram `gram` (ids of this text).
+    #[inline]
     fn get(&self, gram: &[u32]) -> u32 {
-        match self {
-            Self::Packed { bits, counts } => counts.get(&pack(gram, *bits)).copied().unwrap_or(0),
-            Self::Slices(counts) => counts.get(gram).copied().unwrap_or(0),
+        match &self.lookup {
+            NgramLookup::Packed { bits, counts } => counts.get(&pack(gram, *bits)).copied().unwrap_or(0),
+            NgramLookup::Slices(counts) => counts.get(gram).copied().unwrap_or(0),
         }
     }
 
     /// Calls `f(gram, count)` for each distinct n-gram.
     fn for_each(&self, n: usize, mut f: impl FnMut(&[u32], u32)) {
-        match self {
-            Self::Packed { bits, counts } => {
-                let mut gram = vec![0u32; n];
-                let mask = (1u128 << bits) - 1;
-                for (&key, &count) in counts {
-                    for (k, id) in gram.iter_mut().enumerate() {
-                        *id = ((key >> (*bits as usize * (n - 1 - k))) & mask) as u32;
-                    }
-                    f(&gram, count);
-                }
-            }
-            Self::Slices(counts) => counts.iter().for_each(|(gram, &count)| f(gram, count)),
+        for (gram, &count) in self.grams.chunks_exact(n).zip(&self.counts) {
+            f(gram, count);
         }
     }
 }
@@ -434,17 +457,30 @@ struct Pair<'a> {
 }
 
 impl<'a> Pair<'a> {
-    fn new(target: &'a PreparedText, prediction: &'a PreparedText) -> Self {
+    /// The pair, filling `remap` and `small_ids` (buffers reused across pairs).
+    fn new(
+        target: &'a PreparedText,
+        prediction: &'a PreparedText,
+        mut remap: Vec<u32>,
+        mut small_ids: Vec<u32>,
+    ) -> Self {
         let small_is_target = target.vocab.len() < prediction.vocab.len();
         let (big, small) = if small_is_target { (prediction, target) } else { (target, prediction) };
-        let mut remap = vec![NO_ID; small.vocab.len()];
+        remap.clear();
+        remap.resize(small.vocab.len(), NO_ID);
         for (token, id) in small.vocab.iter() {
             if let Some(big_id) = big.vocab.get(token) {
                 remap[id as usize] = big_id;
             }
         }
-        let small_ids = small.doc.ids.iter().map(|&id| remap[id as usize]).collect();
+        small_ids.clear();
+        small_ids.extend(small.doc.ids.iter().map(|&id| remap[id as usize]));
         Self { big, small, remap, small_ids, small_is_target }
+    }
+
+    /// The buffers back, for the next pair.
+    fn into_buffers(self) -> (Vec<u32>, Vec<u32>) {
+        (self.remap, self.small_ids)
     }
 
     fn vocab_size(&self) -> usize {
@@ -478,13 +514,14 @@ impl<'a> Pair<'a> {
             unreachable!("n-gram tables are built for every requested n");
         };
         let mut overlap = 0;
-        let mut mapped = vec![0u32; n];
+        let mut mapped = [0u32; 9];
+        let mapped = &mut mapped[..n];
         small_table.for_each(n, |gram, count| {
             for (slot, &id) in mapped.iter_mut().zip(gram) {
                 *slot = self.remap[id as usize];
             }
             if !mapped.contains(&NO_ID) {
-                overlap += count.min(big_table.get(&mapped)) as usize;
+                overlap += count.min(big_table.get(mapped)) as usize;
             }
         });
         overlap
@@ -509,34 +546,36 @@ impl<'a> Pair<'a> {
     /// rouge-score's `_summary_level_lcs`: the union LCS of each target
     /// sentence with all prediction sentences, hits capped by the remaining
     /// token counts of both summaries.
-    fn rouge_lsum(&self, union: &mut UnionLcs) -> Score {
+    fn rouge_lsum(&self, union: &mut UnionLcs, buffers: &mut LsumBuffers) -> Score {
         let (target, prediction) = self.ids();
         if target.is_empty() || prediction.is_empty() {
             return Score::default();
         }
         let (target_ends, prediction_ends) = self.sentence_ends();
-        let mut remaining_big = self.big.counts.clone();
-        let mut remaining_small = vec![0u32; self.vocab_size()];
+        let LsumBuffers { remaining_big, remaining_small, hit } = buffers;
+        remaining_big.clear();
+        remaining_big.extend_from_slice(&self.big.counts);
+        remaining_small.clear();
+        remaining_small.resize(self.vocab_size(), 0);
         for (&count, &big_id) in self.small.counts.iter().zip(&self.remap) {
             if big_id != NO_ID {
                 remaining_small[big_id as usize] = count;
             }
         }
         let (remaining_target, remaining_prediction) = if self.small_is_target {
-            (&mut remaining_small, &mut remaining_big)
+            (remaining_small, remaining_big)
         } else {
-            (&mut remaining_big, &mut remaining_small)
+            (remaining_big, remaining_small)
         };
         let mut hits = 0usize;
-        let mut hit = Vec::new();
         for sentence in sentences_of(target, target_ends) {
             hit.clear();
             hit.resize(sentence.len(), false);
             union.load(sentence, self.vocab_size());
             for candidate in sentences_of(prediction, prediction_ends) {
-                union.mark(sentence, candidate, &mut hit);
+                union.mark(sentence, candidate, hit);
             }
-            for (&id, _) in sentence.iter().zip(&hit).filter(|(_, &h)| h) {
+            for (&id, _) in sentence.iter().zip(hit.iter()).filter(|(_, &h)| h) {
                 let id = id as usize;
                 if remaining_prediction[id] > 0 && remaining_target[id] > 0 {
                     hits += 1;
@@ -557,6 +596,28 @@ fn sentences_of<'a>(ids: &'a [u32], ends: &'a [usize]) -> impl Iterator<Item = &
 // ---------------------------------------------------------------------------
 // The scorer
 // ---------------------------------------------------------------------------
+
+/// Bit masks, LCS columns and buffers, reused by all pairs scored on a thread.
+#[derive(Default)]
+struct Scratch {
+    masks: Masks,
+    union: UnionLcs,
+    lsum: LsumBuffers,
+    remap: Vec<u32>,
+    small_ids: Vec<u32>,
+}
+
+/// Remaining token counts of both summaries and the union marks of rougeLsum.
+#[derive(Default)]
+struct LsumBuffers {
+    remaining_big: Vec<u32>,
+    remaining_small: Vec<u32>,
+    hit: Vec<bool>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
 
 /// Scores texts for a fixed list of ROUGE types, like rouge-score's `RougeScorer`.
 #[derive(Clone, Debug)]
@@ -602,17 +663,21 @@ impl Scorer {
 
     /// Scores of two prepared texts (both from this scorer's `prepare`).
     pub fn score_prepared(&self, target: &PreparedText, prediction: &PreparedText) -> Vec<Score> {
-        let pair = Pair::new(target, prediction);
-        let mut masks = Masks::default();
-        let mut union = UnionLcs::default();
-        self.types
-            .iter()
-            .map(|kind| match *kind {
-                RougeType::N(n) => pair.rouge_n(n),
-                RougeType::L => pair.rouge_l(&mut masks),
-                RougeType::Lsum => pair.rouge_lsum(&mut union),
-            })
-            .collect()
+        SCRATCH.with(|scratch| {
+            let Scratch { masks, union, lsum, remap, small_ids } = &mut *scratch.borrow_mut();
+            let pair = Pair::new(target, prediction, std::mem::take(remap), std::mem::take(small_ids));
+            let scores = self
+                .types
+                .iter()
+                .map(|kind| match *kind {
+                    RougeType::N(n) => pair.rouge_n(n),
+                    RougeType::L => pair.rouge_l(masks),
+                    RougeType::Lsum => pair.rouge_lsum(union, lsum),
+                })
+                .collect();
+            (*remap, *small_ids) = pair.into_buffers();
+            scores
+        })
     }
 
     /// Per type, the score of the target with the highest F-measure (the first
