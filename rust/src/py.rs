@@ -70,9 +70,11 @@ struct PyTokenCounter {
 
 #[pymethods]
 impl PyTokenCounter {
+    /// Loading parses a large JSON file, so it releases the GIL: callers can
+    /// load data in another thread meanwhile.
     #[new]
-    fn new(path: &str) -> PyResult<Self> {
-        crate::stats::TokenCounter::from_file(path)
+    fn new(py: Python<'_>, path: &str) -> PyResult<Self> {
+        py.detach(|| crate::stats::TokenCounter::from_file(path))
             .map(|inner| Self { inner })
             .map_err(value_error)
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
@@ -42,11 +43,15 @@ def command(data_path, split, domain, tokenizer, template, preprocess, reserve, 
 
     started = time.perf_counter()
     chosen_template = load_template(template)
-    counter = TokenCounter.load(tokenizer)
-    examples = load_examples(data_path, split=split, domain=None if domain == "all" else domain)
-    if not examples:
-        raise InputError(f"no examples for split {split!r} and domain {domain!r} in {data_path or 'the bundled QMSum'}")
-    rows = count_examples(examples, prepare(examples, preprocess), counter, chosen_template)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The tokenizer loads in Rust without the GIL while Python reads the data.
+        loading = pool.submit(TokenCounter.load, tokenizer)
+        examples = load_examples(data_path, split=split, domain=None if domain == "all" else domain)
+        if not examples:
+            raise InputError(f"no examples for split {split!r} and domain {domain!r} in {data_path or 'the bundled QMSum'}")
+        prepared = prepare(examples, preprocess)
+        counter = loading.result()
+    rows = count_examples(examples, prepared, counter, chosen_template)
     groups = group_rows(rows)
     figures = [group.figures(reserve) for group in groups]
     overall = figures[-1]
