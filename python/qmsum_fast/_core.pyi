@@ -2,6 +2,33 @@
 
 from typing import final
 
+__all__ = [
+    "__version__",
+    "TokenCounter",
+    "length_summary",
+    "fit_shares",
+    "RougeCore",
+    "rouge_tokenize",
+    "porter_stem",
+    "split_sentences",
+    "treebank_tokenize",
+    "punkt_sentences",
+    "word_tokenize",
+    "qmsum_tokenize_texts",
+    "qmsum_transcripts",
+    "qmsum_raw_transcripts",
+    "chunk_turn_counts",
+    "chunk_turns",
+    "split_turn_sentences",
+    "score_units",
+    "select_within_budget",
+    "merge_spans",
+    "locate_turns",
+    "oracle_select",
+    "oracle_select_batch",
+    "OracleUnits",
+]
+
 __version__: str
 
 # --- stats -------------------------------------------------------------------

@@ -47,8 +47,19 @@ impl Bm25 {
         }
         let lengths: Vec<usize> = documents.iter().map(Vec::len).collect();
         let total: usize = lengths.iter().sum();
-        let mean_length = if documents.is_empty() { 0.0 } else { total as f64 / documents.len() as f64 };
-        Self { vocabulary, term_counts, lengths, document_frequency, mean_length, params }
+        let mean_length = if documents.is_empty() {
+            0.0
+        } else {
+            total as f64 / documents.len() as f64
+        };
+        Self {
+            vocabulary,
+            term_counts,
+            lengths,
+            document_frequency,
+            mean_length,
+            params,
+        }
     }
 
     fn idf(&self, id: u32) -> f64 {
@@ -60,13 +71,20 @@ impl Bm25 {
     /// The score of every document for `query` (repeated query words count
     /// again). Words unknown to the collection add nothing.
     pub fn scores(&self, query: &[String]) -> Vec<f64> {
-        let query_ids: Vec<u32> = query.iter().filter_map(|w| self.vocabulary.get(w)).collect();
+        let query_ids: Vec<u32> = query
+            .iter()
+            .filter_map(|w| self.vocabulary.get(w))
+            .collect();
         let Bm25Params { k1, b } = self.params;
         self.term_counts
             .iter()
             .zip(&self.lengths)
             .map(|(counts, &length)| {
-                let norm = if self.mean_length > 0.0 { length as f64 / self.mean_length } else { 0.0 };
+                let norm = if self.mean_length > 0.0 {
+                    length as f64 / self.mean_length
+                } else {
+                    0.0
+                };
                 query_ids
                     .iter()
                     .map(|&id| {
@@ -96,7 +114,10 @@ mod tests {
 
     #[test]
     fn matches_hand_computed_scores() {
-        let index = Bm25::new(&docs(&["remote control", "battery", "remote remote battery"]), Bm25Params::default());
+        let index = Bm25::new(
+            &docs(&["remote control", "battery", "remote remote battery"]),
+            Bm25Params::default(),
+        );
         let s = index.scores(&q("remote"));
         // N = 3, df(remote) = 2, lengths 2, 1, 3, mean 2.
         let idf = (1.0f64 + (3.0 - 2.0 + 0.5) / 2.5).ln();
@@ -119,7 +140,9 @@ mod tests {
         let index = Bm25::new(&docs(&["", "x"]), Bm25Params::default());
         assert_eq!(index.scores(&[]), [0.0, 0.0]);
         assert_eq!(index.scores(&q("unknown")), [0.0, 0.0]);
-        assert!(Bm25::new(&[], Bm25Params::default()).scores(&q("x")).is_empty());
+        assert!(Bm25::new(&[], Bm25Params::default())
+            .scores(&q("x"))
+            .is_empty());
         let blank = Bm25::new(&docs(&["", ""]), Bm25Params::default());
         assert_eq!(blank.scores(&q("x")), [0.0, 0.0]);
     }

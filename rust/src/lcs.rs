@@ -89,7 +89,8 @@ impl Masks {
     #[inline(always)]
     fn get(&self, id: u32) -> Option<&[u64]> {
         let slot = *self.slot_of.get(id as usize)?;
-        (slot != NO_ID).then(|| &self.masks[slot as usize * self.words..(slot as usize + 1) * self.words])
+        (slot != NO_ID)
+            .then(|| &self.masks[slot as usize * self.words..(slot as usize + 1) * self.words])
     }
 }
 
@@ -192,7 +193,11 @@ impl UnionLcs {
             // See `mark_short`: the highest row <= i that stops the walk up.
             let mut stop = None;
             for k in (0..i.div_ceil(64)).rev() {
-                let below = if (k + 1) * 64 <= i { u64::MAX } else { (1u64 << (i - k * 64)) - 1 };
+                let below = if (k + 1) * 64 <= i {
+                    u64::MAX
+                } else {
+                    (1u64 << (i - k * 64)) - 1
+                };
                 let bits = (!column[k] | mask.map_or(0, |m| m[k])) & below;
                 if bits != 0 {
                     stop = Some(k * 64 + 64 - bits.leading_zeros() as usize);
@@ -214,7 +219,11 @@ impl UnionLcs {
         let masks = &self.masks;
         let mask_of = |id: u32| -> Option<u128> {
             let m = masks.get(id)?;
-            Some(if m.len() == 2 { (m[1] as u128) << 64 | m[0] as u128 } else { m[0] as u128 })
+            Some(if m.len() == 2 {
+                (m[1] as u128) << 64 | m[0] as u128
+            } else {
+                m[0] as u128
+            })
         };
         let columns = &mut self.short_columns;
         columns.clear();
@@ -236,7 +245,13 @@ impl UnionLcs {
         // i.e. bit i - 1 of V_j is 0. So in column j the walk climbs to the
         // highest row <= i whose bit is 0 in V_j or set in the mask of the
         // prediction token (a match), found with one leading-zeros count.
-        let low = |i: usize| if i >= 128 { u128::MAX } else { (1u128 << i) - 1 };
+        let low = |i: usize| {
+            if i >= 128 {
+                u128::MAX
+            } else {
+                (1u128 << i) - 1
+            }
+        };
         let (mut i, mut j) = (target.len(), prediction.len());
         while i > 0 && j > 0 {
             let mask = mask_of(prediction[j - 1]).unwrap_or(0);
@@ -332,6 +347,9 @@ mod tests {
     #[test]
     fn absent_ids_never_match() {
         let mut masks = Masks::default();
-        assert_eq!(lcs_length_ids(&[NO_ID, 1, NO_ID], &[0, 1, 2], 3, &mut masks), 1);
+        assert_eq!(
+            lcs_length_ids(&[NO_ID, 1, NO_ID], &[0, 1, 2], 3, &mut masks),
+            1
+        );
     }
 }

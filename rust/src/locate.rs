@@ -4,7 +4,8 @@
 
 use crate::bm25::{Bm25, Bm25Params};
 use crate::rank::{
-    content_words, merge_spans, order_by_score, select_within_budget, smooth_with_neighbours, unit_words, Fill,
+    content_words, merge_spans, order_by_score, select_within_budget, smooth_with_neighbours,
+    unit_words, Fill,
 };
 use crate::textrank::textrank;
 use crate::tfidf::TfIdf;
@@ -24,7 +25,9 @@ impl Method {
             "bm25" => Ok(Self::Bm25),
             "tfidf" => Ok(Self::TfIdf),
             "textrank" => Ok(Self::TextRank),
-            other => Err(format!("unknown ranking method {other:?} (use bm25, tfidf or textrank)")),
+            other => Err(format!(
+                "unknown ranking method {other:?} (use bm25, tfidf or textrank)"
+            )),
         }
     }
 }
@@ -64,7 +67,11 @@ pub fn locate(
     window: usize,
 ) -> Result<Vec<(usize, usize)>, String> {
     if turns.len() != token_counts.len() {
-        return Err(format!("{} turns but {} token counts", turns.len(), token_counts.len()));
+        return Err(format!(
+            "{} turns but {} token counts",
+            turns.len(),
+            token_counts.len()
+        ));
     }
     let scores = smooth_with_neighbours(&score_units(turns, query, method)?, window);
     let chosen = select_within_budget(&order_by_score(&scores), token_counts, budget, Fill::Skip);
@@ -88,27 +95,60 @@ mod tests {
             "A: lunch is at noon",
             "B: remote batteries",
         ]);
-        let spans = locate(&t, &[3, 6, 9, 5, 3], "What about the remote control?", 15, Method::Bm25, 0).unwrap();
+        let spans = locate(
+            &t,
+            &[3, 6, 9, 5, 3],
+            "What about the remote control?",
+            15,
+            Method::Bm25,
+            0,
+        )
+        .unwrap();
         assert_eq!(spans, [(1, 2)]);
-        let wide = locate(&t, &[3, 6, 9, 5, 3], "What about the remote control?", 18, Method::TfIdf, 0).unwrap();
+        let wide = locate(
+            &t,
+            &[3, 6, 9, 5, 3],
+            "What about the remote control?",
+            18,
+            Method::TfIdf,
+            0,
+        )
+        .unwrap();
         assert_eq!(wide, [(1, 2), (4, 4)]);
         // Smoothed, the turn between two remote turns outranks the far one.
-        let smoothed = locate(&t, &[3, 6, 9, 5, 3], "What about the remote control?", 20, Method::Bm25, 2).unwrap();
+        let smoothed = locate(
+            &t,
+            &[3, 6, 9, 5, 3],
+            "What about the remote control?",
+            20,
+            Method::Bm25,
+            2,
+        )
+        .unwrap();
         assert_eq!(smoothed, [(1, 3)]);
     }
 
     #[test]
     fn small_budgets_and_empty_meetings() {
         let t = turns(&["A: remote", "B: remote control"]);
-        assert!(locate(&t, &[5, 7], "remote", 4, Method::Bm25, 1).unwrap().is_empty());
-        assert_eq!(locate(&t, &[5, 7], "remote", 6, Method::Bm25, 1).unwrap(), [(0, 0)]);
-        assert!(locate(&[], &[], "remote", 100, Method::Bm25, 3).unwrap().is_empty());
+        assert!(locate(&t, &[5, 7], "remote", 4, Method::Bm25, 1)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            locate(&t, &[5, 7], "remote", 6, Method::Bm25, 1).unwrap(),
+            [(0, 0)]
+        );
+        assert!(locate(&[], &[], "remote", 100, Method::Bm25, 3)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn bad_input_is_an_error() {
         let t = turns(&["A: remote"]);
-        assert!(locate(&t, &[1], "?!", 10, Method::Bm25, 0).unwrap_err().contains("no words"));
+        assert!(locate(&t, &[1], "?!", 10, Method::Bm25, 0)
+            .unwrap_err()
+            .contains("no words"));
         assert!(locate(&t, &[], "remote", 10, Method::Bm25, 0).is_err());
         assert!(Method::parse("bm26").is_err());
         assert_eq!(Method::parse("tfidf").unwrap(), Method::TfIdf);

@@ -41,13 +41,24 @@ impl OracleUnits {
 
     /// Units given as text, tokenized as rouge-score tokenizes them.
     pub fn from_texts<S: AsRef<str>>(units: &[S], stem: bool) -> Self {
-        let tokens: Vec<Vec<String>> = units.iter().map(|u| crate::rouge::tokenize(u.as_ref(), stem)).collect();
+        let tokens: Vec<Vec<String>> = units
+            .iter()
+            .map(|u| crate::rouge::tokenize(u.as_ref(), stem))
+            .collect();
         Self::new(&tokens)
     }
 
     /// `select` with references given as text.
-    pub fn select_texts<S: AsRef<str>>(&self, references: &[S], stem: bool, limits: OracleLimits) -> Vec<usize> {
-        let tokens: Vec<Vec<String>> = references.iter().map(|r| crate::rouge::tokenize(r.as_ref(), stem)).collect();
+    pub fn select_texts<S: AsRef<str>>(
+        &self,
+        references: &[S],
+        stem: bool,
+        limits: OracleLimits,
+    ) -> Vec<usize> {
+        let tokens: Vec<Vec<String>> = references
+            .iter()
+            .map(|r| crate::rouge::tokenize(r.as_ref(), stem))
+            .collect();
         self.select(&tokens, limits)
     }
 
@@ -62,8 +73,10 @@ impl OracleUnits {
     /// Indices of the selected units in document order. With several
     /// references the objective is the sum of their ROUGE-1 F + ROUGE-2 F.
     pub fn select(&self, references: &[Vec<String>], limits: OracleLimits) -> Vec<usize> {
-        let mut states: Vec<ReferenceState> =
-            references.iter().map(|r| ReferenceState::new(self, r)).collect();
+        let mut states: Vec<ReferenceState> = references
+            .iter()
+            .map(|r| ReferenceState::new(self, r))
+            .collect();
         let mut selected: BTreeSet<usize> = BTreeSet::new();
         let mut used_tokens = 0usize;
         let mut current = 0.0f64;
@@ -76,7 +89,10 @@ impl OracleUnits {
                 if tokens.is_empty() || selected.contains(&unit) {
                     continue;
                 }
-                if limits.max_tokens.is_some_and(|m| used_tokens + tokens.len() > m) {
+                if limits
+                    .max_tokens
+                    .is_some_and(|m| used_tokens + tokens.len() > m)
+                {
                     continue;
                 }
                 let context = Neighbours::of(unit, &selected, &self.units);
@@ -111,7 +127,10 @@ impl Neighbours {
     fn of(unit: usize, selected: &BTreeSet<usize>, units: &[Vec<u32>]) -> Self {
         let tokens = &units[unit];
         Self {
-            before: selected.range(..unit).next_back().map(|&p| *units[p].last().unwrap()),
+            before: selected
+                .range(..unit)
+                .next_back()
+                .map(|&p| *units[p].last().unwrap()),
             after: selected.range(unit + 1..).next().map(|&s| units[s][0]),
             first: tokens[0],
             last: *tokens.last().unwrap(),
@@ -177,7 +196,11 @@ impl ReferenceState {
             .units
             .iter()
             .map(|tokens| {
-                run_lengths(tokens.windows(2).filter_map(|w| bigram_index.get(&pair(w[0], w[1])).copied()))
+                run_lengths(
+                    tokens
+                        .windows(2)
+                        .filter_map(|w| bigram_index.get(&pair(w[0], w[1])).copied()),
+                )
             })
             .collect();
         Self {
@@ -231,7 +254,11 @@ impl ReferenceState {
         let mut overlap1 = self.overlap1 as i64;
         for &(index, count) in &self.unit_unigrams[unit] {
             let i = index as usize;
-            overlap1 += gain(self.summary_unigrams[i], i64::from(count), self.reference_unigrams[i]);
+            overlap1 += gain(
+                self.summary_unigrams[i],
+                i64::from(count),
+                self.reference_unigrams[i],
+            );
         }
         let mut boundary = self.boundary_changes(context);
         let mut overlap2 = self.overlap2 as i64;
@@ -256,7 +283,11 @@ impl ReferenceState {
         let (overlap1, overlap2) = self.overlaps_with(unit, context);
         let tokens = self.summary_tokens + self.unit_lengths[unit];
         fmeasure(overlap1, tokens, self.reference_tokens)
-            + fmeasure(overlap2, tokens.saturating_sub(1), self.reference_tokens.saturating_sub(1))
+            + fmeasure(
+                overlap2,
+                tokens.saturating_sub(1),
+                self.reference_tokens.saturating_sub(1),
+            )
     }
 
     fn add(&mut self, unit: usize, context: &Neighbours) {
@@ -321,8 +352,14 @@ mod tests {
         let mut total = 0.0;
         for n in 1..=2 {
             let (s, r) = (counts(summary, n), counts(reference, n));
-            let overlap: u64 = r.iter().map(|(g, c)| (*c).min(s.get(g).copied().unwrap_or(0))).sum();
-            let sizes = (summary.len().saturating_sub(n - 1), reference.len().saturating_sub(n - 1));
+            let overlap: u64 = r
+                .iter()
+                .map(|(g, c)| (*c).min(s.get(g).copied().unwrap_or(0)))
+                .sum();
+            let sizes = (
+                summary.len().saturating_sub(n - 1),
+                reference.len().saturating_sub(n - 1),
+            );
             total += fmeasure(overlap, sizes.0, sizes.1);
         }
         total
@@ -358,19 +395,31 @@ mod tests {
     struct Lcg(u64);
     impl Lcg {
         fn below(&mut self, n: u64) -> u64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (self.0 >> 33) % n
         }
         fn text(&mut self, max_len: u64, vocabulary: u64) -> Vec<String> {
             let len = self.below(max_len + 1);
-            (0..len).map(|_| format!("w{}", self.below(vocabulary))).collect()
+            (0..len)
+                .map(|_| format!("w{}", self.below(vocabulary)))
+                .collect()
         }
     }
 
     #[test]
     fn picks_the_units_that_cover_the_reference() {
-        let units: Vec<Vec<String>> =
-            ["the remote is yellow", "lunch time", "buttons are big", "yeah"].iter().map(|t| tokens(t)).collect();
+        let units: Vec<Vec<String>> = [
+            "the remote is yellow",
+            "lunch time",
+            "buttons are big",
+            "yeah",
+        ]
+        .iter()
+        .map(|t| tokens(t))
+        .collect();
         let reference = tokens("the remote is yellow and the buttons are big");
         let chosen = OracleUnits::new(&units).select(&[reference], OracleLimits::default());
         assert_eq!(chosen, [0, 2]);
@@ -383,10 +432,17 @@ mod tests {
         let mut rng = Lcg(7);
         for case in 0..400 {
             let vocabulary = 2 + rng.below(8);
-            let units: Vec<Vec<String>> = (0..1 + rng.below(9)).map(|_| rng.text(6, vocabulary)).collect();
+            let units: Vec<Vec<String>> = (0..1 + rng.below(9))
+                .map(|_| rng.text(6, vocabulary))
+                .collect();
             let reference = rng.text(12, vocabulary + 2);
-            let fast = OracleUnits::new(&units).select(std::slice::from_ref(&reference), OracleLimits::default());
-            assert_eq!(fast, scratch_oracle(&units, &reference), "case {case}: {units:?} vs {reference:?}");
+            let fast = OracleUnits::new(&units)
+                .select(std::slice::from_ref(&reference), OracleLimits::default());
+            assert_eq!(
+                fast,
+                scratch_oracle(&units, &reference),
+                "case {case}: {units:?} vs {reference:?}"
+            );
         }
     }
 
@@ -395,36 +451,69 @@ mod tests {
         let units: Vec<Vec<String>> = ["a b", "c d", "e f"].iter().map(|t| tokens(t)).collect();
         let reference = tokens("a b c d e f");
         let oracle = OracleUnits::new(&units);
-        let one = oracle.select(std::slice::from_ref(&reference), OracleLimits { max_units: Some(1), max_tokens: None });
+        let one = oracle.select(
+            std::slice::from_ref(&reference),
+            OracleLimits {
+                max_units: Some(1),
+                max_tokens: None,
+            },
+        );
         assert_eq!(one.len(), 1);
-        let short = oracle.select(std::slice::from_ref(&reference), OracleLimits { max_units: None, max_tokens: Some(4) });
+        let short = oracle.select(
+            std::slice::from_ref(&reference),
+            OracleLimits {
+                max_units: None,
+                max_tokens: Some(4),
+            },
+        );
         assert_eq!(short.len(), 2);
-        let none = oracle.select(&[reference], OracleLimits { max_units: None, max_tokens: Some(1) });
+        let none = oracle.select(
+            &[reference],
+            OracleLimits {
+                max_units: None,
+                max_tokens: Some(1),
+            },
+        );
         assert!(none.is_empty());
     }
 
     #[test]
     fn degenerate_inputs_select_nothing() {
         let empty = OracleUnits::new(&[]);
-        assert!(empty.select(&[tokens("a b")], OracleLimits::default()).is_empty());
+        assert!(empty
+            .select(&[tokens("a b")], OracleLimits::default())
+            .is_empty());
         let units = OracleUnits::new(&[tokens(""), tokens("a")]);
-        assert!(units.select(&[tokens("")], OracleLimits::default()).is_empty());
+        assert!(units
+            .select(&[tokens("")], OracleLimits::default())
+            .is_empty());
         assert!(units.select(&[], OracleLimits::default()).is_empty());
-        assert!(units.select(&[tokens("zzz")], OracleLimits::default()).is_empty());
+        assert!(units
+            .select(&[tokens("zzz")], OracleLimits::default())
+            .is_empty());
     }
 
     #[test]
     fn optimizes_the_score_rouge_reports() {
         // The chosen summary scores what the ROUGE core says, and no single
         // extra unit would raise it.
-        let units = ["The remote is yellow .", "Lunch time .", "With big buttons .", "Yeah ."];
+        let units = [
+            "The remote is yellow .",
+            "Lunch time .",
+            "With big buttons .",
+            "Yeah .",
+        ];
         let reference = "The remote should be yellow with big buttons .";
         let oracle = OracleUnits::from_texts(&units, true);
         let chosen = oracle.select_texts(&[reference], true, OracleLimits::default());
         let scorer = crate::rouge::Scorer::new(&["rouge1", "rouge2"], true, false).unwrap();
         let total = |picked: &[usize]| -> f64 {
             let text: Vec<&str> = picked.iter().map(|&i| units[i]).collect();
-            scorer.score(reference, &text.join("\n")).iter().map(|s| s.fmeasure).sum()
+            scorer
+                .score(reference, &text.join("\n"))
+                .iter()
+                .map(|s| s.fmeasure)
+                .sum()
         };
         let best = total(&chosen);
         for extra in (0..units.len()).filter(|i| !chosen.contains(i)) {
@@ -439,7 +528,8 @@ mod tests {
     #[test]
     fn several_references_sum_their_scores() {
         let units: Vec<Vec<String>> = ["a b", "c d"].iter().map(|t| tokens(t)).collect();
-        let chosen = OracleUnits::new(&units).select(&[tokens("a b"), tokens("c d")], OracleLimits::default());
+        let chosen = OracleUnits::new(&units)
+            .select(&[tokens("a b"), tokens("c d")], OracleLimits::default());
         assert_eq!(chosen, [0, 1]);
     }
 }

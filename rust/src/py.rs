@@ -89,7 +89,8 @@ impl PyTokenCounter {
 
     /// Token counts of each text, in parallel, with the GIL released.
     fn count_batch(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<usize>> {
-        py.detach(|| self.inner.count_batch(&texts)).map_err(value_error)
+        py.detach(|| self.inner.count_batch(&texts))
+            .map_err(value_error)
     }
 
     /// Token counts of `prefix + transcript + suffix` prompts. Each distinct
@@ -133,8 +134,13 @@ fn rouge_tokenize(py: Python<'_>, text: &str, stem: bool) -> Vec<String> {
 /// NLTK `PorterStemmer().stem(word)` for a word of `[a-z0-9]` characters.
 #[pyfunction]
 fn porter_stem(word: &str) -> PyResult<String> {
-    if !word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
-        return Err(value_error(format!("porter_stem expects [a-z0-9] characters only: {word:?}")));
+    if !word
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        return Err(value_error(format!(
+            "porter_stem expects [a-z0-9] characters only: {word:?}"
+        )));
     }
     Ok(crate::stem::stem(word))
 }
@@ -142,7 +148,10 @@ fn porter_stem(word: &str) -> PyResult<String> {
 /// Our rule-based sentence splitter (rougeLsum with split_summaries).
 #[pyfunction]
 fn split_sentences(text: &str) -> Vec<String> {
-    crate::sentences::split(text).into_iter().map(str::to_string).collect()
+    crate::sentences::split(text)
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The Rust scorer behind `qmsum_fast.rouge.RougeScorer`. Results are dicts
@@ -164,8 +173,12 @@ impl PyRougeCore {
     ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
         let dict = pyo3::types::PyDict::new(py);
         for (name, score) in self.names.iter().zip(scores) {
-            let values = pyo3::types::PyTuple::new(py, [score.precision, score.recall, score.fmeasure])?;
-            let value = self.tuple_new.bind(py).call1((self.score_class.bind(py), values))?;
+            let values =
+                pyo3::types::PyTuple::new(py, [score.precision, score.recall, score.fmeasure])?;
+            let value = self
+                .tuple_new
+                .bind(py)
+                .call1((self.score_class.bind(py), values))?;
             dict.set_item(name.bind(py), value)?;
         }
         Ok(dict)
@@ -191,7 +204,8 @@ impl PyRougeCore {
         split_summaries: bool,
         score_class: Option<Bound<'_, pyo3::types::PyType>>,
     ) -> PyResult<Self> {
-        let inner = crate::rouge::Scorer::new(&rouge_types, use_stemmer, split_summaries).map_err(value_error)?;
+        let inner = crate::rouge::Scorer::new(&rouge_types, use_stemmer, split_summaries)
+            .map_err(value_error)?;
         let tuple_type = py.get_type::<pyo3::types::PyTuple>();
         let score_class = match score_class {
             Some(class) if class.is_subclass(&tuple_type)? => class,
@@ -200,13 +214,21 @@ impl PyRougeCore {
         };
         Ok(Self {
             inner,
-            names: rouge_types.iter().map(|n| pyo3::types::PyString::intern(py, n).unbind()).collect(),
+            names: rouge_types
+                .iter()
+                .map(|n| pyo3::types::PyString::intern(py, n).unbind())
+                .collect(),
             score_class: score_class.unbind(),
             tuple_new: tuple_type.getattr("__new__")?.unbind(),
         })
     }
 
-    fn score<'py>(&self, py: Python<'py>, target: &str, prediction: &str) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    fn score<'py>(
+        &self,
+        py: Python<'py>,
+        target: &str,
+        prediction: &str,
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
         let scores = py.detach(|| self.inner.score(target, prediction));
         self.to_dict(py, &scores)
     }
@@ -281,7 +303,10 @@ fn treebank_tokenize(sentence: &str) -> Vec<String> {
 /// The sentences of `text`, as an untrained `PunktSentenceTokenizer().tokenize`.
 #[pyfunction]
 fn punkt_sentences(text: &str) -> Vec<String> {
-    crate::punkt::sentences(text).into_iter().map(str::to_owned).collect()
+    crate::punkt::sentences(text)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `nltk.word_tokenize(text)` with the untrained Punkt splitter (no lowercasing).
@@ -380,7 +405,12 @@ fn split_turn_sentences(text: &str) -> Vec<String> {
 /// Relevance of each unit: "bm25" or "tfidf" against the query, or
 /// "textrank" (query ignored).
 #[pyfunction]
-fn score_units(py: Python<'_>, units: Vec<String>, query: &str, method: &str) -> PyResult<Vec<f64>> {
+fn score_units(
+    py: Python<'_>,
+    units: Vec<String>,
+    query: &str,
+    method: &str,
+) -> PyResult<Vec<f64>> {
     let method = crate::locate::Method::parse(method).map_err(value_error)?;
     py.detach(|| crate::locate::score_units(&units, query, method))
         .map_err(value_error)
@@ -389,17 +419,31 @@ fn score_units(py: Python<'_>, units: Vec<String>, query: &str, method: &str) ->
 /// Units taken in `order` within `budget` ("stop", "skip" or "reach"), in
 /// document order.
 #[pyfunction]
-fn select_within_budget(order: Vec<usize>, lengths: Vec<usize>, budget: usize, fill: &str) -> PyResult<Vec<usize>> {
+fn select_within_budget(
+    order: Vec<usize>,
+    lengths: Vec<usize>,
+    budget: usize,
+    fill: &str,
+) -> PyResult<Vec<usize>> {
     let fill = match fill {
         "stop" => crate::rank::Fill::Stop,
         "skip" => crate::rank::Fill::Skip,
         "reach" => crate::rank::Fill::Reach,
-        other => return Err(value_error(format!("unknown fill rule {other:?} (use stop, skip or reach)"))),
+        other => {
+            return Err(value_error(format!(
+                "unknown fill rule {other:?} (use stop, skip or reach)"
+            )))
+        }
     };
     if let Some(bad) = order.iter().find(|&&i| i >= lengths.len()) {
-        return Err(value_error(format!("unit {bad} out of range: {} units", lengths.len())));
+        return Err(value_error(format!(
+            "unit {bad} out of range: {} units",
+            lengths.len()
+        )));
     }
-    Ok(crate::rank::select_within_budget(&order, &lengths, budget, fill))
+    Ok(crate::rank::select_within_budget(
+        &order, &lengths, budget, fill,
+    ))
 }
 
 /// Sorted, distinct indices merged into inclusive spans of neighbours.
@@ -429,8 +473,14 @@ fn locate_turns(
         .map_err(value_error)
 }
 
-fn oracle_limits(max_units: Option<usize>, max_tokens: Option<usize>) -> crate::oracle::OracleLimits {
-    crate::oracle::OracleLimits { max_units, max_tokens }
+fn oracle_limits(
+    max_units: Option<usize>,
+    max_tokens: Option<usize>,
+) -> crate::oracle::OracleLimits {
+    crate::oracle::OracleLimits {
+        max_units,
+        max_tokens,
+    }
 }
 
 /// Greedy ROUGE-1 + ROUGE-2 F oracle: indices of the chosen units.
@@ -445,8 +495,11 @@ fn oracle_select(
     max_tokens: Option<usize>,
 ) -> Vec<usize> {
     py.detach(|| {
-        crate::oracle::OracleUnits::from_texts(&units, stem)
-            .select_texts(&references, stem, oracle_limits(max_units, max_tokens))
+        crate::oracle::OracleUnits::from_texts(&units, stem).select_texts(
+            &references,
+            stem,
+            oracle_limits(max_units, max_tokens),
+        )
     })
 }
 
@@ -475,7 +528,10 @@ impl PyOracleUnits {
         max_units: Option<usize>,
         max_tokens: Option<usize>,
     ) -> Vec<usize> {
-        py.detach(|| self.inner.select_texts(&references, self.stem, oracle_limits(max_units, max_tokens)))
+        py.detach(|| {
+            self.inner
+                .select_texts(&references, self.stem, oracle_limits(max_units, max_tokens))
+        })
     }
 
     fn __len__(&self) -> usize {
@@ -496,13 +552,18 @@ fn oracle_select_batch(
     max_tokens: Option<usize>,
 ) -> PyResult<Vec<Vec<usize>>> {
     if let Some((bad, _)) = queries.iter().find(|(m, _)| *m >= meetings.len()) {
-        return Err(value_error(format!("query refers to meeting {bad}, but there are {}", meetings.len())));
+        return Err(value_error(format!(
+            "query refers to meeting {bad}, but there are {}",
+            meetings.len()
+        )));
     }
     let limits = oracle_limits(max_units, max_tokens);
     Ok(py.detach(|| {
         use rayon::prelude::*;
-        let prepared: Vec<crate::oracle::OracleUnits> =
-            meetings.par_iter().map(|units| crate::oracle::OracleUnits::from_texts(units, stem)).collect();
+        let prepared: Vec<crate::oracle::OracleUnits> = meetings
+            .par_iter()
+            .map(|units| crate::oracle::OracleUnits::from_texts(units, stem))
+            .collect();
         queries
             .par_iter()
             .map(|(meeting, references)| prepared[*meeting].select_texts(references, stem, limits))

@@ -13,13 +13,13 @@ const STOP_WORDS: &[&str] = &[
     "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
     "be", "because", "been", "before", "being", "both", "but", "by", "can", "could", "did", "do",
     "does", "doing", "done", "for", "from", "get", "got", "had", "has", "have", "having", "he",
-    "her", "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just",
-    "like", "me", "mm", "mmm", "more", "my", "no", "not", "now", "of", "oh", "okay", "on", "one",
-    "or", "other", "our", "out", "over", "really", "right", "said", "say", "she", "so", "some",
-    "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "thing",
-    "think", "this", "those", "through", "to", "too", "uh", "um", "up", "us", "very", "was",
-    "we", "well", "were", "what", "when", "where", "which", "while", "who", "whom", "why",
-    "will", "with", "would", "yeah", "yes", "you", "your",
+    "her", "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "like",
+    "me", "mm", "mmm", "more", "my", "no", "not", "now", "of", "oh", "okay", "on", "one", "or",
+    "other", "our", "out", "over", "really", "right", "said", "say", "she", "so", "some", "such",
+    "than", "that", "the", "their", "them", "then", "there", "these", "they", "thing", "think",
+    "this", "those", "through", "to", "too", "uh", "um", "up", "us", "very", "was", "we", "well",
+    "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
+    "would", "yeah", "yes", "you", "your",
 ];
 
 /// Lowercase ASCII-alphanumeric words of `text`; every other character splits.
@@ -48,7 +48,10 @@ pub fn content_words(text: &str) -> Vec<String> {
 /// Like `content_words` but never falls back: for the units being ranked, a
 /// unit of fillers ("Yeah . Okay .") should have no words.
 pub fn unit_words(text: &str) -> Vec<String> {
-    words(text).into_iter().filter(|w| !is_stop_word(w)).collect()
+    words(text)
+        .into_iter()
+        .filter(|w| !is_stop_word(w))
+        .collect()
 }
 
 fn is_stop_word(word: &str) -> bool {
@@ -213,14 +216,20 @@ mod tests {
 
     #[test]
     fn words_split_like_rouge() {
-        assert_eq!(words("Don't STOP, café-42!"), ["don", "t", "stop", "caf", "42"]);
+        assert_eq!(
+            words("Don't STOP, café-42!"),
+            ["don", "t", "stop", "caf", "42"]
+        );
         assert!(words(" ?! ").is_empty());
     }
 
     #[test]
     fn content_words_fall_back_to_all_words() {
         assert_eq!(content_words("What was said about the remote?"), ["remote"]);
-        assert_eq!(content_words("What did they say?"), ["what", "did", "they", "say"]);
+        assert_eq!(
+            content_words("What did they say?"),
+            ["what", "did", "they", "say"]
+        );
         assert!(content_words("??").is_empty());
         assert!(unit_words("Yeah . Okay .").is_empty());
     }
@@ -240,10 +249,22 @@ mod tests {
         let lengths = [5, 3, 8, 2];
         let order = [2, 0, 1, 3];
         assert_eq!(select_within_budget(&order, &lengths, 10, Fill::Stop), [2]);
-        assert_eq!(select_within_budget(&order, &lengths, 10, Fill::Skip), [2, 3]);
-        assert_eq!(select_within_budget(&order, &lengths, 10, Fill::Reach), [0, 2]);
-        assert_eq!(select_within_budget(&order, &lengths, 1, Fill::Skip), Vec::<usize>::new());
-        assert_eq!(select_within_budget(&order, &lengths, 0, Fill::Reach), Vec::<usize>::new());
+        assert_eq!(
+            select_within_budget(&order, &lengths, 10, Fill::Skip),
+            [2, 3]
+        );
+        assert_eq!(
+            select_within_budget(&order, &lengths, 10, Fill::Reach),
+            [0, 2]
+        );
+        assert_eq!(
+            select_within_budget(&order, &lengths, 1, Fill::Skip),
+            Vec::<usize>::new()
+        );
+        assert_eq!(
+            select_within_budget(&order, &lengths, 0, Fill::Reach),
+            Vec::<usize>::new()
+        );
     }
 
     #[test]
@@ -255,7 +276,10 @@ mod tests {
     fn smoothing_spreads_scores_to_neighbours() {
         let scores = [0.0, 0.0, 6.0, 0.0, 0.0, 0.0];
         assert_eq!(smooth_with_neighbours(&scores, 0), scores);
-        assert_eq!(smooth_with_neighbours(&scores, 2), [3.0, 6.0, 6.0, 6.0, 3.0, 0.0]);
+        assert_eq!(
+            smooth_with_neighbours(&scores, 2),
+            [3.0, 6.0, 6.0, 6.0, 3.0, 0.0]
+        );
         assert!(smooth_with_neighbours(&[], 3).is_empty());
         assert_eq!(smooth_with_neighbours(&[1.0], 100), [1.0]);
     }

@@ -350,7 +350,10 @@ struct NgramTable {
 }
 
 enum NgramLookup {
-    Packed { bits: u32, counts: FxHashMap<u128, u32> },
+    Packed {
+        bits: u32,
+        counts: FxHashMap<u128, u32>,
+    },
     Slices(FxHashMap<Box<[u32]>, u32>),
 }
 
@@ -368,7 +371,10 @@ impl NgramTable {
                     0
                 }) += 1;
             }
-            NgramLookup::Packed { bits, counts: table }
+            NgramLookup::Packed {
+                bits,
+                counts: table,
+            }
         } else {
             let mut table: FxHashMap<Box<[u32]>, u32> = FxHashMap::default();
             for gram in ids.windows(n) {
@@ -379,7 +385,11 @@ impl NgramTable {
             }
             NgramLookup::Slices(table)
         };
-        let mut this = Self { lookup, grams, counts: Vec::new() };
+        let mut this = Self {
+            lookup,
+            grams,
+            counts: Vec::new(),
+        };
         counts.extend(this.grams.chunks_exact(n).map(|gram| this.get(gram)));
         this.counts = counts;
         this
@@ -389,7 +399,9 @@ impl NgramTable {
     #[inline]
     fn get(&self, gram: &[u32]) -> u32 {
         match &self.lookup {
-            NgramLookup::Packed { bits, counts } => counts.get(&pack(gram, *bits)).copied().unwrap_or(0),
+            NgramLookup::Packed { bits, counts } => {
+                counts.get(&pack(gram, *bits)).copied().unwrap_or(0)
+            }
             NgramLookup::Slices(counts) => counts.get(gram).copied().unwrap_or(0),
         }
     }
@@ -404,7 +416,8 @@ impl NgramTable {
 
 #[inline]
 fn pack(gram: &[u32], bits: u32) -> u128 {
-    gram.iter().fold(0u128, |key, &id| (key << bits) | id as u128)
+    gram.iter()
+        .fold(0u128, |key, &id| (key << bits) | id as u128)
 }
 
 /// A text tokenized once (tokens, sentences, unigram and n-gram counts), so
@@ -430,7 +443,12 @@ impl PreparedText {
                 ngrams[n] = Some(NgramTable::build(&doc.ids, n, vocab.len()));
             }
         }
-        Self { vocab, doc, counts, ngrams }
+        Self {
+            vocab,
+            doc,
+            counts,
+            ngrams,
+        }
     }
 
     /// Number of tokens.
@@ -465,7 +483,11 @@ impl<'a> Pair<'a> {
         mut small_ids: Vec<u32>,
     ) -> Self {
         let small_is_target = target.vocab.len() < prediction.vocab.len();
-        let (big, small) = if small_is_target { (prediction, target) } else { (target, prediction) };
+        let (big, small) = if small_is_target {
+            (prediction, target)
+        } else {
+            (target, prediction)
+        };
         remap.clear();
         remap.resize(small.vocab.len(), NO_ID);
         for (token, id) in small.vocab.iter() {
@@ -475,7 +497,13 @@ impl<'a> Pair<'a> {
         }
         small_ids.clear();
         small_ids.extend(small.doc.ids.iter().map(|&id| remap[id as usize]));
-        Self { big, small, remap, small_ids, small_is_target }
+        Self {
+            big,
+            small,
+            remap,
+            small_ids,
+            small_is_target,
+        }
     }
 
     /// The buffers back, for the next pair.
@@ -499,7 +527,11 @@ impl<'a> Pair<'a> {
     /// (target, prediction) sentence ends.
     fn sentence_ends(&self) -> (&[usize], &[usize]) {
         let (small, big) = (&self.small.doc.sentence_ends, &self.big.doc.sentence_ends);
-        if self.small_is_target { (small, big) } else { (big, small) }
+        if self.small_is_target {
+            (small, big)
+        } else {
+            (big, small)
+        }
     }
 
     /// Clipped n-gram overlap; symmetric, so computed from `small`'s n-grams.
@@ -510,7 +542,8 @@ impl<'a> Pair<'a> {
                 .map(|(&count, &big_id)| count.min(self.big.counts[big_id as usize]) as usize)
                 .sum();
         }
-        let (Some(small_table), Some(big_table)) = (&self.small.ngrams[n], &self.big.ngrams[n]) else {
+        let (Some(small_table), Some(big_table)) = (&self.small.ngrams[n], &self.big.ngrams[n])
+        else {
             unreachable!("n-gram tables are built for every requested n");
         };
         let mut overlap = 0;
@@ -528,9 +561,17 @@ impl<'a> Pair<'a> {
     }
 
     fn rouge_n(&self, n: usize) -> Score {
-        let overlap = if self.small.len() < n || self.big.len() < n { 0 } else { self.ngram_overlap(n) };
+        let overlap = if self.small.len() < n || self.big.len() < n {
+            0
+        } else {
+            self.ngram_overlap(n)
+        };
         let (target, prediction) = self.ids();
-        ngram_score(overlap, ngram_total(target.len(), n), ngram_total(prediction.len(), n))
+        ngram_score(
+            overlap,
+            ngram_total(target.len(), n),
+            ngram_total(prediction.len(), n),
+        )
     }
 
     /// rouge-score's `_score_lcs`.
@@ -552,7 +593,11 @@ impl<'a> Pair<'a> {
             return Score::default();
         }
         let (target_ends, prediction_ends) = self.sentence_ends();
-        let LsumBuffers { remaining_big, remaining_small, hit } = buffers;
+        let LsumBuffers {
+            remaining_big,
+            remaining_small,
+            hit,
+        } = buffers;
         remaining_big.clear();
         remaining_big.extend_from_slice(&self.big.counts);
         remaining_small.clear();
@@ -584,13 +629,18 @@ impl<'a> Pair<'a> {
                 }
             }
         }
-        Score::new(hits as f64 / prediction.len() as f64, hits as f64 / target.len() as f64)
+        Score::new(
+            hits as f64 / prediction.len() as f64,
+            hits as f64 / target.len() as f64,
+        )
     }
 }
 
 fn sentences_of<'a>(ids: &'a [u32], ends: &'a [usize]) -> impl Iterator<Item = &'a [u32]> {
     let starts = std::iter::once(0).chain(ends.iter().copied());
-    starts.zip(ends.iter()).map(move |(start, &end)| &ids[start..end])
+    starts
+        .zip(ends.iter())
+        .map(move |(start, &end)| &ids[start..end])
 }
 
 // ---------------------------------------------------------------------------
@@ -635,8 +685,16 @@ impl Scorer {
             .iter()
             .map(|t| t.as_ref().parse())
             .collect::<Result<Vec<_>, _>>()?;
-        let sentences = if split { Sentences::Split } else { Sentences::Lines };
-        Ok(Self { types, stem, sentences })
+        let sentences = if split {
+            Sentences::Split
+        } else {
+            Sentences::Lines
+        };
+        Ok(Self {
+            types,
+            stem,
+            sentences,
+        })
     }
 
     pub fn types(&self) -> &[RougeType] {
@@ -664,8 +722,19 @@ impl Scorer {
     /// Scores of two prepared texts (both from this scorer's `prepare`).
     pub fn score_prepared(&self, target: &PreparedText, prediction: &PreparedText) -> Vec<Score> {
         SCRATCH.with(|scratch| {
-            let Scratch { masks, union, lsum, remap, small_ids } = &mut *scratch.borrow_mut();
-            let pair = Pair::new(target, prediction, std::mem::take(remap), std::mem::take(small_ids));
+            let Scratch {
+                masks,
+                union,
+                lsum,
+                remap,
+                small_ids,
+            } = &mut *scratch.borrow_mut();
+            let pair = Pair::new(
+                target,
+                prediction,
+                std::mem::take(remap),
+                std::mem::take(small_ids),
+            );
             let scores = self
                 .types
                 .iter()
@@ -688,7 +757,11 @@ impl Scorer {
         self.best_of(targets.iter(), &prediction)
     }
 
-    fn best_of<'a>(&self, targets: impl Iterator<Item = &'a PreparedText>, prediction: &PreparedText) -> Vec<Score> {
+    fn best_of<'a>(
+        &self,
+        targets: impl Iterator<Item = &'a PreparedText>,
+        prediction: &PreparedText,
+    ) -> Vec<Score> {
         let mut best: Vec<Option<Score>> = vec![None; self.types.len()];
         for target in targets {
             let scores = self.score_prepared(target, prediction);
@@ -703,7 +776,10 @@ impl Scorer {
 
     /// Every distinct text of `texts` prepared once, in parallel; returns the
     /// prepared texts and, per input text, its index among them.
-    fn prepare_distinct<'a>(&self, texts: impl Iterator<Item = &'a str>) -> (Vec<PreparedText>, Vec<usize>) {
+    fn prepare_distinct<'a>(
+        &self,
+        texts: impl Iterator<Item = &'a str>,
+    ) -> (Vec<PreparedText>, Vec<usize>) {
         let mut index: FxHashMap<&str, usize> = FxHashMap::default();
         let mut distinct = Vec::new();
         let positions = texts
@@ -720,7 +796,11 @@ impl Scorer {
 
     /// [`Scorer::score`] of each (target, prediction) pair, in parallel. Each
     /// distinct text is tokenized once however often it occurs.
-    pub fn score_batch<S: AsRef<str> + Sync>(&self, targets: &[S], predictions: &[S]) -> Vec<Vec<Score>> {
+    pub fn score_batch<S: AsRef<str> + Sync>(
+        &self,
+        targets: &[S],
+        predictions: &[S],
+    ) -> Vec<Vec<Score>> {
         let texts = targets.iter().chain(predictions).map(AsRef::as_ref);
         let (prepared, positions) = self.prepare_distinct(texts);
         let (target_at, prediction_at) = positions.split_at(targets.len());
@@ -732,7 +812,11 @@ impl Scorer {
     }
 
     /// [`Scorer::score_multi`] of each (targets, prediction) pair, in parallel.
-    pub fn score_multi_batch<S: AsRef<str> + Sync>(&self, targets: &[Vec<S>], predictions: &[S]) -> Vec<Vec<Score>> {
+    pub fn score_multi_batch<S: AsRef<str> + Sync>(
+        &self,
+        targets: &[Vec<S>],
+        predictions: &[S],
+    ) -> Vec<Vec<Score>> {
         let texts = predictions
             .iter()
             .chain(targets.iter().flatten())
@@ -823,7 +907,11 @@ mod tests {
         let (t, p) = (tokenize(t, false), tokenize(p, false));
         for n in 1..=9 {
             let generic = ngram_overlap(&ngram_counts(&t, n), &ngram_counts(&p, n));
-            let expected = ngram_score(generic, (t.len() + 1).saturating_sub(n), (p.len() + 1).saturating_sub(n));
+            let expected = ngram_score(
+                generic,
+                (t.len() + 1).saturating_sub(n),
+                (p.len() + 1).saturating_sub(n),
+            );
             assert_eq!(scores[n - 1], expected, "n={n}");
         }
     }
@@ -833,13 +921,22 @@ mod tests {
         // 40000 distinct tokens need 16 bits per id: 9-grams no longer fit 128 bits.
         let words: Vec<String> = (0..40000).map(|i| format!("w{i}")).collect();
         let target = words.join(" ");
-        let prediction = format!("{} x {}", words[10..30].join(" "), words[100..200].join(" "));
+        let prediction = format!(
+            "{} x {}",
+            words[10..30].join(" "),
+            words[100..200].join(" ")
+        );
         let types = ["rouge1", "rouge4", "rouge9", "rougeL"];
-        let scores = Scorer::new(&types, false, false).unwrap().score(&target, &prediction);
+        let scores = Scorer::new(&types, false, false)
+            .unwrap()
+            .score(&target, &prediction);
         let (t, p) = (tokenize(&target, false), tokenize(&prediction, false));
         for (k, n) in [(0, 1), (1, 4), (2, 9)] {
             let overlap = ngram_overlap(&ngram_counts(&t, n), &ngram_counts(&p, n));
-            assert_eq!(scores[k], ngram_score(overlap, t.len() + 1 - n, p.len() + 1 - n));
+            assert_eq!(
+                scores[k],
+                ngram_score(overlap, t.len() + 1 - n, p.len() + 1 - n)
+            );
         }
         assert_eq!(scores[3].precision, 120.0 / 121.0);
     }
@@ -847,7 +944,11 @@ mod tests {
     #[test]
     fn multi_batch_equals_score_multi() {
         let s = scorer(&["rouge1", "rouge2", "rougeL", "rougeLsum"], true);
-        let targets = vec![vec!["the cats sat", "cats\nsat on mats"], vec!["one"], vec![]];
+        let targets = vec![
+            vec!["the cats sat", "cats\nsat on mats"],
+            vec!["one"],
+            vec![],
+        ];
         let preds = vec!["a cat sat on the mat", "one two", "x"];
         let batch = s.score_multi_batch(&targets, &preds);
         for i in 0..3 {

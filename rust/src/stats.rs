@@ -316,7 +316,11 @@ mod tests {
             professor b: okay . { vocalsound } i think ...\n\nphd c: ÷ naïve café 1234567 , yeah ."
             .repeat(300);
         let prompts = vec![
-            ("### Input:\n".to_string(), 0, "\n\n### Response:".to_string()),
+            (
+                "### Input:\n".to_string(),
+                0,
+                "\n\n### Response:".to_string(),
+            ),
             ("query ".to_string(), 0, " end".to_string()),
             ("".to_string(), 0, "".to_string()),
             ("x".to_string(), 1, "y".to_string()),
@@ -324,7 +328,9 @@ mod tests {
         let transcripts = vec![transcript, "   ".to_string()];
         let got = counter.count_prompts(&transcripts, &prompts).unwrap();
         for ((prefix, i, suffix), n) in prompts.iter().zip(got) {
-            let full = counter.count(&format!("{prefix}{}{suffix}", transcripts[*i])).unwrap();
+            let full = counter
+                .count(&format!("{prefix}{}{suffix}", transcripts[*i]))
+                .unwrap();
             assert_eq!(n, full);
         }
     }

@@ -68,17 +68,27 @@ fn count_common(a: &[u32], b: &[u32]) -> usize {
 /// iterated from all ones until no score moves by more than `TOLERANCE`.
 /// Isolated units keep `1 - d`.
 pub fn pagerank(edges: &[Vec<(usize, f64)>], damping: f64) -> Vec<f64> {
-    let out_weight: Vec<f64> = edges.iter().map(|e| e.iter().map(|&(_, w)| w).sum()).collect();
+    let out_weight: Vec<f64> = edges
+        .iter()
+        .map(|e| e.iter().map(|&(_, w)| w).sum())
+        .collect();
     let mut scores = vec![1.0; edges.len()];
     for _ in 0..MAX_ITERATIONS {
         let next: Vec<f64> = edges
             .iter()
             .map(|neighbours| {
-                let inflow: f64 = neighbours.iter().map(|&(j, w)| w / out_weight[j] * scores[j]).sum();
+                let inflow: f64 = neighbours
+                    .iter()
+                    .map(|&(j, w)| w / out_weight[j] * scores[j])
+                    .sum();
                 (1.0 - damping) + damping * inflow
             })
             .collect();
-        let change = next.iter().zip(&scores).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let change = next
+            .iter()
+            .zip(&scores)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
         scores = next;
         if change < TOLERANCE {
             break;

@@ -40,8 +40,16 @@ impl TfIdf {
                 *weight *= idf[*id as usize];
             }
         }
-        let norms = counts.iter().map(|v| v.values().map(|w| w * w).sum::<f64>().sqrt()).collect();
-        Self { vocabulary, vectors: counts, norms, idf }
+        let norms = counts
+            .iter()
+            .map(|v| v.values().map(|w| w * w).sum::<f64>().sqrt())
+            .collect();
+        Self {
+            vocabulary,
+            vectors: counts,
+            norms,
+            idf,
+        }
     }
 
     /// Cosine similarity of every document to `query`; 0 for empty vectors.
@@ -58,7 +66,10 @@ impl TfIdf {
                 if norm == 0.0 || query_norm == 0.0 {
                     return 0.0;
                 }
-                let dot: f64 = weights.iter().map(|(id, w)| w * vector.get(id).copied().unwrap_or(0.0)).sum();
+                let dot: f64 = weights
+                    .iter()
+                    .map(|(id, w)| w * vector.get(id).copied().unwrap_or(0.0))
+                    .sum();
                 dot / (norm * query_norm)
             })
             .collect()
