@@ -27,10 +27,10 @@ class LazyGroup(click.Group):
     """Imports a command's module only when that command runs."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if _module_exists(name)]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS or not _module_exists(name):
+        if name not in COMMANDS:
             return None
         module = importlib.import_module(_module_name(name))
         return module.command
@@ -50,10 +50,6 @@ class LazyGroup(click.Group):
 
 def _module_name(command: str) -> str:
     return "qmsum_fast.commands." + command.replace("-", "_")
-
-
-def _module_exists(command: str) -> bool:
-    return importlib.util.find_spec(_module_name(command)) is not None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
