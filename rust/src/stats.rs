@@ -9,16 +9,27 @@
 //! Other tokenizers count every full prompt, still in parallel.
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde_json::Value;
-use tokenizers::Tokenizer;
+use std::sync::RwLock;
+use tokenizers::{Model, OffsetReferential, OffsetType, PreTokenizer, Tokenizer};
 
 /// Bytes between segment cuts: small enough to spread one long transcript over
 /// all cores, large enough that per-call overhead does not matter.
 const SEGMENT_BYTES: usize = 4096;
 
+/// Most distinct pre-token words remembered; QMSum has far fewer, and the cap
+/// keeps memory bounded on other text.
+const WORD_CACHE_LIMIT: usize = 1 << 18;
+
 pub struct TokenCounter {
     tokenizer: Tokenizer,
     splits_exactly: bool,
+    /// Token count per byte-level pre-token, shared by all threads. Only used
+    /// when `splits_exactly`: there the count of a text is the sum of its
+    /// added tokens and the model's counts of each pre-token, and a word's
+    /// count does not depend on its neighbours.
+    words: RwLock<FxHashMap<Box<str>, u32>>,
 }
 
 /// A prompt: `prefix + transcripts[index] + suffix`.
@@ -43,6 +54,7 @@ impl TokenCounter {
         Ok(Self {
             tokenizer,
             splits_exactly: splits_at_spaces(&config),
+            words: RwLock::new(FxHashMap::default()),
         })
     }
 
@@ -52,10 +64,71 @@ impl TokenCounter {
     }
 
     pub fn count(&self, text: &str) -> Result<usize, String> {
+        if self.splits_exactly {
+            if let Some(pre_tokenizer) = self.tokenizer.get_pre_tokenizer() {
+                return self.count_words(pre_tokenizer, text);
+            }
+        }
+        self.count_encoding(text)
+    }
+
+    /// The reference: length of the full `Encoding`.
+    pub fn count_encoding(&self, text: &str) -> Result<usize, String> {
         self.tokenizer
             .encode_fast(text, false)
             .map(|encoding| encoding.len())
             .map_err(|e| format!("tokenizer failed: {e}"))
+    }
+
+    /// The steps of `encode_fast` up to the model (added tokens, normalizer,
+    /// pre-tokenizer), then a cached count per pre-token instead of building
+    /// the `Encoding`: with few distinct words, nearly every word is a hit and
+    /// neither BPE nor the token strings and offsets are made.
+    fn count_words<P: PreTokenizer>(&self, pre_tokenizer: &P, text: &str) -> Result<usize, String> {
+        let mut pieces = self
+            .tokenizer
+            .get_added_vocabulary()
+            .extract_and_normalize(self.tokenizer.get_normalizer(), text);
+        pre_tokenizer
+            .pre_tokenize(&mut pieces)
+            .map_err(|e| format!("tokenizer failed: {e}"))?;
+        let splits = pieces.get_splits(OffsetReferential::Normalized, OffsetType::None);
+        let mut total = 0usize;
+        let mut misses: Vec<&str> = Vec::new();
+        {
+            let words = self.words.read().unwrap_or_else(|e| e.into_inner());
+            for (word, _, tokens) in &splits {
+                match tokens {
+                    // An added token, already matched.
+                    Some(tokens) => total += tokens.len(),
+                    None => match words.get(*word) {
+                        Some(&n) => total += n as usize,
+                        None => misses.push(word),
+                    },
+                }
+            }
+        }
+        if misses.is_empty() {
+            return Ok(total);
+        }
+        let model = self.tokenizer.get_model();
+        let mut learned = Vec::with_capacity(misses.len());
+        for word in misses {
+            let n = model
+                .tokenize(word)
+                .map_err(|e| format!("tokenizer failed: {e}"))?
+                .len();
+            total += n;
+            learned.push((word, n as u32));
+        }
+        let mut words = self.words.write().unwrap_or_else(|e| e.into_inner());
+        for (word, n) in learned {
+            if words.len() >= WORD_CACHE_LIMIT {
+                break;
+            }
+            words.entry(word.into()).or_insert(n);
+        }
+        Ok(total)
     }
 
     pub fn count_batch(&self, texts: &[String]) -> Result<Vec<usize>, String> {
@@ -332,6 +405,31 @@ mod tests {
                 .count(&format!("{prefix}{}{suffix}", transcripts[*i]))
                 .unwrap();
             assert_eq!(n, full);
+        }
+    }
+
+    #[test]
+    fn word_counts_equal_encoding_counts() {
+        let counter = bundled();
+        let long_word = "x".repeat(300) + &"é".repeat(200);
+        let texts = [
+            "",
+            " ",
+            "hello<|endoftext|>world",
+            "a<|endoftext|> <|endoftext|>  b<|padding|>c",
+            "so   the\u{a0}café naïve 😀😀 e\u{301}tude \n\n\t x",
+            &long_word,
+            "grad a: so we 're going to  talk about the    belief-net .",
+        ];
+        // Twice: the second pass counts from the word cache.
+        for _ in 0..2 {
+            for text in texts {
+                assert_eq!(
+                    counter.count(text).unwrap(),
+                    counter.count_encoding(text).unwrap(),
+                    "{text:?}"
+                );
+            }
         }
     }
 
