@@ -4,7 +4,7 @@
 //! a word found in most turns of a meeting still counts a little instead of
 //! pushing scores below zero. Statistics come from the units of one meeting.
 
-use crate::rank::Vocabulary;
+use crate::rank::{TermCounts, Vocabulary};
 use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug)]
@@ -31,20 +31,11 @@ pub struct Bm25 {
 
 impl Bm25 {
     pub fn new(documents: &[Vec<String>], params: Bm25Params) -> Self {
-        let mut vocabulary = Vocabulary::default();
-        let mut term_counts = Vec::with_capacity(documents.len());
-        let mut document_frequency: Vec<u32> = Vec::new();
-        for words in documents {
-            let mut counts: HashMap<u32, u32> = HashMap::new();
-            for word in words {
-                *counts.entry(vocabulary.id(word)).or_default() += 1;
-            }
-            document_frequency.resize(vocabulary.len(), 0);
-            for &id in counts.keys() {
-                document_frequency[id as usize] += 1;
-            }
-            term_counts.push(counts);
-        }
+        let TermCounts {
+            vocabulary,
+            counts: term_counts,
+            document_frequency,
+        } = TermCounts::new(documents);
         let lengths: Vec<usize> = documents.iter().map(Vec::len).collect();
         let total: usize = lengths.iter().sum();
         let mean_length = if documents.is_empty() {

@@ -205,6 +205,38 @@ impl Vocabulary {
     }
 }
 
+/// Per-document term counts and document frequencies over a shared
+/// vocabulary: the statistics both BM25 and TF-IDF start from.
+pub struct TermCounts {
+    pub vocabulary: Vocabulary,
+    pub counts: Vec<HashMap<u32, u32>>,
+    pub document_frequency: Vec<u32>,
+}
+
+impl TermCounts {
+    pub fn new(documents: &[Vec<String>]) -> Self {
+        let mut vocabulary = Vocabulary::default();
+        let mut counts = Vec::with_capacity(documents.len());
+        let mut document_frequency: Vec<u32> = Vec::new();
+        for words in documents {
+            let mut document: HashMap<u32, u32> = HashMap::new();
+            for word in words {
+                *document.entry(vocabulary.id(word)).or_default() += 1;
+            }
+            document_frequency.resize(vocabulary.len(), 0);
+            for &id in document.keys() {
+                document_frequency[id as usize] += 1;
+            }
+            counts.push(document);
+        }
+        Self {
+            vocabulary,
+            counts,
+            document_frequency,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! (scikit-learn's default), computed over the units of one meeting; the query
 //! is weighted with the same idf. Words absent from the meeting are ignored.
 
-use crate::rank::Vocabulary;
+use crate::rank::{TermCounts, Vocabulary};
 use std::collections::HashMap;
 
 pub struct TfIdf {
@@ -16,37 +16,31 @@ pub struct TfIdf {
 
 impl TfIdf {
     pub fn new(documents: &[Vec<String>]) -> Self {
-        let mut vocabulary = Vocabulary::default();
-        let mut counts: Vec<HashMap<u32, f64>> = Vec::with_capacity(documents.len());
-        let mut document_frequency: Vec<u32> = Vec::new();
-        for words in documents {
-            let mut tf: HashMap<u32, f64> = HashMap::new();
-            for word in words {
-                *tf.entry(vocabulary.id(word)).or_default() += 1.0;
-            }
-            document_frequency.resize(vocabulary.len(), 0);
-            for &id in tf.keys() {
-                document_frequency[id as usize] += 1;
-            }
-            counts.push(tf);
-        }
+        let TermCounts {
+            vocabulary,
+            counts,
+            document_frequency,
+        } = TermCounts::new(documents);
         let n = documents.len() as f64;
         let idf: Vec<f64> = document_frequency
             .iter()
             .map(|&df| ((1.0 + n) / (1.0 + df as f64)).ln() + 1.0)
             .collect();
-        for tf in &mut counts {
-            for (id, weight) in tf.iter_mut() {
-                *weight *= idf[*id as usize];
-            }
-        }
-        let norms = counts
+        let vectors: Vec<HashMap<u32, f64>> = counts
+            .iter()
+            .map(|tf| {
+                tf.iter()
+                    .map(|(&id, &count)| (id, count as f64 * idf[id as usize]))
+                    .collect()
+            })
+            .collect();
+        let norms = vectors
             .iter()
             .map(|v| v.values().map(|w| w * w).sum::<f64>().sqrt())
             .collect();
         Self {
             vocabulary,
-            vectors: counts,
+            vectors,
             norms,
             idf,
         }
