@@ -60,8 +60,8 @@ def settings_for(arch: str, new_tokens: int) -> dict:
 
 
 def prompts_for(arch, tokenizer, examples, budget):
-    from qmsum_fast.presets import MPT_MARKER
-    from qmsum_fast.prompting import PromptBuilder
+    from qmsum_fast.gen.presets import MPT_MARKER
+    from qmsum_fast.gen.prompting import PromptBuilder
     from qmsum_fast.templates import load_template, parse_template
 
     template = load_template("led") if arch == "led" else parse_template("{transcript}" + MPT_MARKER)
@@ -70,9 +70,9 @@ def prompts_for(arch, tokenizer, examples, budget):
 
 
 def qmsum_fast_engine(arch, model, tokenizer, generation, device):
-    from qmsum_fast.engine import Engine
-    from qmsum_fast.models import LoadedModel
-    from qmsum_fast.presets import resolve_settings
+    from qmsum_fast.gen.engine import Engine
+    from qmsum_fast.gen.models import LoadedModel
+    from qmsum_fast.gen.presets import resolve_settings
 
     settings = resolve_settings("led" if arch == "led" else "mpt-storywriter", {})
     settings = settings.__class__(**{**settings.as_dict(), "generation": generation, "answer_marker": None})
@@ -81,7 +81,7 @@ def qmsum_fast_engine(arch, model, tokenizer, generation, device):
 
 
 def run_qmsum_fast(engine, prompts, on_cuda):
-    from qmsum_fast.batching import Batcher, start_batch_size
+    from qmsum_fast.gen.batching import Batcher, start_batch_size
 
     outputs = {}
     batcher = Batcher(engine.generate, start_batch_size("auto", len(prompts), on_cuda))
@@ -150,8 +150,8 @@ def assert_identical(arch, model, tokenizer, examples, device, new_tokens):
 def bench(arch, size, examples, budget, new_tokens, device, fast_dtype, compare_budget=None):
     import torch
 
-    from qmsum_fast.make_model import build_model
-    from qmsum_fast.mpt_attention import enable_blocked_sdpa
+    from qmsum_fast.gen.make_model import build_model
+    from qmsum_fast.gen.mpt_attention import enable_blocked_sdpa
 
     rows = []
     on_cuda = device.startswith("cuda")

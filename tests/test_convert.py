@@ -15,7 +15,7 @@ from qmsum_fast.cli import main
 from qmsum_fast.convert import FORMATS, alpaca_json, convert
 from qmsum_fast.preprocess import prepare
 from qmsum_fast.data import Example, Turn, example_id, load_examples, plain_transcript
-from qmsum_fast.readers import infer_domain, meeting_name_for, query_type_of
+from qmsum_fast.data.readers import infer_domain, meeting_name_for, query_type_of
 
 DATA = Path(__file__).parent / "data"
 FORMATS_DIR = DATA / "formats"

@@ -30,7 +30,7 @@ from qmsum_fast.data import (
     render_turns,
 )
 from qmsum_fast.errors import InputError
-from qmsum_fast.readers import bundled_root, infer_domain, query_type_of, split_of_name
+from qmsum_fast.data.readers import bundled_root, infer_domain, query_type_of, split_of_name
 
 DATA = Path(__file__).parent / "data"
 ROOT = DATA / "qmsum"  # a miniature upstream data root of real meeting files

@@ -28,7 +28,7 @@ DATA = Path(__file__).parent / "data" / "gen_qmsum"
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
     """Tiny random-weight models, made once per session."""
-    from qmsum_fast.make_model import make_model
+    from qmsum_fast.gen.make_model import make_model
 
     root = tmp_path_factory.mktemp("models")
     return {arch: str(make_model(arch, "tiny", root / arch)) for arch in ("led", "mpt", "llama", "gpt-neox")}
@@ -98,7 +98,7 @@ def test_every_preset_runs_on_its_architecture(tmp_path, tiny, preset, arch, ext
 
 
 def test_presets_keep_the_original_settings():
-    from qmsum_fast.presets import resolve_settings
+    from qmsum_fast.gen.presets import resolve_settings
 
     led = resolve_settings("led", {})
     assert led.max_input_tokens == 15000 and led.generation["num_beams"] == 4
@@ -157,7 +157,7 @@ def test_truncation_keeps_every_input_within_budget(tmp_path, tiny):
         # The builder fills the budget up to a token or two of merges.
         assert all(r["n_input_tokens"] >= budget - 3 for r in rows)
     examples = load_examples(DATA, split="train")
-    from qmsum_fast.prompting import PromptBuilder
+    from qmsum_fast.gen.prompting import PromptBuilder
     from qmsum_fast.templates import load_template
 
     builder = PromptBuilder(tokenizer, load_template("alpaca"), 200)
@@ -175,7 +175,7 @@ def test_truncation_keeps_every_input_within_budget(tmp_path, tiny):
 
 def test_map_reduce_makes_the_expected_calls(tmp_path, tiny, monkeypatch):
     from qmsum_fast.chunk import chunk_turns
-    from qmsum_fast.engine import Engine
+    from qmsum_fast.gen.engine import Engine
     from qmsum_fast.stats import TokenCounter
     from qmsum_fast.templates import load_template
 
@@ -308,7 +308,7 @@ def test_baselines_run_without_torch(tmp_path):
     header, rows = records(out)
     assert header["settings"]["strategy"] == "extractive" and len(rows) == 3
     from qmsum_fast.baselines import make_predictor
-    from qmsum_fast.inputs import select
+    from qmsum_fast.gen.inputs import select
 
     lead = make_predictor("lead", {"budget": 2})
     examples = load_examples(DATA, split="val")
@@ -318,7 +318,7 @@ def test_baselines_run_without_torch(tmp_path):
 
 
 def test_locator_input_feeds_the_located_turns(tmp_path, tiny, monkeypatch):
-    from qmsum_fast.engine import Engine
+    from qmsum_fast.gen.engine import Engine
 
     calls = []
     monkeypatch.setattr(Engine, "generate", lambda self, texts: calls.extend(texts) or [_Out()] * len(texts))
@@ -403,7 +403,7 @@ def test_make_model_saves_a_loadable_model_with_the_bundled_tokenizer(tmp_path):
 
 
 def test_full_configs_have_the_published_shapes():
-    from qmsum_fast.make_model import model_config
+    from qmsum_fast.gen.make_model import model_config
 
     special = dict(bos_token_id=0, eos_token_id=0, pad_token_id=1)
     led = model_config("led", "full", special)
@@ -434,7 +434,7 @@ def test_original_llama_adapter_weights_map_onto_peft(tmp_path, tiny):
     import torch
     import transformers
 
-    from qmsum_fast.adapters import attach_original
+    from qmsum_fast.gen.adapters import attach_original
 
     ids = torch.tensor([[12092, 1533, 310, 247, 1071]])
     base = transformers.AutoModelForCausalLM.from_pretrained(tiny["llama"])
@@ -475,8 +475,8 @@ def test_blocked_sdpa_mpt_attention_equals_eager(tiny):
     import torch
     import transformers
 
-    from qmsum_fast.models import LoadOptions, load_model
-    from qmsum_fast.mpt_attention import enable_blocked_sdpa
+    from qmsum_fast.gen.models import LoadOptions, load_model
+    from qmsum_fast.gen.mpt_attention import enable_blocked_sdpa
 
     loaded = load_model(LoadOptions(path=tiny["mpt"], device="cpu"))
     assert loaded.attention == "sdpa-blocked"
@@ -493,7 +493,7 @@ def test_blocked_sdpa_mpt_attention_equals_eager(tiny):
 
 
 def test_an_example_that_never_fits_is_written_with_its_error(tmp_path, tiny, monkeypatch):
-    from qmsum_fast.engine import Engine
+    from qmsum_fast.gen.engine import Engine
 
     real_generate = Engine.generate
     sizes = []
@@ -517,9 +517,9 @@ def test_an_example_that_never_fits_is_written_with_its_error(tmp_path, tiny, mo
 def test_last_context_length_goes_only_to_the_longllama_remote_code():
     from types import SimpleNamespace
 
-    from qmsum_fast.engine import Engine
-    from qmsum_fast.models import LoadedModel
-    from qmsum_fast.presets import resolve_settings
+    from qmsum_fast.gen.engine import Engine
+    from qmsum_fast.gen.models import LoadedModel
+    from qmsum_fast.gen.presets import resolve_settings
 
     settings = resolve_settings("longllama", {"trust_remote_code": True})
     tokenizer = SimpleNamespace(pad_token_id=1)

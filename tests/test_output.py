@@ -1,4 +1,4 @@
-"""The JSONL run file: durable appends, resume, torn lines, merge (qmsum_fast.output)."""
+"""The JSONL run file: durable appends, resume, torn lines, merge (qmsum_fast.gen.output)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import pytest
 
 from qmsum_fast import InputError
-from qmsum_fast.output import RunWriter, finalize, read_run, shard_path, write_csv
+from qmsum_fast.gen.output import RunWriter, finalize, read_run, shard_path, write_csv
 
 HEADER = {"header": True, "settings": {"model": "m", "strategy": "truncate"}}
 

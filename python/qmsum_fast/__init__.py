@@ -20,7 +20,7 @@ from .preprocess import Prepared, prepare
 
 # generation
 from .chunk import Chunk, chunk_turn_counts, chunk_turns
-from .presets import PRESETS, Settings, resolve_settings
+from .gen.presets import PRESETS, Settings, resolve_settings
 
 # baselines and locator
 from .baselines import BASELINES, make_predictor, oracle_batch

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .predictions import Run
+from .data.runs import Run
 from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
 
 DEFAULT_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")

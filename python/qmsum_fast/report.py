@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .evaluate import GEOMETRIC_MEAN_TYPES, Settings, aggregate, score_run
-from .predictions import load_run
+from .data.runs import load_run
 
 LABELS = {"rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L"}
 

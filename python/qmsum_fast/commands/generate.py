@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..models import ATTENTION, DTYPES
-from ..presets import INPUTS, PRESETS
+from ..gen.models import ATTENTION, DTYPES
+from ..gen.presets import INPUTS, PRESETS
 
 
 def _batch_size(value: str) -> int | str:
@@ -63,7 +63,7 @@ def _batch_size(value: str) -> int | str:
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 def command(**options) -> None:
     """Generate a summary for each query and write them to --out as JSONL."""
-    from ..generate import run_generation
+    from ..gen.run import run_generation
 
     summary = run_generation(options)
     click.echo(summary, err=True)

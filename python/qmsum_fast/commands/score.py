@@ -31,7 +31,7 @@ PATH = click.Path(path_type=Path, dir_okay=False)
 def command(pred_path, ref_paths, rouge_types, stemmer, split_sentences, bootstrap, seed, by, as_json):
     """ROUGE of predictions against references, with bootstrap intervals."""
     from ..evaluate import Settings, evaluate, group_json, render_table
-    from ..predictions import load_run, load_text_pairs
+    from ..data.runs import load_run, load_text_pairs
 
     types = tuple(t.strip() for t in rouge_types.split(",") if t.strip())
     if not types:

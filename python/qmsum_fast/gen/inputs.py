@@ -13,8 +13,8 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .data import Example
-from .errors import InputError
+from ..data import Example
+from ..errors import InputError
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def select(example: Example, mode: str, locate: Callable[[Example], list] | None
 
 def load_locator(method: str, budget: int, counter) -> Callable[[Example], list]:
     """``qmsum_fast.locate.locate_turns`` bound to a budget."""
-    from .locate import locate_turns
+    from ..locate import locate_turns
 
     def locate(example: Example) -> list:
         return list(locate_turns(example, budget, counter, method=method))
@@ -71,7 +71,7 @@ def load_locator(method: str, budget: int, counter) -> Callable[[Example], list]
 
 def prepare_function(mode: str) -> Callable[[Sequence[Example]], list]:
     """``qmsum_fast.preprocess.prepare`` in ``mode``."""
-    from .preprocess import prepare
+    from ..preprocess import prepare
 
     def run(examples: Sequence[Example]) -> list:
         return list(prepare(list(examples), mode=mode))

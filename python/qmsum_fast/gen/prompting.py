@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .templates import BUILTIN, Template, load_template, parse_template
+from ..errors import InputError
+from ..templates import BUILTIN, Template, load_template, parse_template
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 BASELINES = ("random", "lead", "textrank", "oracle", "bm25")
 INPUTS = ("full", "gold", "locator")

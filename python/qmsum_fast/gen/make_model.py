@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import InputError
-from .stats import BUNDLED_TOKENIZER
+from ..errors import InputError
+from ..stats import BUNDLED_TOKENIZER
 
 ARCHITECTURES = ("led", "mpt", "llama", "gpt-neox")
 SIZES = ("tiny", "full")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 GATE_KEY = re.compile(r"^layers\.(\d+)\.attention\.gate$")
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .batching import Batcher, Result
-from .chunk import chunk_turns
+from ..chunk import chunk_turns
 from .inputs import Source
 from .prompting import Prompt, PromptBuilder
 

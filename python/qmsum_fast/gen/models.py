@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 
 DTYPES = ("auto", "bf16", "fp16", "fp32")
 ATTENTION = ("auto", "flash", "sdpa", "eager")

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 from .output import RunWriter, finalize, read_run, shard_path, write_csv
 from .presets import Settings, find_preset, is_baseline, resolve_settings
 from .progress import Progress
@@ -104,7 +104,7 @@ def _refuse_existing(out: Path, options: dict) -> None:
 
 
 def _load_examples(options: dict) -> list:
-    from .data import load_examples
+    from ..data import load_examples
 
     examples = list(load_examples(options.get("data_path"), split=options.get("split", "test"), domain=options.get("domain")))
     if options.get("limit"):
@@ -197,9 +197,9 @@ class _BaselineRunner:
 
 def _baseline_runner(settings: Settings, options: dict) -> _BaselineRunner:
     """Extractive baselines never import torch."""
-    from . import baselines
+    from .. import baselines
     from .inputs import load_locator, prepare_function
-    from .stats import TokenCounter
+    from ..stats import TokenCounter
 
     predictor_options = {
         "unit": options.get("unit"),
@@ -263,7 +263,7 @@ def _model_runner(settings: Settings, options: dict, template, parallel: Paralle
     from .inputs import load_locator, prepare_function
     from .models import LoadOptions, load_model, parse_max_memory, resolve_device
     from .prompting import PromptBuilder
-    from .stats import TokenCounter
+    from ..stats import TokenCounter
 
     if settings.strategy == "map-reduce" and settings.max_input_tokens is None:
         raise InputError("--strategy map-reduce needs --max-input-tokens (the window of one chunk prompt)")

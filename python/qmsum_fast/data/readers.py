@@ -17,6 +17,7 @@ and the field.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import hashlib
 import json
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .data import (
+from .model import (
     DOMAINS,
     SPLITS,
     Example,
@@ -37,14 +38,14 @@ from .data import (
     parse_turns,
     render_turns,
 )
-from .errors import InputError
+from ..errors import InputError
 
 DOMAIN_FOLDERS = {"academic": "academic", "product": "product", "committee": "committee"}
 
 
 def bundled_root() -> Path:
     """The QMSum dataset bundled with the package (one gzip JSONL per split)."""
-    return Path(__file__).resolve().parent / "_data" / "qmsum"
+    return Path(__file__).resolve().parent.parent / "_data" / "qmsum"
 
 
 def read_path(path: Path, split: str, domain: str | None) -> list[Example]:
@@ -555,3 +556,55 @@ def _optional_str(record: dict, name: str, where: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise InputError(f"{where}: field '{name}' must be a string, found {type(value).__name__}")
     return value
+
+
+# --- the entry point ---------------------------------------------------------------------
+
+
+def check_filters(split: str, domain: str | None) -> tuple[str, str | None]:
+    """Normalised ``(split, domain)`` filters; InputError for unknown values."""
+    split_name = SPLIT_ALIASES.get(str(split).lower())
+    if split_name is None:
+        raise InputError(f"--split: unknown split {split!r} (choose from all, train, val, test)")
+    if domain is None or str(domain).lower() == "all":
+        return split_name, None
+    domain_name = str(domain).lower()
+    if domain_name not in DOMAINS:
+        raise InputError(f"--domain: unknown domain {domain!r} (choose from all, academic, product, committee)")
+    return split_name, domain_name
+
+
+SPLIT_ALIASES = {
+    "all": "all",
+    "train": "train",
+    "val": "val",
+    "validation": "val",
+    "dev": "val",
+    "test": "test",
+}
+
+
+def load_examples(path: str | Path | None = None, split: str = "all", domain: str | None = None) -> list[Example]:
+    """Load QMSum examples from ``path`` (None: the bundled dataset).
+
+    ``split`` is ``"all"`` or one of :data:`SPLITS`; ``domain`` is None (all) or
+    one of :data:`DOMAINS`. What ``path`` holds picks the reader: an upstream data
+    root, split folder, meeting file or JSONL, a SCROLLS or LongBench JSONL, or an
+    alpaca JSON list. Bad input raises :class:`InputError` naming the file, line
+    and field.
+    """
+    split, domain = check_filters(split, domain)
+    source = bundled_root() if path is None else Path(path)
+    # Loading makes ~130k long-lived objects and no cycles; pausing the cyclic
+    # collector meanwhile saves it from rescanning them again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        examples = read_path(source, split, domain)
+    finally:
+        if collecting:
+            gc.enable()
+    examples = [ex for ex in examples if (split == "all" or ex.split == split) and (domain is None or ex.domain == domain)]
+    if not examples:
+        raise InputError(f"{source}: no examples for split={split} domain={domain or 'all'}")
+    return examples

@@ -1,22 +1,16 @@
-"""The QMSum data model and loaders.
+"""The QMSum data model: turns, examples, stable ids and domains.
 
 One :class:`Example` is one query about one meeting. Queries about the same
 meeting share the same ``turns`` tuple object, so callers can process a
 transcript once per meeting (``id(example.turns)`` identifies it).
-
-:func:`load_examples` reads every format the package knows (upstream QMSum,
-SCROLLS, LongBench, alpaca JSON), chosen by what the path holds; with no path it
-reads the QMSum dataset bundled in the package.
 """
 
 from __future__ import annotations
 
-import gc
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
 
 DOMAINS = ("academic", "product", "committee")
 SPLITS = ("train", "val", "test")
@@ -105,54 +99,3 @@ def domain_of_meeting(meeting: str) -> str:
     if _AMI.fullmatch(meeting):
         return "product"
     return "committee"
-
-
-def check_filters(split: str, domain: str | None) -> tuple[str, str | None]:
-    """Normalised ``(split, domain)`` filters; InputError for unknown values."""
-    split_name = SPLIT_ALIASES.get(str(split).lower())
-    if split_name is None:
-        raise InputError(f"--split: unknown split {split!r} (choose from all, train, val, test)")
-    if domain is None or str(domain).lower() == "all":
-        return split_name, None
-    domain_name = str(domain).lower()
-    if domain_name not in DOMAINS:
-        raise InputError(f"--domain: unknown domain {domain!r} (choose from all, academic, product, committee)")
-    return split_name, domain_name
-
-
-SPLIT_ALIASES = {
-    "all": "all",
-    "train": "train",
-    "val": "val",
-    "validation": "val",
-    "dev": "val",
-    "test": "test",
-}
-
-
-def load_examples(path: str | Path | None = None, split: str = "all", domain: str | None = None) -> list[Example]:
-    """Load QMSum examples from ``path`` (None: the bundled dataset).
-
-    ``split`` is ``"all"`` or one of :data:`SPLITS`; ``domain`` is None (all) or
-    one of :data:`DOMAINS`. What ``path`` holds picks the reader: an upstream data
-    root, split folder, meeting file or JSONL, a SCROLLS or LongBench JSONL, or an
-    alpaca JSON list. Bad input raises :class:`InputError` naming the file, line
-    and field.
-    """
-    from . import readers  # readers build Examples, so they import this module
-
-    split, domain = check_filters(split, domain)
-    source = readers.bundled_root() if path is None else Path(path)
-    # Loading makes ~130k long-lived objects and no cycles; pausing the cyclic
-    # collector meanwhile saves it from rescanning them again and again.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        examples = readers.read_path(source, split, domain)
-    finally:
-        if collecting:
-            gc.enable()
-    examples = [ex for ex in examples if (split == "all" or ex.split == split) and (domain is None or ex.domain == domain)]
-    if not examples:
-        raise InputError(f"{source}: no examples for split={split} domain={domain or 'all'}")
-    return examples

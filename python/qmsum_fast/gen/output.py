@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 RECORD_FIELDS = (
     "id",
