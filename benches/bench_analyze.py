@@ -57,7 +57,9 @@ def build_prompts(split: str, domain: str, preprocess: str) -> tuple[list[str], 
     prepared = prepare(examples, preprocess)
     template = load_template("alpaca")
     prompts = [template.render(p.query, p.transcript) for p in prepared]
-    counts = count_prompt_tokens(TokenCounter.load(), template, [p.query for p in prepared], [p.transcript for p in prepared])
+    counts = count_prompt_tokens(
+        TokenCounter.load(), template, [p.query for p in prepared], [p.transcript for p in prepared]
+    )
     return prompts, counts
 
 
@@ -79,8 +81,19 @@ def run_workload(name: str, split: str, domain: str, preprocess: str, repeat: in
         counts = json.loads(out.read_text())
         assert counts == ours, f"{label} counts differ from qmsum-fast on {name}"
         results[label] = seconds
-    cli = [sys.executable, "-m", "qmsum_fast", "analyze", "--split", split, "--domain", domain,
-           "--preprocess", preprocess, "--json"]
+    cli = [
+        sys.executable,
+        "-m",
+        "qmsum_fast",
+        "analyze",
+        "--split",
+        split,
+        "--domain",
+        domain,
+        "--preprocess",
+        preprocess,
+        "--json",
+    ]
     report = json.loads(subprocess.run(cli, check=True, capture_output=True, text=True).stdout)
     expected = length_summary(ours).as_dict()
     assert report["input_tokens"] == expected, f"CLI summary differs on {name}"
@@ -99,8 +112,10 @@ def main() -> None:
             result = run_workload(name, **selection, preprocess=args.preprocess, repeat=args.repeat, workdir=Path(tmp))
             seconds = result["seconds"]
             ours = seconds["qmsum-fast analyze"]
-            print(f"\n{name}: {result['prompts']} prompts, {result['characters'] / 1e6:.1f}M characters, "
-                  f"preprocess {args.preprocess}; identical counts asserted; best of {args.repeat} whole-process runs")
+            print(
+                f"\n{name}: {result['prompts']} prompts, {result['characters'] / 1e6:.1f}M characters, "
+                f"preprocess {args.preprocess}; identical counts asserted; best of {args.repeat} whole-process runs"
+            )
             for label, value in seconds.items():
                 print(f"  {label:<20} {value:8.2f} s   qmsum-fast is {value / ours:6.1f}x faster")
 

@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     examples = load_examples(None, split="test")
-    units_of = lambda e: transcript_units(e, OPTIONS.unit, OPTIONS.clean, OPTIONS.speaker)  # noqa: E731
+    units_of = lambda e: transcript_units(e, OPTIONS.unit, OPTIONS.clean, OPTIONS.speaker)
 
     # Same selections first: Rust against the Python oracle on the subset.
     step = max(1, len(examples) // args.subset)
@@ -80,6 +80,7 @@ def main() -> None:
     assert batch == [predict(e) for e in examples], "batch and per-example oracles differ"
 
     batch_seconds, _ = best_of(args.repeat, lambda: oracle_batch(examples))
+
     def one_at_a_time() -> list[str]:
         predict = make_predictor("oracle", {})  # tokenizes each meeting once
         return [predict(e) for e in examples]
@@ -89,11 +90,13 @@ def main() -> None:
     units = sum(len(units_of(e)) for e in examples)
     print(f"oracle over the ALL test split: {len(examples)} pairs, {units} candidate turns in all")
     print(f"same selections on {len(subset)} pairs: yes (Rust == Python greedy on rouge-score)")
-    print(f"| implementation | seconds (281 pairs) | vs Python |")
-    print(f"|---|---:|---:|")
+    print("| implementation | seconds (281 pairs) | vs Python |")
+    print("|---|---:|---:|")
     print(f"| Python greedy on rouge-score ({len(subset)} pairs, scaled) | {python_scaled:.1f} | 1x |")
     print(f"| qmsum-fast, one query at a time | {single_seconds:.2f} | {python_scaled / single_seconds:.0f}x |")
-    print(f"| qmsum-fast oracle_batch (meetings tokenized once, parallel) | {batch_seconds:.2f} | {python_scaled / batch_seconds:.0f}x |")
+    print(
+        f"| qmsum-fast oracle_batch (meetings tokenized once, parallel) | {batch_seconds:.2f} | {python_scaled / batch_seconds:.0f}x |"
+    )
 
 
 if __name__ == "__main__":

@@ -53,9 +53,16 @@ def transcripts(examples):
 
 def settings_for(arch: str, new_tokens: int) -> dict:
     if arch == "led":  # the preset's beam search, at a fixed output length
-        return dict(num_beams=4, no_repeat_ngram_size=3, encoder_no_repeat_ngram_size=3,
-                    repetition_penalty=3.5, early_stopping=True, do_sample=False,
-                    min_length=new_tokens, max_length=new_tokens)
+        return dict(
+            num_beams=4,
+            no_repeat_ngram_size=3,
+            encoder_no_repeat_ngram_size=3,
+            repetition_penalty=3.5,
+            early_stopping=True,
+            do_sample=False,
+            min_length=new_tokens,
+            max_length=new_tokens,
+        )
     return dict(do_sample=False, max_new_tokens=new_tokens, min_new_tokens=new_tokens)
 
 
@@ -103,6 +110,7 @@ def run_pipeline(arch, model, tokenizer, prompts, generation, device):
     # Generated tokens per example: min = max length is forced, so this is
     # the same count qmsum-fast reports (the decoder start token excluded).
     if arch == "led":
+
         def pipe(text):
             inputs = tokenizer(text, return_tensors="pt").to(device)
             ids = model.generate(**inputs, **generation, pad_token_id=tokenizer.pad_token_id)
@@ -141,7 +149,7 @@ def assert_identical(arch, model, tokenizer, examples, device, new_tokens):
         for prompt in prompts:
             inputs = engine._encode([prompt.text])
             ids = model.generate(**inputs, **generation, pad_token_id=tokenizer.pad_token_id)
-            ids = ids[0] if arch == "led" else ids[0, inputs["input_ids"].shape[1]:]
+            ids = ids[0] if arch == "led" else ids[0, inputs["input_ids"].shape[1] :]
             plain.append(tokenizer.decode(ids, skip_special_tokens=True).strip())
     assert plain == single, f"{arch}: engine and plain generate differ"
     return len(prompts)
@@ -164,7 +172,9 @@ def bench(arch, size, examples, budget, new_tokens, device, fast_dtype, compare_
         prompts = prompts_for(arch, tokenizer, examples, length)
         mean_in = sum(p.n_tokens for p in prompts) / len(prompts)
         # The original approach first, on a fresh fp32 copy: default dtype, eager.
-        model_fp32, _ = build_model(arch, size, seed=0, device=device, dtype="fp32") if fast_dtype != "fp32" else (model32, None)
+        model_fp32, _ = (
+            build_model(arch, size, seed=0, device=device, dtype="fp32") if fast_dtype != "fp32" else (model32, None)
+        )
         base_s, base_tokens, base_error = run_pipeline(arch, model_fp32, tokenizer, prompts, generation, device)
         del model_fp32
         torch.cuda.empty_cache() if on_cuda else None
@@ -172,18 +182,33 @@ def bench(arch, size, examples, budget, new_tokens, device, fast_dtype, compare_
             enable_blocked_sdpa(fast)
         engine = qmsum_fast_engine(arch, fast, tokenizer, generation, device)
         fast_s, fast_tokens, failed, batch = run_qmsum_fast(engine, prompts, on_cuda)
-        rows.append(dict(model=arch, size=size, examples=len(prompts), mean_input_tokens=round(mean_in),
-                         new_tokens=new_tokens, identical_checked=checked,
-                         original_s=base_s, original_error=base_error, original_tok_s=base_tokens / base_s if base_s else None,
-                         fast_s=fast_s, fast_tok_s=fast_tokens / fast_s, fast_batch=batch, fast_failed=len(failed),
-                         examples_per_s=(len(prompts) / base_s if base_s else None, len(prompts) / fast_s),
-                         ratio=(base_s / fast_s) if base_s else None))
+        rows.append(
+            dict(
+                model=arch,
+                size=size,
+                examples=len(prompts),
+                mean_input_tokens=round(mean_in),
+                new_tokens=new_tokens,
+                identical_checked=checked,
+                original_s=base_s,
+                original_error=base_error,
+                original_tok_s=base_tokens / base_s if base_s else None,
+                fast_s=fast_s,
+                fast_tok_s=fast_tokens / fast_s,
+                fast_batch=batch,
+                fast_failed=len(failed),
+                examples_per_s=(len(prompts) / base_s if base_s else None, len(prompts) / fast_s),
+                ratio=(base_s / fast_s) if base_s else None,
+            )
+        )
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", help="tiny models on CPU: checks the script, times nothing useful")
+    parser.add_argument(
+        "--tiny", action="store_true", help="tiny models on CPU: checks the script, times nothing useful"
+    )
     parser.add_argument("--examples", type=int, default=8)
     parser.add_argument("--led-tokens", type=int, default=15000)
     parser.add_argument("--mpt-tokens", type=int, default=30000)
@@ -208,15 +233,19 @@ def main() -> None:
         rows += bench("mpt", size, examples, mpt_tokens, new[1], device, fast_dtype, compare)
     device_name = torch.cuda.get_device_name() if device == "cuda" else "cpu"
     print(f"device: {device_name}")
-    print(f"{'model':6} {'in tok':>7} {'n':>3} {'original ex/s':>14} {'qmsum-fast ex/s':>16} "
-          f"{'original tok/s':>15} {'qmsum-fast tok/s':>17} {'ratio':>7}")
+    print(
+        f"{'model':6} {'in tok':>7} {'n':>3} {'original ex/s':>14} {'qmsum-fast ex/s':>16} "
+        f"{'original tok/s':>15} {'qmsum-fast tok/s':>17} {'ratio':>7}"
+    )
     for row in rows:
         base_rate, fast_rate = row["examples_per_s"]
         base = f"{base_rate:.3f}" if base_rate else "OOM"
         base_tok = f"{row['original_tok_s']:.1f}" if row["original_tok_s"] else "OOM"
         ratio = f"{row['ratio']:.2f}x" if row["ratio"] else "-"
-        print(f"{row['model']:6} {row['mean_input_tokens']:>7} {row['examples']:>3} {base:>14} {fast_rate:>16.3f} "
-              f"{base_tok:>15} {row['fast_tok_s']:>17.1f} {ratio:>7}")
+        print(
+            f"{row['model']:6} {row['mean_input_tokens']:>7} {row['examples']:>3} {base:>14} {fast_rate:>16.3f} "
+            f"{base_tok:>15} {row['fast_tok_s']:>17.1f} {ratio:>7}"
+        )
     out = os.environ.get("OUT")
     if out:
         Path(out, "bench_generate.json").write_text(json.dumps({"device": device_name, "rows": rows}, indent=1))

@@ -80,12 +80,23 @@ def main() -> None:
     print("identical: 1810 query-summary pairs, 232 meetings, same examples from bundle and upstream files")
 
     rows = [
-        ("(a) json.load per upstream file", best_of(lambda: usual_script(root)),
-         process_time(f"import json, pathlib, sys; sys.path.insert(0, 'benches'); import bench_load; bench_load.usual_script(pathlib.Path({str(root)!r}))")),
-        ("(b) load_examples(upstream root)", best_of(lambda: load_examples(root)),
-         process_time(f"import qmsum_fast; qmsum_fast.load_examples({str(root)!r})")),
-        ("(c) load_examples() bundled", best_of(load_examples),
-         process_time("import qmsum_fast; qmsum_fast.load_examples()")),
+        (
+            "(a) json.load per upstream file",
+            best_of(lambda: usual_script(root)),
+            process_time(
+                f"import json, pathlib, sys; sys.path.insert(0, 'benches'); import bench_load; bench_load.usual_script(pathlib.Path({str(root)!r}))"
+            ),
+        ),
+        (
+            "(b) load_examples(upstream root)",
+            best_of(lambda: load_examples(root)),
+            process_time(f"import qmsum_fast; qmsum_fast.load_examples({str(root)!r})"),
+        ),
+        (
+            "(c) load_examples() bundled",
+            best_of(load_examples),
+            process_time("import qmsum_fast; qmsum_fast.load_examples()"),
+        ),
     ]
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"{'all of QMSum (1810 examples)':36} {'wall':>8} {'CPU':>8} {'whole process':>14}")

@@ -22,10 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import nltk_reference as ref  # noqa: E402
-
-from qmsum_fast.data import load_examples  # noqa: E402
-from qmsum_fast.preprocess import prepare  # noqa: E402
+import nltk_reference as ref
+from qmsum_fast.data import load_examples
+from qmsum_fast.preprocess import prepare
 
 
 def python_recipe(examples) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -66,8 +65,10 @@ def main() -> None:
     meetings = {id(e.turns): e.turns for e in examples}
     characters = sum(len(t.content) for turns in meetings.values() for t in turns)
     characters += sum(len(e.query) + sum(map(len, e.references)) for e in examples)
-    print(f"workload: {args.domain} QMSum, {len(examples)} queries, {len(meetings)} meetings, "
-          f"{characters / 1e6:.1f}M characters")
+    print(
+        f"workload: {args.domain} QMSum, {len(examples)} queries, {len(meetings)} meetings, "
+        f"{characters / 1e6:.1f}M characters"
+    )
     print(f"machine: {platform.machine()}, python {platform.python_version()}, best of {args.repeat}")
 
     rust_wall, rust_cpu, ours = best_of(args.repeat, rust_core, examples)

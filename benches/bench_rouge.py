@@ -137,10 +137,22 @@ def run_workloads(args, cache: dict) -> list[dict]:
                 if name not in ("rouge-score", "rapidrouge"):
                     more_wall, more_cpu = timed(function, targets, predictions, args.repeats)
                     wall, cpu = min(wall, more_wall), min(cpu, more_cpu)
-                rows.append({"workload": workload, "stem": stem, "name": name, "pairs": len(targets),
-                             "wall": wall, "cpu": cpu, "mismatches": mismatches})
-                print(f"  {workload:5} stem={stem!s:5} {name:24} wall {wall:9.4f} s  cpu {cpu:9.4f} s"
-                      + (f"  ({mismatches} pairs differ from rouge-score)" if mismatches else ""), flush=True)
+                rows.append(
+                    {
+                        "workload": workload,
+                        "stem": stem,
+                        "name": name,
+                        "pairs": len(targets),
+                        "wall": wall,
+                        "cpu": cpu,
+                        "mismatches": mismatches,
+                    }
+                )
+                print(
+                    f"  {workload:5} stem={stem!s:5} {name:24} wall {wall:9.4f} s  cpu {cpu:9.4f} s"
+                    + (f"  ({mismatches} pairs differ from rouge-score)" if mismatches else ""),
+                    flush=True,
+                )
     return rows
 
 
@@ -155,8 +167,10 @@ def print_ratios(rows: list[dict], threads: str, measure: str) -> None:
             ours = next(r for r in group if r["name"] == "qmsum-fast")[measure]
             for r in group:
                 note = " (scores differ!)" if r["mismatches"] else ""
-                print(f"| {workload} | {'on' if stem else 'off'} | {r['pairs']} | {r['name']}{note} | "
-                      f"{r['wall']:.4f} | {r['cpu']:.4f} | {r[measure] / ours:.1f}x |")
+                print(
+                    f"| {workload} | {'on' if stem else 'off'} | {r['pairs']} | {r['name']}{note} | "
+                    f"{r['wall']:.4f} | {r['cpu']:.4f} | {r[measure] / ours:.1f}x |"
+                )
 
 
 def main() -> None:
@@ -170,8 +184,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         cache_path = Path(args.expected)
-        cache = {k: [tuple(map(tuple, row)) for row in v]
-                 for k, v in json.loads(cache_path.read_text()).items()} if cache_path.exists() else {}
+        cache = (
+            {k: [tuple(map(tuple, row)) for row in v] for k, v in json.loads(cache_path.read_text()).items()}
+            if cache_path.exists()
+            else {}
+        )
         rows = run_workloads(args, cache)
         cache_path.write_text(json.dumps(cache))
         print("RESULT " + json.dumps(rows))
@@ -187,9 +204,22 @@ def main() -> None:
             env["RAYON_NUM_THREADS"] = "1"
         label = "single thread" if threads == "1" else f"all cores ({os.cpu_count()})"
         print(f"# {label}", flush=True)
-        command = [sys.executable, __file__, "--child", threads, "--data", str(args.data),
-                   "--short-pairs", str(args.short_pairs), "--long-pairs", str(args.long_pairs),
-                   "--repeats", str(args.repeats), "--expected", expected_file.name]
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            threads,
+            "--data",
+            str(args.data),
+            "--short-pairs",
+            str(args.short_pairs),
+            "--long-pairs",
+            str(args.long_pairs),
+            "--repeats",
+            str(args.repeats),
+            "--expected",
+            expected_file.name,
+        ]
         output = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
         lines = output.stdout.splitlines()
         print("\n".join(line for line in lines if not line.startswith("RESULT ")))
@@ -197,8 +227,11 @@ def main() -> None:
         if threads == "1":
             single_thread_rows = rows
         else:  # the pure-Python peers ran once, single-threaded
-            rows += [dict(r, name=r["name"] + " (1 thread)") for r in single_thread_rows
-                     if r["name"] in ("rouge-score", "rapidrouge")]
+            rows += [
+                dict(r, name=r["name"] + " (1 thread)")
+                for r in single_thread_rows
+                if r["name"] in ("rouge-score", "rapidrouge")
+            ]
         # One thread: CPU time is steadier on a shared machine; all cores: wall time.
         print_ratios(rows, label, "cpu" if threads == "1" else "wall")
     os.unlink(expected_file.name)

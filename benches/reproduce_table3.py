@@ -52,14 +52,16 @@ def main() -> None:
         results[name] = {"scores": score(scorer, examples, predictions), "seconds": seconds, "words": words}
         if name == "random":
             # Seed 0 is the default; the mean over seeds 0-4 shows it is no lucky draw.
-            runs = [score(scorer, examples, list(map(make_predictor("random", {"seed": s}), examples))) for s in range(5)]
+            runs = [
+                score(scorer, examples, list(map(make_predictor("random", {"seed": s}), examples))) for s in range(5)
+            ]
             mean = tuple(round(sum(r[i] for r in runs) / len(runs), 2) for i in range(3))
             results["random (seeds 0-4)"] = {"scores": mean, "seconds": seconds, "words": words}
     if args.json:
         print(json.dumps({"pairs": len(examples), "paper": PAPER, "results": results}, indent=2))
         return
     print(f"ALL test, {len(examples)} pairs; ROUGE F x100 (stemmed, sentence-split rougeLsum)\n")
-    print(f"| baseline | R-1 | R-2 | R-L | paper R-1/R-2/R-L | max diff | words | seconds |")
+    print("| baseline | R-1 | R-2 | R-L | paper R-1/R-2/R-L | max diff | words | seconds |")
     print("|---|---:|---:|---:|---|---:|---:|---:|")
     failed = []
     for name, row in results.items():
@@ -72,7 +74,9 @@ def main() -> None:
                 failed.append(name)
         else:
             paper_text, diff_text = "-", "-"
-        print(f"| {name} | {r1:.2f} | {r2:.2f} | {rl:.2f} | {paper_text} | {diff_text} | {row['words']:.1f} | {row['seconds']:.2f} |")
+        print(
+            f"| {name} | {r1:.2f} | {r2:.2f} | {rl:.2f} | {paper_text} | {diff_text} | {row['words']:.1f} | {row['seconds']:.2f} |"
+        )
     print(f"\nwithin {TOLERANCE} points of the paper: {'all' if not failed else 'NOT ' + ', '.join(failed)}")
     if failed:
         raise SystemExit(1)

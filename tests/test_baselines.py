@@ -150,7 +150,7 @@ def test_bm25_scores_equal_a_python_implementation(examples):
     import re
 
     # Words of 8+ letters are never stop words, so both sides see the same words.
-    long_words = lambda t: [w for w in re.findall(r"[a-z0-9]+", t.lower()) if len(w) >= 8]  # noqa: E731
+    long_words = lambda t: [w for w in re.findall(r"[a-z0-9]+", t.lower()) if len(w) >= 8]
     units = [" ".join(long_words(t.content)) for t in examples[0].turns]
     documents = [long_words(u) for u in units]
     vocabulary = sorted({w for d in documents for w in d})

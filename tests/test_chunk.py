@@ -70,7 +70,12 @@ turn_text = st.text(alphabet=st.sampled_from(list("ab cd,.'\n\té—")), min_siz
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(turn_text, min_size=1, max_size=25), st.integers(3, 60), st.integers(0, 20), st.sampled_from(["\n", " ", ""]))
+@given(
+    st.lists(turn_text, min_size=1, max_size=25),
+    st.integers(3, 60),
+    st.integers(0, 20),
+    st.sampled_from(["\n", " ", ""]),
+)
 def test_chunks_cover_fit_and_are_maximal(turns, budget, overlap, separator):
     counter = COUNTER
     overlap = min(overlap, budget - 1)

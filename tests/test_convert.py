@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from qmsum_fast.cli import main
 from qmsum_fast.convert import FORMATS, alpaca_json, convert
-from qmsum_fast.preprocess import prepare
 from qmsum_fast.data import Example, Turn, example_id, load_examples, plain_transcript
 from qmsum_fast.data.readers import infer_domain, meeting_name_for, query_type_of
+from qmsum_fast.preprocess import prepare
 
 DATA = Path(__file__).parent / "data"
 FORMATS_DIR = DATA / "formats"
@@ -67,7 +67,11 @@ def test_alpaca_round_trip_keeps_texts_domains_and_meetings(tmp_path, academic_t
 
 @pytest.mark.parametrize(
     "fixture, fmt",
-    [("scrolls_validation.jsonl", "scrolls"), ("longbench_qmsum.jsonl", "longbench"), ("alpaca_format_test.json", "alpaca")],
+    [
+        ("scrolls_validation.jsonl", "scrolls"),
+        ("longbench_qmsum.jsonl", "longbench"),
+        ("alpaca_format_test.json", "alpaca"),
+    ],
 )
 def test_foreign_files_round_trip_exactly(tmp_path, fixture, fmt):
     examples = load_examples(FORMATS_DIR / fixture)
@@ -142,7 +146,9 @@ turn_lists = st.lists(st.builds(Turn, speakers, line_text), min_size=1, max_size
 def meetings(draw):
     turns = tuple(draw(turn_lists))
     queries = draw(st.lists(line_text.filter(str.strip), min_size=1, max_size=4))
-    references = draw(st.lists(st.lists(st.text(max_size=20), min_size=1, max_size=2), min_size=len(queries), max_size=len(queries)))
+    references = draw(
+        st.lists(st.lists(st.text(max_size=20), min_size=1, max_size=2), min_size=len(queries), max_size=len(queries))
+    )
     split = draw(st.sampled_from(["train", "val", "test"]))
     transcript = "\n".join(f"{t.speaker}: {t.content}" for t in turns)
     meeting = meeting_name_for(transcript)
@@ -203,7 +209,9 @@ def test_cli_preprocess_qmsum(tmp_path):
     assert result.exit_code == 0, result.output
     prepared = prepare(load_examples(split="test", domain="academic"), "qmsum")
     entries = json.loads(out.read_text())
-    assert entries == [{"instruction": p.query, "input": p.transcript, "output": r} for p in prepared for r in p.references]
+    assert entries == [
+        {"instruction": p.query, "input": p.transcript, "output": r} for p in prepared for r in p.references
+    ]
 
 
 def test_cli_preprocess_qmsum_reproduces_the_original_experiments(tmp_path):

@@ -29,8 +29,8 @@ from qmsum_fast.data import (
     plain_transcript,
     render_turns,
 )
-from qmsum_fast.errors import InputError
 from qmsum_fast.data.readers import bundled_root, infer_domain, query_type_of, split_of_name
+from qmsum_fast.errors import InputError
 
 DATA = Path(__file__).parent / "data"
 ROOT = DATA / "qmsum"  # a miniature upstream data root of real meeting files
@@ -113,7 +113,9 @@ def test_bundled_meeting_matches_the_upstream_file_field_by_field(bundled):
     examples = [ex for ex in bundled if ex.meeting == "IS1003a"]
     general = [ex for ex in examples if ex.query_type == "general"]
     specific = [ex for ex in examples if ex.query_type == "specific"]
-    assert [(ex.query, ex.references) for ex in general] == [(q["query"], (q["answer"],)) for q in raw["general_query_list"]]
+    assert [(ex.query, ex.references) for ex in general] == [
+        (q["query"], (q["answer"],)) for q in raw["general_query_list"]
+    ]
     assert [ex.spans for ex in specific] == [
         tuple((int(a), int(b)) for a, b in q["relevant_text_span"]) for q in raw["specific_query_list"]
     ]
@@ -131,12 +133,22 @@ def test_bundle_keeps_the_upstream_jsonl_meeting_order():
 def test_bundle_stores_turns_as_columns():
     with gzip.open(bundled_root() / "val.jsonl.gz", "rt", encoding="utf-8") as lines:
         record = json.loads(next(lines))
-    assert set(record) == {"meeting", "domain", "topic_list", "general_query_list", "specific_query_list", "speakers", "contents"}
+    assert set(record) == {
+        "meeting",
+        "domain",
+        "topic_list",
+        "general_query_list",
+        "specific_query_list",
+        "speakers",
+        "contents",
+    }
     assert len(record["speakers"]) == len(record["contents"])
 
 
 def test_bundle_script_rebuilds_what_the_loader_reads(tmp_path):
-    script = importlib.util.spec_from_file_location("bundle_qmsum", Path(__file__).parents[1] / "scripts/bundle_qmsum.py")
+    script = importlib.util.spec_from_file_location(
+        "bundle_qmsum", Path(__file__).parents[1] / "scripts/bundle_qmsum.py"
+    )
     bundle_qmsum = importlib.util.module_from_spec(script)
     script.loader.exec_module(bundle_qmsum)
     root = tmp_path / "data"
@@ -148,10 +160,15 @@ def test_bundle_script_rebuilds_what_the_loader_reads(tmp_path):
     # An upstream JSONL fixes the meeting order of its split.
     (root / "ALL/jsonl").mkdir()
     tests = ["education_17", "IS1003a"]
-    (root / "ALL/jsonl/test.jsonl").write_text("".join(json.dumps(upstream(ROOT / f"ALL/test/{m}.json")) + "\n" for m in tests))
+    (root / "ALL/jsonl/test.jsonl").write_text(
+        "".join(json.dumps(upstream(ROOT / f"ALL/test/{m}.json")) + "\n" for m in tests)
+    )
     for out in ("a", "b"):
         bundle_qmsum.main(["bundle_qmsum.py", str(root), str(tmp_path / out)])
-    assert all((tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes() for n in ("train.jsonl.gz", "test.jsonl.gz"))
+    assert all(
+        (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes()
+        for n in ("train.jsonl.gz", "test.jsonl.gz")
+    )
     rebuilt = load_examples(tmp_path / "a")
     assert sorted(rebuilt, key=lambda ex: ex.id) == sorted(load_examples(root), key=lambda ex: ex.id)
     assert list(dict.fromkeys(ex.meeting for ex in rebuilt if ex.split == "test")) == tests
@@ -336,7 +353,12 @@ def test_parse_turns_keeps_lines_without_a_speaker():
     assert parse_turns("A: hi\n\nno speaker here\nB: ") == (Turn("A", "hi"), Turn("", "no speaker here"), Turn("B", ""))
 
 
-@given(st.sampled_from(SPLITS), st.from_regex(r"[A-Za-z0-9_\-]{1,12}", fullmatch=True), st.sampled_from(["general", "specific"]), st.integers(0, 999))
+@given(
+    st.sampled_from(SPLITS),
+    st.from_regex(r"[A-Za-z0-9_\-]{1,12}", fullmatch=True),
+    st.sampled_from(["general", "specific"]),
+    st.integers(0, 999),
+)
 def test_example_ids_parse_back(split, meeting, kind, index):
     assert parse_example_id(example_id(split, meeting, kind, index)) == (split, meeting, kind, index)
 
@@ -348,8 +370,14 @@ def test_ids_of_other_sources_are_not_parsed():
 
 @pytest.mark.parametrize(
     "name, split",
-    [("val.jsonl", "val"), ("validation.jsonl", "val"), ("alpaca_format_test.json", "test"), ("train", "train"),
-     ("qmsum.jsonl", None), ("train_test.jsonl", None)],
+    [
+        ("val.jsonl", "val"),
+        ("validation.jsonl", "val"),
+        ("alpaca_format_test.json", "test"),
+        ("train", "train"),
+        ("qmsum.jsonl", None),
+        ("train_test.jsonl", None),
+    ],
 )
 def test_split_of_name(name, split):
     assert split_of_name(name) == split
@@ -357,7 +385,13 @@ def test_split_of_name(name, split):
 
 def test_meeting_name_rule():
     assert [domain_of_meeting(m) for m in ("Bed003", "Buw001", "ES2004a", "TS3011d", "IS1003b", "covid_4")] == [
-        "academic", "academic", "product", "product", "product", "committee"]
+        "academic",
+        "academic",
+        "product",
+        "product",
+        "product",
+        "committee",
+    ]
 
 
 def test_filters_accept_aliases_and_any_case():
@@ -365,8 +399,13 @@ def test_filters_accept_aliases_and_any_case():
     assert len(load_examples(ROOT, domain="all")) == len(load_examples(ROOT))
 
 
-@pytest.mark.parametrize("kwargs, message", [({"split": "dev2"}, "--split: unknown split 'dev2'"),
-                                             ({"domain": "medical"}, "--domain: unknown domain 'medical'")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"split": "dev2"}, "--split: unknown split 'dev2'"),
+        ({"domain": "medical"}, "--domain: unknown domain 'medical'"),
+    ],
+)
 def test_filters_are_checked(kwargs, message):
     with pytest.raises(InputError, match=message):
         load_examples(ROOT, **kwargs)
@@ -441,8 +480,16 @@ def test_error_malformed_json_in_a_data_root(tmp_path):
         ({k: v for k, v in meeting_with().items() if k != "meeting_transcripts"}, "", "meeting_transcripts"),
         ({k: v for k, v in meeting_with().items() if k != "specific_query_list"}, "", "specific_query_list"),
         (meeting_with(general_query_list=[{"query": "Summarize"}]), " general_query_list[0]:", "answer"),
-        (meeting_with(specific_query_list=[{"query": "q", "answer": "a"}]), " specific_query_list[0]:", "relevant_text_span"),
-        (meeting_with(meeting_transcripts=[{"speaker": "A", "content": "x"}, {"speaker": "B"}]), " meeting_transcripts[1]:", "content"),
+        (
+            meeting_with(specific_query_list=[{"query": "q", "answer": "a"}]),
+            " specific_query_list[0]:",
+            "relevant_text_span",
+        ),
+        (
+            meeting_with(meeting_transcripts=[{"speaker": "A", "content": "x"}, {"speaker": "B"}]),
+            " meeting_transcripts[1]:",
+            "content",
+        ),
     ],
 )
 def test_error_missing_field_is_named(tmp_path, meeting, where, field):
@@ -469,7 +516,9 @@ def test_error_missing_field_in_one_string_formats(tmp_path, name, row, field):
 
 def test_error_missing_field_in_alpaca_json(tmp_path):
     path = tmp_path / "alpaca.json"
-    path.write_text(json.dumps([{"instruction": "q", "input": "A: b", "output": "o"}, {"instruction": "q", "input": "A: b"}]))
+    path.write_text(
+        json.dumps([{"instruction": "q", "input": "A: b", "output": "o"}, {"instruction": "q", "input": "A: b"}])
+    )
     assert cli_error(path) == f"{path}: entry 1: missing field 'output'"
 
 
@@ -503,7 +552,11 @@ def test_error_empty_transcript_in_one_string_formats(tmp_path, name, row):
 @pytest.mark.parametrize("span", [["1", "2"], ["-1", "0"], ["2", "2"]])
 def test_error_span_outside_the_transcript(tmp_path, span):
     path = tmp_path / "Bed003.json"
-    path.write_text(json.dumps(meeting_with(specific_query_list=[{"query": "q", "answer": "a", "relevant_text_span": [["0", "1"], span]}])))
+    path.write_text(
+        json.dumps(
+            meeting_with(specific_query_list=[{"query": "q", "answer": "a", "relevant_text_span": [["0", "1"], span]}])
+        )
+    )
     assert cli_error(path) == (
         f"{path}: specific_query_list[0].relevant_text_span: span {json.dumps(span)} is outside the transcript (turns 0 to 1)"
     )
@@ -511,14 +564,24 @@ def test_error_span_outside_the_transcript(tmp_path, span):
 
 def test_error_span_reversed(tmp_path):
     path = tmp_path / "Bed003.json"
-    path.write_text(json.dumps(meeting_with(specific_query_list=[{"query": "q", "answer": "a", "relevant_text_span": [["1", "0"]]}])))
-    assert cli_error(path) == f"{path}: specific_query_list[0].relevant_text_span: span [\"1\", \"0\"] ends before it starts"
+    path.write_text(
+        json.dumps(
+            meeting_with(specific_query_list=[{"query": "q", "answer": "a", "relevant_text_span": [["1", "0"]]}])
+        )
+    )
+    assert (
+        cli_error(path) == f'{path}: specific_query_list[0].relevant_text_span: span ["1", "0"] ends before it starts'
+    )
 
 
 def test_error_span_that_is_not_a_pair(tmp_path):
     path = tmp_path / "Bed003.json"
-    path.write_text(json.dumps(meeting_with(specific_query_list=[{"query": "q", "answer": "a", "relevant_text_span": [["0", "x"]]}])))
-    assert cli_error(path).endswith("span [\"0\", \"x\"] is not a pair of turn indices")
+    path.write_text(
+        json.dumps(
+            meeting_with(specific_query_list=[{"query": "q", "answer": "a", "relevant_text_span": [["0", "x"]]}])
+        )
+    )
+    assert cli_error(path).endswith('span ["0", "x"] is not a pair of turn indices')
 
 
 def test_error_scrolls_input_without_a_blank_line(tmp_path):

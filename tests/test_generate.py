@@ -77,8 +77,17 @@ PRESET_RUNS = [
 )
 def test_every_preset_runs_on_its_architecture(tmp_path, tiny, preset, arch, extra, template):
     out, _ = generate(
-        tmp_path, "--model", preset, "--model-path", tiny[arch], "--limit", "2",
-        "--greedy", "--max-new-tokens", "6", *extra,
+        tmp_path,
+        "--model",
+        preset,
+        "--model-path",
+        tiny[arch],
+        "--limit",
+        "2",
+        "--greedy",
+        "--max-new-tokens",
+        "6",
+        *extra,
     )
     header, rows = records(out)
     settings = header["settings"]
@@ -88,8 +97,19 @@ def test_every_preset_runs_on_its_architecture(tmp_path, tiny, preset, arch, ext
     assert [r["id"] for r in rows] == ["train/ES2005a/g0", "train/ES2005a/s0"]
     for row in rows:
         assert set(row) >= {
-            "id", "meeting", "domain", "split", "query_type", "query", "references", "prediction",
-            "model", "strategy", "n_input_tokens", "truncated", "seconds",
+            "id",
+            "meeting",
+            "domain",
+            "split",
+            "query_type",
+            "query",
+            "references",
+            "prediction",
+            "model",
+            "strategy",
+            "n_input_tokens",
+            "truncated",
+            "seconds",
         }
         assert isinstance(row["prediction"], str) and row["model"] == preset
         assert row["strategy"] == settings["strategy"]
@@ -118,8 +138,20 @@ def test_presets_keep_the_original_settings():
 
 def test_mpt_prediction_is_the_text_after_the_marker(tmp_path, tiny):
     out, _ = generate(
-        tmp_path, "--model", "mpt-storywriter", "--model-path", tiny["mpt"], "--limit", "1",
-        "--greedy", "--max-new-tokens", "5", "--max-input-tokens", "200", "--max-seq-len", "4096",
+        tmp_path,
+        "--model",
+        "mpt-storywriter",
+        "--model-path",
+        tiny["mpt"],
+        "--limit",
+        "1",
+        "--greedy",
+        "--max-new-tokens",
+        "5",
+        "--max-input-tokens",
+        "200",
+        "--max-seq-len",
+        "4096",
     )
     row = records(out)[1][0]
     assert "A short summary of the following conversation is" not in row["prediction"]
@@ -131,8 +163,21 @@ def test_mpt_prediction_is_the_text_after_the_marker(tmp_path, tiny):
 @pytest.mark.parametrize("arch", ["llama", "gpt-neox", "mpt", "led"])
 def test_batched_and_unbatched_greedy_outputs_are_identical(tmp_path, tiny, arch):
     # Gold spans give inputs of very different lengths, so batches need padding.
-    common = ["--model", tiny[arch], "--input", "gold", "--greedy", "--max-new-tokens", "8",
-              "--max-input-tokens", "500", "--template", "plain", "--limit", "4"]
+    common = [
+        "--model",
+        tiny[arch],
+        "--input",
+        "gold",
+        "--greedy",
+        "--max-new-tokens",
+        "8",
+        "--max-input-tokens",
+        "500",
+        "--template",
+        "plain",
+        "--limit",
+        "4",
+    ]
     single, _ = generate(tmp_path, *common, "--batch-size", "1", out="single.jsonl")
     batched, _ = generate(tmp_path, *common, "--batch-size", "4", out="batched.jsonl")
     lengths = {r["n_input_tokens"] for r in records(single)[1]}
@@ -148,8 +193,19 @@ def test_truncation_keeps_every_input_within_budget(tmp_path, tiny):
     tokenizer = tokenizer_of(tiny["llama"])
     for budget in (64, 257):
         out, _ = generate(
-            tmp_path, "--model", tiny["llama"], "--max-input-tokens", str(budget), "--greedy",
-            "--max-new-tokens", "1", "--batch-size", "7", "--limit", "7", out=f"b{budget}.jsonl",
+            tmp_path,
+            "--model",
+            tiny["llama"],
+            "--max-input-tokens",
+            str(budget),
+            "--greedy",
+            "--max-new-tokens",
+            "1",
+            "--batch-size",
+            "7",
+            "--limit",
+            "7",
+            out=f"b{budget}.jsonl",
         )
         rows = records(out)[1]
         assert len(rows) == 7
@@ -188,8 +244,18 @@ def test_map_reduce_makes_the_expected_calls(tmp_path, tiny, monkeypatch):
 
     monkeypatch.setattr(Engine, "generate", recording)
     out, _ = generate(
-        tmp_path, "--model", "llama-adapter", "--model-path", tiny["llama"], "--limit", "8",
-        "--greedy", "--max-new-tokens", "4", "--batch-size", "8",
+        tmp_path,
+        "--model",
+        "llama-adapter",
+        "--model-path",
+        tiny["llama"],
+        "--limit",
+        "8",
+        "--greedy",
+        "--max-new-tokens",
+        "4",
+        "--batch-size",
+        "8",
     )
     tokenizer = tokenizer_of(tiny["llama"])
     counter = TokenCounter.from_json(tokenizer.backend_tokenizer.to_str())
@@ -234,8 +300,25 @@ def _cli(*args):
 
 def test_resume_after_sigkill_writes_every_id_once(tmp_path, tiny):
     out = tmp_path / "killed.jsonl"
-    args = ["generate", "--model", tiny["gpt-neox"], "--data", str(DATA), "--split", "all", "--out", str(out),
-            "--greedy", "--max-new-tokens", "4", "--max-input-tokens", "150", "--batch-size", "1", "--no-progress"]
+    args = [
+        "generate",
+        "--model",
+        tiny["gpt-neox"],
+        "--data",
+        str(DATA),
+        "--split",
+        "all",
+        "--out",
+        str(out),
+        "--greedy",
+        "--max-new-tokens",
+        "4",
+        "--max-input-tokens",
+        "150",
+        "--batch-size",
+        "1",
+        "--no-progress",
+    ]
     process = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
@@ -260,18 +343,60 @@ def test_resume_after_sigkill_writes_every_id_once(tmp_path, tiny):
 
 
 def test_data_parallel_under_accelerate_equals_single_process(tmp_path, tiny):
-    common = ["generate", "--model", tiny["llama"], "--data", str(DATA), "--split", "all", "--greedy",
-              "--max-new-tokens", "6", "--max-input-tokens", "200", "--batch-size", "2", "--no-progress"]
+    common = [
+        "generate",
+        "--model",
+        tiny["llama"],
+        "--data",
+        str(DATA),
+        "--split",
+        "all",
+        "--greedy",
+        "--max-new-tokens",
+        "6",
+        "--max-input-tokens",
+        "200",
+        "--batch-size",
+        "2",
+        "--no-progress",
+    ]
     single = tmp_path / "single.jsonl"
     parallel = tmp_path / "parallel.jsonl"
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "qmsum_fast"]
+    launch = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--cpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "-m",
+        "qmsum_fast",
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     run = subprocess.run([*launch, *common, "--out", str(parallel)], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
-    generate(tmp_path, "--model", tiny["llama"], "--split", "all", "--greedy", "--max-new-tokens", "6",
-             "--max-input-tokens", "200", "--batch-size", "2", out="single.jsonl")
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    generate(
+        tmp_path,
+        "--model",
+        tiny["llama"],
+        "--split",
+        "all",
+        "--greedy",
+        "--max-new-tokens",
+        "6",
+        "--max-input-tokens",
+        "200",
+        "--batch-size",
+        "2",
+        out="single.jsonl",
+    )
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
     assert strip(records(parallel)[1]) == strip(records(single)[1])
     assert len(records(parallel)[1]) == 17
     assert sorted(p.name for p in tmp_path.iterdir()) == ["parallel.jsonl", "single.jsonl"]
@@ -281,8 +406,20 @@ def test_csv_has_the_original_columns(tmp_path, tiny):
     import csv
 
     table = tmp_path / "run.csv"
-    out, _ = generate(tmp_path, "--model", tiny["gpt-neox"], "--limit", "2", "--greedy", "--max-new-tokens", "3",
-                      "--max-input-tokens", "100", "--csv", str(table))
+    out, _ = generate(
+        tmp_path,
+        "--model",
+        tiny["gpt-neox"],
+        "--limit",
+        "2",
+        "--greedy",
+        "--max-new-tokens",
+        "3",
+        "--max-input-tokens",
+        "100",
+        "--csv",
+        str(table),
+    )
     rows = list(csv.reader(table.open()))
     assert rows[0] == ["instruction", "input", "output", "summary"]
     run = records(out)[1]
@@ -301,8 +438,24 @@ def test_baselines_run_without_torch(tmp_path):
         "from qmsum_fast.cli import main\n"
         "try:\n    main(%r)\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
-    ) % (["generate", "--model", "lead", "--budget", "2", "--data", str(DATA), "--split", "val",
-          "--input", "gold", "--out", str(out), "--no-progress"],)
+    ) % (
+        [
+            "generate",
+            "--model",
+            "lead",
+            "--budget",
+            "2",
+            "--data",
+            str(DATA),
+            "--split",
+            "val",
+            "--input",
+            "gold",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     header, rows = records(out)
@@ -322,12 +475,23 @@ def test_locator_input_feeds_the_located_turns(tmp_path, tiny, monkeypatch):
 
     calls = []
     monkeypatch.setattr(Engine, "generate", lambda self, texts: calls.extend(texts) or [_Out()] * len(texts))
-    out, _ = generate(tmp_path, "--model", tiny["llama"], "--input", "locator", "--max-input-tokens", "300",
-                      "--limit", "2", "--template", "{query}||{transcript}")
+    out, _ = generate(
+        tmp_path,
+        "--model",
+        tiny["llama"],
+        "--input",
+        "locator",
+        "--max-input-tokens",
+        "300",
+        "--limit",
+        "2",
+        "--template",
+        "{query}||{transcript}",
+    )
     assert records(out)[0]["settings"]["strategy"] == "locate"
     example = load_examples(DATA, split="train")[0]
     prompt = next(c for c in calls if c.startswith(example.query + "||"))
-    located = prompt[len(example.query) + 2:]
+    located = prompt[len(example.query) + 2 :]
     turns = [f"{t.speaker}: {t.content}" for t in example.turns]
     lines = located.split("\n")
     assert 0 < len(lines) < len(turns)
@@ -449,7 +613,9 @@ def test_original_llama_adapter_weights_map_onto_peft(tmp_path, tiny):
         assert module.adaption_gate.item() == 0.5
     assert not torch.allclose(adapted(ids).logits, plain)
     # Zero gates (the zero-init state) leave the base model's outputs unchanged.
-    zero = attach_original(transformers.AutoModelForCausalLM.from_pretrained(tiny["llama"]), _original_adapter(base, gate=0.0))
+    zero = attach_original(
+        transformers.AutoModelForCausalLM.from_pretrained(tiny["llama"]), _original_adapter(base, gate=0.0)
+    )
     assert torch.allclose(zero(ids).logits, plain, atol=1e-5)
 
 
@@ -460,14 +626,39 @@ def test_adapter_file_runs_through_the_cli_and_bad_ones_are_refused(tmp_path, ti
     base = transformers.AutoModelForCausalLM.from_pretrained(tiny["llama"])
     good = tmp_path / "adapter.pth"
     torch.save(_original_adapter(base), good)
-    out, _ = generate(tmp_path, "--model", "llama-adapter", "--model-path", tiny["llama"], "--adapter", str(good),
-                      "--limit", "1", "--greedy", "--max-new-tokens", "3", "--max-input-tokens", "900")
+    out, _ = generate(
+        tmp_path,
+        "--model",
+        "llama-adapter",
+        "--model-path",
+        tiny["llama"],
+        "--adapter",
+        str(good),
+        "--limit",
+        "1",
+        "--greedy",
+        "--max-new-tokens",
+        "3",
+        "--max-input-tokens",
+        "900",
+    )
     assert records(out)[0]["settings"]["adapter"] == str(good)
     bad = _original_adapter(base)
     bad["layers.1.attention.gate"] = torch.zeros(1, 4, 1, 1)
     torch.save(bad, tmp_path / "v2.pth")
-    _, result = generate(tmp_path, "--model", "llama-adapter", "--model-path", tiny["llama"], "--adapter",
-                         str(tmp_path / "v2.pth"), "--limit", "1", out="v2.jsonl", expect=2)
+    _, result = generate(
+        tmp_path,
+        "--model",
+        "llama-adapter",
+        "--model-path",
+        tiny["llama"],
+        "--adapter",
+        str(tmp_path / "v2.pth"),
+        "--limit",
+        "1",
+        out="v2.jsonl",
+        expect=2,
+    )
     _one_line_error(result, "v2.pth", "per-head gates")
 
 
@@ -482,7 +673,9 @@ def test_blocked_sdpa_mpt_attention_equals_eager(tiny):
     assert loaded.attention == "sdpa-blocked"
     eager = transformers.AutoModelForCausalLM.from_pretrained(tiny["mpt"])
     tokenizer = loaded.tokenizer
-    batch = tokenizer(["a longer prompt about the remote control design " * 4, "short"], return_tensors="pt", padding=True)
+    batch = tokenizer(
+        ["a longer prompt about the remote control design " * 4, "short"], return_tensors="pt", padding=True
+    )
     with torch.no_grad():
         expected = eager(**batch).logits
         enable_blocked_sdpa(eager, block=5)  # several query blocks
@@ -505,8 +698,20 @@ def test_an_example_that_never_fits_is_written_with_its_error(tmp_path, tiny, mo
         return real_generate(self, texts)
 
     monkeypatch.setattr(Engine, "generate", tight_memory)
-    out, result = generate(tmp_path, "--model", tiny["llama"], "--limit", "3", "--batch-size", "3", "--greedy",
-                           "--max-new-tokens", "2", "--max-input-tokens", "64")
+    out, result = generate(
+        tmp_path,
+        "--model",
+        tiny["llama"],
+        "--limit",
+        "3",
+        "--batch-size",
+        "3",
+        "--greedy",
+        "--max-new-tokens",
+        "2",
+        "--max-input-tokens",
+        "64",
+    )
     rows = {r["id"]: r for r in records(out)[1]}
     assert rows["train/ES2005a/g0"]["prediction"] == "" and "out of memory" in rows["train/ES2005a/g0"]["error"]
     assert all("error" not in rows[i] for i in ("train/ES2005a/s0", "train/ES2005a/s1"))

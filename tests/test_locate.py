@@ -4,7 +4,6 @@ gold spans, the locate command, bad input."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from qmsum_fast import _core
 from qmsum_fast.cli import main
 from qmsum_fast.data import Example, Turn, load_examples
 from qmsum_fast.errors import InputError
-from qmsum_fast.locate import evaluate_locator, gold_turns, located_transcript, locate_turns, turn_costs
+from qmsum_fast.locate import evaluate_locator, gold_turns, locate_turns, located_transcript, turn_costs
 from qmsum_fast.stats import TokenCounter
 
 DATA = Path(__file__).parent / "data" / "qmsum"
@@ -131,8 +130,10 @@ def test_evaluation_counts_recall_and_precision(examples, counter):
 
 @settings(max_examples=200, deadline=None)
 @given(
-    data=st.lists(st.tuples(st.sampled_from(["remote", "the remote", "lunch", "buttons remote", "", "ok ."]),
-                            st.integers(0, 40)), max_size=12),
+    data=st.lists(
+        st.tuples(st.sampled_from(["remote", "the remote", "lunch", "buttons remote", "", "ok ."]), st.integers(0, 40)),
+        max_size=12,
+    ),
     budget=st.integers(0, 120),
     window=st.integers(0, 5),
     method=st.sampled_from(["bm25", "tfidf"]),

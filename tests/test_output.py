@@ -72,4 +72,7 @@ def test_csv_columns(tmp_path):
     table = tmp_path / "run.csv"
     write_csv(table, [record("a", "summary, with comma")], {"a": "the input\nspans lines"})
     rows = list(csv.reader(table.open()))
-    assert rows == [["instruction", "input", "output", "summary"], ["q a", "the input\nspans lines", "r", "summary, with comma"]]
+    assert rows == [
+        ["instruction", "input", "output", "summary"],
+        ["q a", "the input\nspans lines", "r", "summary, with comma"],
+    ]

@@ -9,13 +9,12 @@ import statistics
 import string
 from pathlib import Path
 
-import nltk_reference as ref
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from click.testing import CliRunner
-
+import nltk_reference as ref
 from qmsum_fast import Example, InputError, Prepared, TokenCounter, Turn, _core, load_template, prepare
 from qmsum_fast.cli import main
 from qmsum_fast.data import load_examples, plain_transcript
@@ -73,7 +72,19 @@ def test_token_statistics_equal_the_original_experiments(converted):
 @pytest.mark.parametrize("split", ["test", "val"])
 def test_convert_writes_the_original_files_byte_for_byte(split, tmp_path):
     out = tmp_path / f"alpaca_{split}.json"
-    argv = ["convert", "--to", "alpaca", "--split", split, "--domain", "academic", "--preprocess", "qmsum", "-o", str(out)]
+    argv = [
+        "convert",
+        "--to",
+        "alpaca",
+        "--split",
+        split,
+        "--domain",
+        "academic",
+        "--preprocess",
+        "qmsum",
+        "-o",
+        str(out),
+    ]
     result = CliRunner().invoke(main, argv)
     assert result.exit_code == 0, result.output
     with gzip.open(SEED / f"alpaca_format_{split}.json.gz", "rb") as handle:
@@ -160,16 +171,66 @@ def test_empty_input():
 # --- against NLTK on generated text ------------------------------------------
 
 WORDS = [
-    "the", "Team", "MEETING", "a", "I", "b", "e.g.", "i.e.", "etc.", "Mr.", "U.S.", "A.",
-    "twenty-five", "voice-unvoice", "{disfmarker}", "{vocalsound}", "a_m_i_", "l_c_d_",
-    "OK", "uh", "naïve", "Ångström", "straße", "ΣΟΦΙΑ", "İstanbul", "_x",
+    "the",
+    "Team",
+    "MEETING",
+    "a",
+    "I",
+    "b",
+    "e.g.",
+    "i.e.",
+    "etc.",
+    "Mr.",
+    "U.S.",
+    "A.",
+    "twenty-five",
+    "voice-unvoice",
+    "{disfmarker}",
+    "{vocalsound}",
+    "a_m_i_",
+    "l_c_d_",
+    "OK",
+    "uh",
+    "naïve",
+    "Ångström",
+    "straße",
+    "ΣΟΦΙΑ",
+    "İstanbul",
+    "_x",
 ]
 CONTRACTIONS = [
-    "don't", "can't", "won't", "I'm", "we're", "they've", "you'll", "he'd", "it's", "IT'S",
-    "users'", "'s", "'S", "'re", "n't", "N'T", "cannot", "CanNot", "gonna", "gotta", "gimme",
-    "lemme", "wanna", "more'n", "d'ye", "'tis", "'Twas", "'em", "o'clock", "rock'n'roll",
+    "don't",
+    "can't",
+    "won't",
+    "I'm",
+    "we're",
+    "they've",
+    "you'll",
+    "he'd",
+    "it's",
+    "IT'S",
+    "users'",
+    "'s",
+    "'S",
+    "'re",
+    "n't",
+    "N'T",
+    "cannot",
+    "CanNot",
+    "gonna",
+    "gotta",
+    "gimme",
+    "lemme",
+    "wanna",
+    "more'n",
+    "d'ye",
+    "'tis",
+    "'Twas",
+    "'em",
+    "o'clock",
+    "rock'n'roll",
 ]
-PUNCTUATION = list(".,;:?!-/_&$%#@*()[]{}<>") + ["...", "..", ". . .", "--", "---", "?!", ".)", ".\""]
+PUNCTUATION = list(".,;:?!-/_&$%#@*()[]{}<>") + ["...", "..", ". . .", "--", "---", "?!", ".)", '."']
 QUOTES = ['"', "'", "`", "``", "''", "«", "»", "“", "”", "‘", "’", "„"]
 SEPARATORS = ["", " ", " ", " ", "  ", "\n", "\t", "\u00a0", "\u3000", "\x1c", " \n "]
 

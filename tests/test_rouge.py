@@ -60,14 +60,42 @@ def transcript(meeting) -> str:
 # --- texts for property tests ------------------------------------------------
 
 WORDS = [
-    "the", "a", "meeting", "meetings", "remote", "controls", "designing", "designed", "agreed",
-    "agreement", "happy", "cost", "costs", "25", "12.5", "euro", "running", "ran", "yes", "no",
-    "organization", "relational", "hopefulness", "skies", "dying", "news", "A", "The", "MEETING",
+    "the",
+    "a",
+    "meeting",
+    "meetings",
+    "remote",
+    "controls",
+    "designing",
+    "designed",
+    "agreed",
+    "agreement",
+    "happy",
+    "cost",
+    "costs",
+    "25",
+    "12.5",
+    "euro",
+    "running",
+    "ran",
+    "yes",
+    "no",
+    "organization",
+    "relational",
+    "hopefulness",
+    "skies",
+    "dying",
+    "news",
+    "A",
+    "The",
+    "MEETING",
 ]
 PIECES = st.one_of(
     st.sampled_from(WORDS),
     st.sampled_from([" ", "  ", "\n", "\n\n", ".", ",", "!", "?", "-", "'s", "\t", "\r\n"]),
-    st.sampled_from(["\u0130", "\u212a", "\u00e9", "caf\u00e9", "na\u00efve", "\u00df", "\U0001f600", "\u00a0", "\u2028"]),
+    st.sampled_from(
+        ["\u0130", "\u212a", "\u00e9", "caf\u00e9", "na\u00efve", "\u00df", "\U0001f600", "\u00a0", "\u2028"]
+    ),
     st.text(max_size=6),
 )
 TEXTS = st.one_of(
@@ -79,6 +107,7 @@ TEXTS = st.one_of(
 
 
 # --- tokenizer and stemmer ---------------------------------------------------
+
 
 @settings(max_examples=300, deadline=None)
 @given(text=TEXTS, stem=st.booleans())
@@ -112,12 +141,41 @@ def test_stemmer_matches_nltk_on_every_qmsum_word():
 
 
 @settings(max_examples=2000, deadline=None)
-@given(word=st.text(alphabet="abcdeilmnostuyz0", min_size=1, max_size=14)
-       | st.tuples(st.text(alphabet="bcdlmnprstaeiouy", min_size=1, max_size=6),
-                   st.sampled_from(["ational", "tional", "alli", "fulli", "logi", "ement", "ies", "ied",
-                                    "eed", "ing", "ed", "bli", "iviti", "ness", "icate", "ll", "e", "y",
-                                    "sses", "izer", "ousli", "ization", "alism", "iveness", "ion"]))
-       .map("".join))
+@given(
+    word=st.text(alphabet="abcdeilmnostuyz0", min_size=1, max_size=14)
+    | st.tuples(
+        st.text(alphabet="bcdlmnprstaeiouy", min_size=1, max_size=6),
+        st.sampled_from(
+            [
+                "ational",
+                "tional",
+                "alli",
+                "fulli",
+                "logi",
+                "ement",
+                "ies",
+                "ied",
+                "eed",
+                "ing",
+                "ed",
+                "bli",
+                "iviti",
+                "ness",
+                "icate",
+                "ll",
+                "e",
+                "y",
+                "sses",
+                "izer",
+                "ousli",
+                "ization",
+                "alism",
+                "iveness",
+                "ion",
+            ]
+        ),
+    ).map("".join)
+)
 def test_stemmer_matches_nltk_on_suffix_heavy_words(word):
     assert porter_stem(word) == NLTK_STEMMER.stem(word)
 
@@ -129,6 +187,7 @@ def test_porter_stem_rejects_non_tokens():
 
 # --- scores --------------------------------------------------------------------
 
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(target=TEXTS, prediction=TEXTS, stem=st.booleans())
 def test_scores_equal_rouge_score_on_random_texts(target, prediction, stem):
@@ -137,8 +196,11 @@ def test_scores_equal_rouge_score_on_random_texts(target, prediction, stem):
 
 
 @settings(max_examples=25, deadline=None)
-@given(words=st.lists(st.sampled_from(WORDS + ["\n", "."]), min_size=150, max_size=400),
-       cut=st.integers(0, 400), stem=st.booleans())
+@given(
+    words=st.lists(st.sampled_from(WORDS + ["\n", "."]), min_size=150, max_size=400),
+    cut=st.integers(0, 400),
+    stem=st.booleans(),
+)
 def test_scores_equal_rouge_score_on_long_texts(words, cut, stem):
     # More than 64 tokens on both sides exercises the multi-word bit-parallel LCS.
     target, prediction = " ".join(words), " ".join(words[cut:] + words[: cut // 2])
@@ -212,8 +274,9 @@ def test_score_batch_runs_in_threads_without_the_gil():
     texts = [a for m in qmsum_meetings() for a in answers(m)]
     expected = scorer.score_batch(texts, texts[::-1])
     results = []
-    threads = [threading.Thread(target=lambda: results.append(scorer.score_batch(texts, texts[::-1])))
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: results.append(scorer.score_batch(texts, texts[::-1]))) for _ in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -248,6 +311,7 @@ def test_score_behaves_like_rouge_score_namedtuple():
 
 # --- rougeLsum with sentence splitting ---------------------------------------
 
+
 @settings(max_examples=200, deadline=None)
 @given(target=TEXTS, prediction=TEXTS)
 def test_split_summaries_equals_rouge_score_on_our_sentences(target, prediction):
@@ -267,16 +331,23 @@ def test_sentences_keep_every_token(text):
 def test_sentence_splitter_on_a_qmsum_answer():
     text = "The team agreed on a remote. Dr. Smith disagreed, e.g. on cost! Was it 12.5 euros? Yes."
     assert split_sentences(text) == [
-        "The team agreed on a remote.", "Dr. Smith disagreed, e.g. on cost!", "Was it 12.5 euros?", "Yes."]
+        "The team agreed on a remote.",
+        "Dr. Smith disagreed, e.g. on cost!",
+        "Was it 12.5 euros?",
+        "Yes.",
+    ]
 
 
 # --- bootstrap -----------------------------------------------------------------
 
+
 def _random_scores(types, n, seed):
     rng = np.random.default_rng(seed)
     words = ["a", "b", "c", "d", "e", "f"]
-    pairs = [(" ".join(rng.choice(words, rng.integers(0, 9))), " ".join(rng.choice(words, rng.integers(0, 9))))
-             for _ in range(n)]
+    pairs = [
+        (" ".join(rng.choice(words, rng.integers(0, 9))), " ".join(rng.choice(words, rng.integers(0, 9))))
+        for _ in range(n)
+    ]
     return pairs, RougeScorer(types).score_batch([t for t, _ in pairs], [p for _, p in pairs])
 
 

@@ -11,6 +11,7 @@ from rouge_score import rouge_scorer, scoring
 
 from qmsum_fast.cli import main
 from qmsum_fast.data import load_examples
+
 TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
 
 
@@ -21,8 +22,11 @@ def run(*args):
 def qmsum_records():
     """(id, domain, query_type, answer) of three bundled test meetings' queries."""
     meetings = ("Bed016", "IS1003a", "education_17")
-    return [(e.id, e.domain.capitalize(), e.query_type, e.references[0])
-            for e in load_examples(split="test") if e.meeting in meetings]
+    return [
+        (e.id, e.domain.capitalize(), e.query_type, e.references[0])
+        for e in load_examples(split="test")
+        if e.meeting in meetings
+    ]
 
 
 @pytest.fixture
@@ -32,8 +36,17 @@ def run_file(tmp_path):
     path = tmp_path / "run.jsonl"
     lines = [json.dumps({"header": True, "model": "shifted-answers", "max_new_tokens": 256})]
     for (rid, domain, kind, answer), (_, _, _, other) in zip(records, records[1:] + records[:1]):
-        lines.append(json.dumps({"id": rid, "domain": domain, "query_type": kind,
-                                 "prediction": other, "references": [answer, answer.upper()[:40]]}))
+        lines.append(
+            json.dumps(
+                {
+                    "id": rid,
+                    "domain": domain,
+                    "query_type": kind,
+                    "prediction": other,
+                    "references": [answer, answer.upper()[:40]],
+                }
+            )
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -53,7 +66,10 @@ def assert_json_matches(payload, expected):
         for measure in ("precision", "recall", "fmeasure"):
             got = payload[score_type][measure]
             assert [got["low"], got["mid"], got["high"]] == [
-                float(getattr(agg.low, measure)), float(getattr(agg.mid, measure)), float(getattr(agg.high, measure))]
+                float(getattr(agg.low, measure)),
+                float(getattr(agg.mid, measure)),
+                float(getattr(agg.high, measure)),
+            ]
 
 
 def test_jsonl_run_json_equals_rouge_score_bootstrap(run_file):
@@ -75,8 +91,9 @@ def test_text_files_with_no_stemmer_and_two_reference_files(tmp_path):
     pred.write_text("\n".join(answers[1:] + answers[:1]) + "\n", encoding="utf-8")
     ref_a.write_text("\n".join(answers) + "\n", encoding="utf-8")
     ref_b.write_text("\n".join(a[:30] for a in answers), encoding="utf-8")  # no final newline
-    result = run("score", "--pred", pred, "--ref", ref_a, "--ref", ref_b, "--no-stemmer",
-                 "--bootstrap", "200", "--json")
+    result = run(
+        "score", "--pred", pred, "--ref", ref_a, "--ref", ref_b, "--no-stemmer", "--bootstrap", "200", "--json"
+    )
     assert result.exit_code == 0, result.output
     pairs = [([a, a[:30]], p) for a, p in zip(answers, answers[1:] + answers[:1])]
     assert_json_matches(json.loads(result.output), expected_aggregate(pairs, stem=False, n_samples=200))
@@ -87,8 +104,14 @@ def test_table_shows_percent_intervals_and_groups(run_file):
     assert result.exit_code == 0, result.output
     out = result.output
     assert "95% bootstrap interval, 1000 samples, seed 0" in out
-    for label in ("all", "domain=Academic", "domain=Committee", "domain=Product",
-                  "query_type=general", "query_type=specific"):
+    for label in (
+        "all",
+        "domain=Academic",
+        "domain=Committee",
+        "domain=Product",
+        "query_type=general",
+        "query_type=specific",
+    ):
         assert f"\n{label} " in out
     json_result = run("score", "--pred", run_file, "--json", "--by", "domain", "--rouge-types", "rouge1,rouge2,rougeL")
     payload = json.loads(json_result.output)
@@ -119,6 +142,7 @@ def test_empty_prediction_scores_zero(tmp_path):
 
 
 # --- bad input: exit 2 and one line naming the file and line -----------------
+
 
 def assert_input_error(result, *fragments):
     assert result.exit_code == 2, result.output
@@ -151,14 +175,17 @@ def test_invalid_utf8(tmp_path):
     assert_input_error(run("score", "--pred", pred, "--ref", ref), f"{pred}:2: invalid UTF-8")
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ('{"id": "x", "references": ["a"]}', "no 'prediction' field"),
-    ('{"id": "x", "prediction": 3, "references": ["a"]}', "'prediction' is not a string"),
-    ('{"id": "x", "prediction": "a"}', "'references' must be a list of strings"),
-    ('{"id": "x", "prediction": "a", "references": []}', "'references' is empty"),
-    ('{"id": "x", "prediction": "a", ', "invalid JSON"),
-    ('["a"]', "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"id": "x", "references": ["a"]}', "no 'prediction' field"),
+        ('{"id": "x", "prediction": 3, "references": ["a"]}', "'prediction' is not a string"),
+        ('{"id": "x", "prediction": "a"}', "'references' must be a list of strings"),
+        ('{"id": "x", "prediction": "a", "references": []}', "'references' is empty"),
+        ('{"id": "x", "prediction": "a", ', "invalid JSON"),
+        ('["a"]', "expected a JSON object"),
+    ],
+)
 def test_bad_jsonl_lines(tmp_path, line, message):
     path = tmp_path / "run.jsonl"
     path.write_text('{"header": true, "model": "m"}\n{"prediction": "a", "references": ["a"]}\n' + line + "\n")
@@ -169,17 +196,19 @@ def test_header_only_and_missing_group_field(tmp_path, run_file):
     path = tmp_path / "run.jsonl"
     path.write_text('{"header": true, "model": "m"}\n')
     assert_input_error(run("score", "--pred", path), f"{path}: no predictions")
-    path.write_text('{"prediction": "a", "references": ["a"], "domain": "x"}\n{"prediction": "a", "references": ["a"]}\n')
+    path.write_text(
+        '{"prediction": "a", "references": ["a"], "domain": "x"}\n{"prediction": "a", "references": ["a"]}\n'
+    )
     assert_input_error(run("score", "--pred", path, "--by", "domain"), f"{path}:2: no 'domain' field")
 
 
 def test_bad_options(tmp_path, run_file):
-    assert_input_error(run("score", "--pred", run_file, "--rouge-types", "rouge1,rougeX"),
-                       "--rouge-types", "rougeX")
+    assert_input_error(run("score", "--pred", run_file, "--rouge-types", "rouge1,rougeX"), "--rouge-types", "rougeX")
     assert_input_error(run("score", "--pred", tmp_path / "missing.jsonl"), "missing.jsonl: cannot read")
 
 
 # --- report --------------------------------------------------------------------
+
 
 def test_report_table_and_chart(tmp_path, run_file):
     second = tmp_path / "other.jsonl"

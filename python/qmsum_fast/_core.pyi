@@ -3,30 +3,30 @@
 from typing import final
 
 __all__ = [
-    "__version__",
-    "TokenCounter",
-    "length_summary",
-    "fit_shares",
+    "OracleUnits",
     "RougeCore",
-    "rouge_tokenize",
-    "porter_stem",
-    "split_sentences",
-    "treebank_tokenize",
-    "punkt_sentences",
-    "word_tokenize",
-    "qmsum_tokenize_texts",
-    "qmsum_transcripts",
-    "qmsum_raw_transcripts",
+    "TokenCounter",
+    "__version__",
     "chunk_turn_counts",
     "chunk_turns",
-    "split_turn_sentences",
-    "score_units",
-    "select_within_budget",
-    "merge_spans",
+    "fit_shares",
+    "length_summary",
     "locate_turns",
+    "merge_spans",
     "oracle_select",
     "oracle_select_batch",
-    "OracleUnits",
+    "porter_stem",
+    "punkt_sentences",
+    "qmsum_raw_transcripts",
+    "qmsum_tokenize_texts",
+    "qmsum_transcripts",
+    "rouge_tokenize",
+    "score_units",
+    "select_within_budget",
+    "split_sentences",
+    "split_turn_sentences",
+    "treebank_tokenize",
+    "word_tokenize",
 ]
 
 __version__: str
@@ -43,9 +43,7 @@ class TokenCounter:
     @property
     def splits_exactly(self) -> bool: ...
     def count_batch(self, texts: list[str]) -> list[int]: ...
-    def count_prompts(
-        self, transcripts: list[str], prompts: list[tuple[str, int, str]]
-    ) -> list[int]: ...
+    def count_prompts(self, transcripts: list[str], prompts: list[tuple[str, int, str]]) -> list[int]: ...
 
 def length_summary(lengths: list[int]) -> dict[str, float] | None: ...
 def fit_shares(lengths: list[int], windows: list[int], reserve: int) -> list[float]: ...
@@ -115,6 +113,7 @@ def oracle_select(
     max_units: int | None = None,
     max_tokens: int | None = None,
 ) -> list[int]: ...
+
 @final
 class OracleUnits:
     """One meeting's units tokenized once (rouge-score tokens) for the oracle."""

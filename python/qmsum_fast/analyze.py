@@ -53,9 +53,7 @@ def count_examples(
     template: Template,
 ) -> list[Counted]:
     """Counts every prompt and reference; shared transcripts are tokenized once."""
-    inputs = count_prompt_tokens(
-        counter, template, [p.query for p in prepared], [p.transcript for p in prepared]
-    )
+    inputs = count_prompt_tokens(counter, template, [p.query for p in prepared], [p.transcript for p in prepared])
     references = [ref for p in prepared for ref in p.references]
     reference_counts = iter(counter.count_batch(references))
     return [

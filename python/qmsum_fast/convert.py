@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .data import Example, parse_example_id
 from .errors import InputError

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
 from .data.runs import Run
+from .errors import InputError
 from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
 
 DEFAULT_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")

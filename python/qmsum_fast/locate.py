@@ -133,7 +133,12 @@ def evaluate_locator(
             for domain in (example.domain, "all"):
                 rows.setdefault((budget, domain), []).append(row)
     order = [d for d in DOMAINS if any((b, d) in rows for b in budgets)] + ["all"]
-    return [_summarize(budget, domain, rows[budget, domain]) for budget in budgets for domain in order if (budget, domain) in rows]
+    return [
+        _summarize(budget, domain, rows[budget, domain])
+        for budget in budgets
+        for domain in order
+        if (budget, domain) in rows
+    ]
 
 
 def _summarize(budget: int, domain: str, rows: list[tuple[float, float, int, int]]) -> LocatorScore:

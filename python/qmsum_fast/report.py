@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .evaluate import GEOMETRIC_MEAN_TYPES, Settings, aggregate, score_run
 from .data.runs import load_run
+from .evaluate import GEOMETRIC_MEAN_TYPES, Settings, aggregate, score_run
 
 LABELS = {"rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L"}
 
@@ -48,8 +48,7 @@ def _distinct_names(rows: list[ReportRow]) -> list[ReportRow]:
     """Runs of the same model are told apart by their file names."""
     names = [row.name for row in rows]
     return [
-        ReportRow(f"{row.name} ({row.path})", row.path, row.count, row.fmeasures)
-        if names.count(row.name) > 1 else row
+        ReportRow(f"{row.name} ({row.path})", row.path, row.count, row.fmeasures) if names.count(row.name) > 1 else row
         for row in rows
     ]
 

@@ -84,9 +84,7 @@ def parse_template(text: str, source: str = "template") -> Template:
         raise InputError(f"{source}: malformed template: {exc}") from None
     for field in fields:
         if field not in PLACEHOLDERS:
-            raise InputError(
-                f"{source}: unknown placeholder {{{field}}} (use {{query}} and {{transcript}})"
-            )
+            raise InputError(f"{source}: unknown placeholder {{{field}}} (use {{query}} and {{transcript}})")
     if fields.count("transcript") != 1:
         raise InputError(f"{source}: a template needs exactly one {{transcript}} placeholder")
     return Template(source, text)

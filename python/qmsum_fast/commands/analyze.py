@@ -16,22 +16,48 @@ DOMAINS = ("academic", "product", "committee", "all")
 
 
 @click.command("analyze")
-@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
-              help="QMSum data (any supported format). Default: the bundled QMSum.")
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="QMSum data (any supported format). Default: the bundled QMSum.",
+)
 @click.option("--split", type=click.Choice(SPLITS), default="all", show_default=True)
 @click.option("--domain", type=click.Choice(DOMAINS), default="all", show_default=True)
-@click.option("--tokenizer", default=None,
-              help="tokenizer.json, a folder holding one, or a hub name in the local HF cache. "
-                   "Default: the bundled gpt-neox-20b.")
-@click.option("--template", default="alpaca", show_default=True,
-              help="alpaca|led|plain|scrolls|longbench|zeroscrolls, or a file with "
-                   "{query} and {transcript} placeholders.")
-@click.option("--preprocess", type=click.Choice(("qmsum", "none")), default="qmsum", show_default=True,
-              help="qmsum: the upstream recipe (lowercase, word tokenization, noise markers).")
-@click.option("--reserve", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Tokens kept for generation when testing whether a prompt fits a window.")
-@click.option("--plots", "plots_dir", type=click.Path(path_type=Path), default=None,
-              help="Write input/summary histograms and an input CDF (PNG) here.")
+@click.option(
+    "--tokenizer",
+    default=None,
+    help="tokenizer.json, a folder holding one, or a hub name in the local HF cache. "
+    "Default: the bundled gpt-neox-20b.",
+)
+@click.option(
+    "--template",
+    default="alpaca",
+    show_default=True,
+    help="alpaca|led|plain|scrolls|longbench|zeroscrolls, or a file with {query} and {transcript} placeholders.",
+)
+@click.option(
+    "--preprocess",
+    type=click.Choice(("qmsum", "none")),
+    default="qmsum",
+    show_default=True,
+    help="qmsum: the upstream recipe (lowercase, word tokenization, noise markers).",
+)
+@click.option(
+    "--reserve",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Tokens kept for generation when testing whether a prompt fits a window.",
+)
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write input/summary histograms and an input CDF (PNG) here.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def command(data_path, split, domain, tokenizer, template, preprocess, reserve, plots_dir, as_json):
     """Exact token statistics of prompts and reference summaries, per split and domain."""
@@ -48,7 +74,9 @@ def command(data_path, split, domain, tokenizer, template, preprocess, reserve, 
         loading = pool.submit(TokenCounter.load, tokenizer)
         examples = load_examples(data_path, split=split, domain=None if domain == "all" else domain)
         if not examples:
-            raise InputError(f"no examples for split {split!r} and domain {domain!r} in {data_path or 'the bundled QMSum'}")
+            raise InputError(
+                f"no examples for split {split!r} and domain {domain!r} in {data_path or 'the bundled QMSum'}"
+            )
         prepared = prepare(examples, preprocess)
         counter = loading.result()
     rows = count_examples(examples, prepared, counter, chosen_template)
@@ -77,8 +105,10 @@ def command(data_path, split, domain, tokenizer, template, preprocess, reserve, 
         click.echo(json.dumps(payload, indent=2))
         return
     click.echo(_render_tables(settings, figures))
-    click.echo(f"\n{len(rows)} prompts counted in {seconds:.2f} s"
-               + ("" if counter.splits_exactly else " (tokenizer not splittable: every prompt tokenized in full)"))
+    click.echo(
+        f"\n{len(rows)} prompts counted in {seconds:.2f} s"
+        + ("" if counter.splits_exactly else " (tokenizer not splittable: every prompt tokenized in full)")
+    )
     for path in settings.get("plots", []):
         click.echo(f"wrote {path}")
 
@@ -86,9 +116,14 @@ def command(data_path, split, domain, tokenizer, template, preprocess, reserve, 
 def _render_tables(settings: dict, figures: list[dict]) -> str:
     head = " · ".join(f"{key} {value}" for key, value in settings.items() if key != "plots")
     lines = [head, ""]
-    for key, title in (("input_tokens", "Input tokens (full prompt)"), ("summary_tokens", "Summary tokens (reference)")):
+    for key, title in (
+        ("input_tokens", "Input tokens (full prompt)"),
+        ("summary_tokens", "Summary tokens (reference)"),
+    ):
         lines.append(title)
-        lines.append(f"{'split':<6} {'domain':<10} {'n':>5} {'mean':>9} {'median':>8} {'p90':>8} {'p95':>8} {'min':>7} {'max':>7}")
+        lines.append(
+            f"{'split':<6} {'domain':<10} {'n':>5} {'mean':>9} {'median':>8} {'p90':>8} {'p95':>8} {'min':>7} {'max':>7}"
+        )
         for fig in figures:
             s = fig[key]
             if s is None:

@@ -17,9 +17,13 @@ def _batch_size(value: str) -> int | str:
 
 
 @click.command("generate")
-@click.option("--model", "model", required=True,
-              help=f"A preset ({', '.join(PRESETS)}), a baseline (random, lead, textrank, oracle, bm25), "
-                   "a hub id or a model folder.")
+@click.option(
+    "--model",
+    "model",
+    required=True,
+    help=f"A preset ({', '.join(PRESETS)}), a baseline (random, lead, textrank, oracle, bm25), "
+    "a hub id or a model folder.",
+)
 @click.option("--model-path", help="Weights to load instead of the preset's hub id (keeps its settings).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output JSONL run file.")
 @click.option("--data", "data_path", type=click.Path(exists=True), help="QMSum data (default: bundled).")
@@ -28,8 +32,12 @@ def _batch_size(value: str) -> int | str:
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N examples.")
 @click.option("--resume", is_flag=True, help="Continue --out, skipping ids already done.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
-              help="Also write instruction,input,output,summary columns (as the original experiments).")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False),
+    help="Also write instruction,input,output,summary columns (as the original experiments).",
+)
 @click.option("--template", help="Built-in template name, template file, or text with {transcript}.")
 @click.option("--strategy", type=click.Choice(["truncate", "map-reduce", "locate"]))
 @click.option("--input", "input_mode", type=click.Choice(INPUTS), help="full (default), gold spans, or locator.")
@@ -53,8 +61,11 @@ def _batch_size(value: str) -> int | str:
 @click.option("--batch-size", default="auto", show_default=True, callback=lambda c, p, v: _batch_size(v))
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True)
-@click.option("--device-map", type=click.Choice(["auto", "balanced", "sequential"]),
-              help="Spread a large model over GPUs (and CPU) with accelerate.")
+@click.option(
+    "--device-map",
+    type=click.Choice(["auto", "balanced", "sequential"]),
+    help="Spread a large model over GPUs (and CPU) with accelerate.",
+)
 @click.option("--max-memory", help="Per-device limits for --device-map, e.g. 0=70GiB,cpu=200GiB.")
 @click.option("--offload-folder", type=click.Path(file_okay=False), help="Where --device-map offloads weights.")
 @click.option("--attention", type=click.Choice(ATTENTION), default="auto", show_default=True)

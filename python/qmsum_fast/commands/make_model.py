@@ -9,8 +9,13 @@ from ..gen.make_model import ARCHITECTURES, SIZES
 
 @click.command("make-model")
 @click.option("--arch", type=click.Choice(ARCHITECTURES), required=True, help="Architecture.")
-@click.option("--size", type=click.Choice(SIZES), default="tiny", show_default=True,
-              help="tiny: a few small layers; full: the published shape (billions of parameters).")
+@click.option(
+    "--size",
+    type=click.Choice(SIZES),
+    default="tiny",
+    show_default=True,
+    help="tiny: a few small layers; full: the published shape (billions of parameters).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights.")
 @click.option("--device", default="cpu", show_default=True, help="Where to build it (cuda is faster for full).")
 @click.option("--dtype", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)

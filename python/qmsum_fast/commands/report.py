@@ -11,10 +11,17 @@ PATH = click.Path(path_type=Path, dir_okay=False)
 
 @click.command("report")
 @click.argument("runs", type=PATH, nargs=-1, required=True)
-@click.option("--chart", "chart_path", type=PATH, default=Path("rouge_report.png"), show_default=True,
-              help="Where to write the bar chart (PNG).")
-@click.option("--markdown", "markdown_path", type=PATH, default=None,
-              help="Also write the Markdown table to this file.")
+@click.option(
+    "--chart",
+    "chart_path",
+    type=PATH,
+    default=Path("rouge_report.png"),
+    show_default=True,
+    help="Where to write the bar chart (PNG).",
+)
+@click.option(
+    "--markdown", "markdown_path", type=PATH, default=None, help="Also write the Markdown table to this file."
+)
 @click.option("--stemmer/--no-stemmer", default=True, show_default=True)
 def command(runs, chart_path, markdown_path, stemmer):
     """Model x R-1/R-2/R-L table (Markdown) and a bar chart of JSONL runs."""

@@ -13,25 +13,51 @@ PATH = click.Path(path_type=Path, dir_okay=False)
 
 
 @click.command("score")
-@click.option("--pred", "pred_path", type=PATH, required=True,
-              help="Predictions: plain text (one per line, with --ref) or a JSONL run from generate.")
-@click.option("--ref", "ref_paths", type=PATH, multiple=True,
-              help="References, one per line, parallel to --pred. Repeat for several references.")
-@click.option("--rouge-types", default="rouge1,rouge2,rougeL,rougeLsum", show_default=True,
-              help="Comma-separated: rouge1..rouge9, rougeL, rougeLsum.")
-@click.option("--stemmer/--no-stemmer", default=True, show_default=True,
-              help="NLTK Porter stemmer on tokens longer than 3 characters (rouge-score's use_stemmer).")
-@click.option("--split-sentences", is_flag=True,
-              help="rougeLsum: split sentences with our rule-based splitter, not only at newlines.")
-@click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True,
-              help="Bootstrap samples for the 95% interval (0: means only).")
+@click.option(
+    "--pred",
+    "pred_path",
+    type=PATH,
+    required=True,
+    help="Predictions: plain text (one per line, with --ref) or a JSONL run from generate.",
+)
+@click.option(
+    "--ref",
+    "ref_paths",
+    type=PATH,
+    multiple=True,
+    help="References, one per line, parallel to --pred. Repeat for several references.",
+)
+@click.option(
+    "--rouge-types",
+    default="rouge1,rouge2,rougeL,rougeLsum",
+    show_default=True,
+    help="Comma-separated: rouge1..rouge9, rougeL, rougeLsum.",
+)
+@click.option(
+    "--stemmer/--no-stemmer",
+    default=True,
+    show_default=True,
+    help="NLTK Porter stemmer on tokens longer than 3 characters (rouge-score's use_stemmer).",
+)
+@click.option(
+    "--split-sentences",
+    is_flag=True,
+    help="rougeLsum: split sentences with our rule-based splitter, not only at newlines.",
+)
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Bootstrap samples for the 95% interval (0: means only).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
 @click.option("--by", "by", default="", help="Also report groups by these JSONL fields, e.g. domain,query_type.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (fractions, low/mid/high) instead of tables.")
 def command(pred_path, ref_paths, rouge_types, stemmer, split_sentences, bootstrap, seed, by, as_json):
     """ROUGE of predictions against references, with bootstrap intervals."""
-    from ..evaluate import Settings, evaluate, group_json, render_table
     from ..data.runs import load_run, load_text_pairs
+    from ..evaluate import Settings, evaluate, group_json, render_table
 
     types = tuple(t.strip() for t in rouge_types.split(",") if t.strip())
     if not types:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-
 
 DOMAINS = ("academic", "product", "committee")
 SPLITS = ("train", "val", "test")

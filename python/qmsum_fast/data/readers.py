@@ -23,10 +23,12 @@ import hashlib
 import json
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
+from ..errors import InputError
 from .model import (
     DOMAINS,
     SPLITS,
@@ -38,7 +40,6 @@ from .model import (
     parse_turns,
     render_turns,
 )
-from ..errors import InputError
 
 DOMAIN_FOLDERS = {"academic": "academic", "product": "product", "committee": "committee"}
 
@@ -81,7 +82,7 @@ def _read_folder(folder: Path, split: str, domain: str | None) -> list[Example]:
 
 
 def _read_split_folders(
-    folder: Path, splits: tuple[str, ...], domains: "DomainLookup", domain: str | None
+    folder: Path, splits: tuple[str, ...], domains: DomainLookup, domain: str | None
 ) -> list[Example]:
     examples = []
     for split in splits:
@@ -107,7 +108,7 @@ def _split_lookup(folder: Path):
 
 
 def _read_json_files(
-    files: list[Path], split_of: Callable[[str], str], domains: "DomainLookup", domain: str | None
+    files: list[Path], split_of: Callable[[str], str], domains: DomainLookup, domain: str | None
 ) -> list[Example]:
     """Upstream meeting files (their names give meeting, split and domain), or
     alpaca lists; meetings of another domain than ``domain`` are not read."""
@@ -122,7 +123,9 @@ def _read_json_files(
         elif isinstance(data, list):
             examples.extend(alpaca_examples(data, path, split_of_name(path.name)))
         else:
-            raise InputError(f"{path}: expected a QMSum meeting (object) or an alpaca list, found {type(data).__name__}")
+            raise InputError(
+                f"{path}: expected a QMSum meeting (object) or an alpaca list, found {type(data).__name__}"
+            )
     return examples
 
 
@@ -293,7 +296,9 @@ def _turn_columns(record: dict, where: str) -> tuple[list, list]:
         except TypeError:
             raise InputError(f"{where}: field '{name}' must be a list of strings") from None
     if len(speakers) != len(contents):
-        raise InputError(f"{where}: fields 'speakers' and 'contents' differ in length ({len(speakers)} and {len(contents)})")
+        raise InputError(
+            f"{where}: fields 'speakers' and 'contents' differ in length ({len(speakers)} and {len(contents)})"
+        )
     return speakers, contents
 
 
@@ -331,9 +336,7 @@ def _spans(item: dict, at: str, n_turns: int) -> tuple[tuple[int, int], ...]:
         if start > end:
             raise InputError(f"{where}: span {json.dumps(pair)} ends before it starts")
         if not 0 <= start <= end < n_turns:
-            raise InputError(
-                f"{where}: span {json.dumps(pair)} is outside the transcript (turns 0 to {n_turns - 1})"
-            )
+            raise InputError(f"{where}: span {json.dumps(pair)} is outside the transcript (turns 0 to {n_turns - 1})")
         spans.append((start, end))
     return tuple(spans)
 
@@ -403,7 +406,9 @@ def flat_examples(rows: list[FlatRow], name_split: str | None) -> list[Example]:
         if first is None:
             merged[key] = FlatRow(row.where, row.key, row.query, row.transcript, list(row.references))
         elif (first.query, first.transcript) != (row.query, row.transcript):
-            raise InputError(f"{row.where}: id {row.key!r} is also used at {first.where} for another query or transcript")
+            raise InputError(
+                f"{row.where}: id {row.key!r} is also used at {first.where} for another query or transcript"
+            )
         else:
             first.references.extend(row.references)
     meetings: dict[str, tuple[str, tuple[Turn, ...]]] = {}
@@ -604,7 +609,9 @@ def load_examples(path: str | Path | None = None, split: str = "all", domain: st
     finally:
         if collecting:
             gc.enable()
-    examples = [ex for ex in examples if (split == "all" or ex.split == split) and (domain is None or ex.domain == domain)]
+    examples = [
+        ex for ex in examples if (split == "all" or ex.split == split) and (domain is None or ex.domain == domain)
+    ]
     if not examples:
         raise InputError(f"{source}: no examples for split={split} domain={domain or 'all'}")
     return examples

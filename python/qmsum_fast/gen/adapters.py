@@ -47,7 +47,7 @@ def _read_state(path: Path) -> dict:
 
             return load_file(str(path))
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
+    except Exception as exc:
         raise InputError(f"--adapter {path}: cannot read it: {exc}") from None
 
 
@@ -60,7 +60,9 @@ def attach_original(model, state: dict, source: str = "--adapter"):
     adapter_len = query.shape[0] // adapter_layers
     config = AdaptionPromptConfig(adapter_len=adapter_len, adapter_layers=adapter_layers, task_type="CAUSAL_LM")
     peft_model = get_peft_model(model, config)
-    adapted = [m for _, m in peft_model.named_modules() if hasattr(m, "adaption_prompt") and hasattr(m, "adaption_gate")]
+    adapted = [
+        m for _, m in peft_model.named_modules() if hasattr(m, "adaption_prompt") and hasattr(m, "adaption_gate")
+    ]
     if len(adapted) != adapter_layers:
         raise InputError(f"{source}: PEFT adapted {len(adapted)} layers, the file has {adapter_layers}")
     prompts = query.reshape(adapter_layers, adapter_len, query.shape[1])

@@ -83,7 +83,7 @@ class Batcher:
         started = time.perf_counter()
         try:
             outputs = self.generate([texts[i] for i in batch])
-        except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled
+        except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
             self.oom_events += 1

@@ -112,7 +112,9 @@ def build_model(arch: str, size: str = "tiny", seed: int = 0, device: str = "cpu
     return model.eval(), tokenizer
 
 
-def make_model(arch: str, size: str, out_dir: str | Path, seed: int = 0, device: str = "cpu", dtype: str = "fp32") -> Path:
+def make_model(
+    arch: str, size: str, out_dir: str | Path, seed: int = 0, device: str = "cpu", dtype: str = "fp32"
+) -> Path:
     """Saves a random-weight model and its tokenizer into ``out_dir``."""
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):

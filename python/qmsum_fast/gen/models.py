@@ -139,9 +139,7 @@ def _load_config(options: LoadOptions):
     import transformers
 
     try:
-        config = transformers.AutoConfig.from_pretrained(
-            options.path, trust_remote_code=options.trust_remote_code
-        )
+        config = transformers.AutoConfig.from_pretrained(options.path, trust_remote_code=options.trust_remote_code)
     except (OSError, ValueError) as exc:
         raise InputError(f"--model {options.path}: cannot load its config: {_first_line(exc)}") from None
     for key, value in options.config_overrides.items():

@@ -75,9 +75,7 @@ class RunWriter:
         self.done: set[str] = set()
         exists = self.path.exists() and self.path.stat().st_size > 0
         if exists and not (resume or overwrite):
-            raise InputError(
-                f"{self.path} already exists: pass --resume to continue it or --overwrite to replace it"
-            )
+            raise InputError(f"{self.path} already exists: pass --resume to continue it or --overwrite to replace it")
         if exists and resume:
             old_header, records = read_run(self.path)
             check_compatible(self.path, old_header, header)

@@ -21,9 +21,26 @@ from .presets import Settings, find_preset, is_baseline, resolve_settings
 from .progress import Progress
 
 OVERRIDE_KEYS = (
-    "model_path", "template", "strategy", "input", "preprocess", "max_input_tokens", "max_new_tokens",
-    "max_seq_len", "instruction", "do_sample", "num_beams", "temperature", "top_p", "top_k",
-    "repetition_penalty", "seed", "chunk_overlap", "reduce_tokens", "locate_method", "adapter",
+    "model_path",
+    "template",
+    "strategy",
+    "input",
+    "preprocess",
+    "max_input_tokens",
+    "max_new_tokens",
+    "max_seq_len",
+    "instruction",
+    "do_sample",
+    "num_beams",
+    "temperature",
+    "top_p",
+    "top_k",
+    "repetition_penalty",
+    "seed",
+    "chunk_overlap",
+    "reduce_tokens",
+    "locate_method",
+    "adapter",
     "trust_remote_code",
 )
 SHARD_WAIT_SECONDS = 0.2
@@ -75,7 +92,9 @@ def run_generation(options: dict) -> str:
     resume, overwrite = bool(options.get("resume")), bool(options.get("overwrite"))
     with RunWriter(target, header, resume=resume, overwrite=overwrite) as writer:
         pending = [source for source in sources if source.example.id not in writer.done]
-        progress = Progress(len(pending), _show_progress(options), label=f"[{parallel.rank}] " if parallel.world > 1 else "")
+        progress = Progress(
+            len(pending), _show_progress(options), label=f"[{parallel.rank}] " if parallel.world > 1 else ""
+        )
         emit = _emitter(writer, settings, progress)
         started = time.perf_counter()
         runner.run(pending, emit)
@@ -106,7 +125,9 @@ def _refuse_existing(out: Path, options: dict) -> None:
 def _load_examples(options: dict) -> list:
     from ..data import load_examples
 
-    examples = list(load_examples(options.get("data_path"), split=options.get("split", "test"), domain=options.get("domain")))
+    examples = list(
+        load_examples(options.get("data_path"), split=options.get("split", "test"), domain=options.get("domain"))
+    )
     if options.get("limit"):
         examples = examples[: options["limit"]]
     if not examples:
@@ -198,8 +219,8 @@ class _BaselineRunner:
 def _baseline_runner(settings: Settings, options: dict) -> _BaselineRunner:
     """Extractive baselines never import torch."""
     from .. import baselines
-    from .inputs import load_locator, prepare_function
     from ..stats import TokenCounter
+    from .inputs import load_locator, prepare_function
 
     predictor_options = {
         "unit": options.get("unit"),
@@ -258,12 +279,12 @@ class _ModelRunner:
 def _model_runner(settings: Settings, options: dict, template, parallel: Parallel, is_preset: bool) -> _ModelRunner:
     import torch
 
+    from ..stats import TokenCounter
     from .batching import Batcher, start_batch_size
     from .engine import Engine
     from .inputs import load_locator, prepare_function
     from .models import LoadOptions, load_model, parse_max_memory, resolve_device
     from .prompting import PromptBuilder
-    from ..stats import TokenCounter
 
     if settings.strategy == "map-reduce" and settings.max_input_tokens is None:
         raise InputError("--strategy map-reduce needs --max-input-tokens (the window of one chunk prompt)")
@@ -295,8 +316,12 @@ def _model_runner(settings: Settings, options: dict, template, parallel: Paralle
     if settings.input == "locator":
         locate = _bound_locator(settings, options, builder, counter, load_locator)
     engine = Engine(loaded, settings)
-    batcher = Batcher(engine.generate, start_batch_size(options.get("batch_size", "auto"), 10**9, device.startswith("cuda")))
-    return _ModelRunner(settings, options, loaded, engine, builder, batcher, prepare_function(settings.preprocess), locate, counter)
+    batcher = Batcher(
+        engine.generate, start_batch_size(options.get("batch_size", "auto"), 10**9, device.startswith("cuda"))
+    )
+    return _ModelRunner(
+        settings, options, loaded, engine, builder, batcher, prepare_function(settings.preprocess), locate, counter
+    )
 
 
 def _model_budget(loaded, settings: Settings) -> int | None:

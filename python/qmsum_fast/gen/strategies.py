@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .batching import Batcher, Result
 from ..chunk import chunk_turns
+from .batching import Batcher, Result
 from .inputs import Source
 from .prompting import Prompt, PromptBuilder
 
