@@ -15,10 +15,13 @@ from .model import (
     Turn,
     domain_of_meeting,
     example_id,
+    meeting_of,
     parse_example_id,
     parse_turns,
     plain_transcript,
     render_turns,
+    transcript_key,
+    turn_text,
 )
 from .readers import SPLIT_ALIASES, bundled_root, check_filters, load_examples
 
@@ -34,8 +37,11 @@ __all__ = [
     "domain_of_meeting",
     "example_id",
     "load_examples",
+    "meeting_of",
     "parse_example_id",
     "parse_turns",
     "plain_transcript",
     "render_turns",
+    "transcript_key",
+    "turn_text",
 ]

@@ -8,6 +8,7 @@ transcript once per meeting (``id(example.turns)`` identifies it).
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 DOMAINS = ("academic", "product", "committee")
@@ -63,8 +64,30 @@ def plain_transcript(example: Example) -> str:
     return render_turns(example.turns)
 
 
-def render_turns(turns: tuple[Turn, ...]) -> str:
-    return "\n".join(f"{turn.speaker}: {turn.content}" for turn in turns)
+def turn_text(turn: Turn) -> str:
+    """A turn as a transcript shows it: ``Speaker: content``."""
+    return f"{turn.speaker}: {turn.content}"
+
+
+def render_turns(turns: Sequence[Turn]) -> str:
+    """A transcript: one :func:`turn_text` line per turn."""
+    return "\n".join(map(turn_text, turns))
+
+
+def transcript_key(example: Example) -> Hashable:
+    """What identifies an example's transcript within one loaded data set:
+    queries about one meeting share their ``turns`` tuple, so its identity
+    serves; a transcript given as one string is keyed by its text (its
+    ``turns`` may be a shared empty tuple). A subset of turns
+    (``--input gold``/``locator``) is a new tuple, so a key of its own."""
+    if example.raw_transcript is not None:
+        return ("raw", example.raw_transcript)
+    return ("turns", id(example.turns))
+
+
+def meeting_of(example: Example) -> tuple[str, str]:
+    """``(split, meeting)``: the meeting an example asks about, by name."""
+    return example.split, example.meeting
 
 
 def parse_turns(transcript: str) -> tuple[Turn, ...]:

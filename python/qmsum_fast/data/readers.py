@@ -18,17 +18,15 @@ and the field.
 from __future__ import annotations
 
 import gc
-import gzip
 import hashlib
 import json
 import re
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError
+from .jsonio import jsonl_records, load_json
 from .model import (
     DOMAINS,
     SPLITS,
@@ -117,7 +115,7 @@ def _read_json_files(
         meeting = path.stem
         if domain is not None and domains.known(meeting) not in (None, domain):
             continue
-        data = _load_json(path)
+        data = load_json(path)
         if isinstance(data, dict):
             examples.extend(meeting_examples(data, str(path), meeting, split_of(meeting), domains(meeting)))
         elif isinstance(data, list):
@@ -177,7 +175,7 @@ def _read_file(path: Path, name_split: str | None, domain: str | None) -> list[E
 
 
 def _read_json_file(path: Path, name_split: str | None) -> list[Example]:
-    data = _load_json(path)
+    data = load_json(path)
     if isinstance(data, dict):
         meeting = path.name.split(".")[0]
         domains = _folder_domains(path.parent.parent)
@@ -189,7 +187,7 @@ def _read_json_file(path: Path, name_split: str | None) -> list[Example]:
 
 
 def _read_jsonl(path: Path, name_split: str | None, domain: str | None = None) -> list[Example]:
-    rows = list(_jsonl_records(path))
+    rows = list(jsonl_records(path))
     if not rows:
         raise InputError(f"{path}: empty file, no QMSum records")
     lineno, first = rows[0]
@@ -508,38 +506,6 @@ _SPLIT_WORDS = {"train": {"train"}, "val": {"val", "validation", "dev", "valid"}
 
 def _is_jsonl(name: str) -> bool:
     return name.endswith((".jsonl", ".jsonl.gz"))
-
-
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-        if path.name.endswith(".gz"):
-            data = gzip.decompress(data)
-        return data.decode("utf-8-sig")  # tolerate a byte-order mark
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-
-
-def _load_json(path: Path) -> object:
-    try:
-        return json.loads(_read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: malformed JSON: {exc.msg} (column {exc.colno})") from None
-
-
-def _jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
-    for lineno, line in enumerate(_read_text(path).split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{lineno}: malformed JSON: {exc.msg} (column {exc.colno})") from None
-        if not isinstance(record, dict):
-            raise InputError(f"{path}:{lineno}: expected a JSON object, found {type(record).__name__}")
-        yield lineno, record
 
 
 def _required(record: dict, name: str, where: str) -> object:

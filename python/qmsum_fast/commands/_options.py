@@ -1,0 +1,111 @@
+"""Options shared by several commands, declared once.
+
+The same option has the same name, type, default and help in every command
+that takes it; its value arrives normalised (``--split dev`` arrives as
+``"val"``, ``--domain ALL`` as None).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..data import DOMAINS, SPLIT_ALIASES, SPLITS
+from ..preprocess import MODES as PREPROCESS_MODES
+
+# Ranges that keep every integer within what the Rust core and numpy accept.
+MAX_TOKENS = 2**31 - 1
+MAX_SEED = 2**32 - 1
+DEFAULT_SPLIT = "test"
+
+
+class SplitType(click.ParamType):
+    """train, val (aliases validation, dev), test or all; any case."""
+
+    name = "split"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        split = SPLIT_ALIASES.get(str(value).lower())
+        if split is None:
+            self.fail(f"{value!r} is not one of {', '.join((*SPLITS, 'all'))}", param, ctx)
+        return split
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[train|val|test|all]"
+
+
+class DomainType(click.ParamType):
+    """academic, product, committee or all (None); any case."""
+
+    name = "domain"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str | None:
+        if value is None:
+            return None
+        domain = str(value).lower()
+        if domain == "all":
+            return None
+        if domain not in DOMAINS:
+            self.fail(f"{value!r} is not one of {', '.join((*DOMAINS, 'all'))}", param, ctx)
+        return domain
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[academic|product|committee|all]"
+
+
+def tokens(minimum: int = 1) -> click.IntRange:
+    """A token count the Rust core can hold."""
+    return click.IntRange(minimum, MAX_TOKENS)
+
+
+data_option = click.option(
+    "--data",
+    "data_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="QMSum data: an upstream data root, split folder, meeting file, JSONL (upstream, SCROLLS, "
+    "LongBench) or alpaca JSON. Default: the bundled QMSum.",
+)
+split_option = click.option(
+    "--split",
+    type=SplitType(),
+    default=DEFAULT_SPLIT,
+    show_default=True,
+    help="Which split: train, val (or validation, dev), test, or all.",
+)
+domain_option = click.option(
+    "--domain",
+    type=DomainType(),
+    default="all",
+    show_default=True,
+    help="Which domain: academic, product, committee, or all.",
+)
+seed_option = click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    default=0,
+    show_default=True,
+    help="Random seed (0 to 2**32-1).",
+)
+overwrite_option = click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace output files that already exist (default: refuse). The old file stays until the new one is complete.",
+)
+preprocess_option = click.option(
+    "--preprocess",
+    type=click.Choice(PREPROCESS_MODES),
+    default="qmsum",
+    show_default=True,
+    help="qmsum: the upstream recipe (lowercased, word-tokenized, noise markers removed), as the original "
+    "experiments; none: 'Speaker: text' lines as given.",
+)
+tokenizer_option = click.option(
+    "--tokenizer",
+    default=None,
+    help="tokenizer.json, a folder holding one, or a hub name in the local HF cache. Default: the bundled "
+    "gpt-neox-20b.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")

@@ -1,0 +1,91 @@
+"""Reading JSON and JSONL with errors that name the file and line.
+
+Used by every reader of user files: the data readers, prediction files and
+run files. Text is UTF-8 (a byte-order mark is tolerated; ``.gz`` files are
+decompressed). JSON can still spell text that is not Unicode: a lone
+surrogate escape such as ``"\\ud800"``. Such text cannot be tokenized, scored
+or written back as UTF-8, so it is refused wherever it appears, with the file,
+line and field (the policy of every command).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import InputError
+
+# A JSON escape of a UTF-16 surrogate; only these can make a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def read_text(path: Path) -> str:
+    """The UTF-8 text of ``path`` (``.gz``: decompressed)."""
+    try:
+        data = Path(path).read_bytes()
+        if path.name.endswith(".gz"):
+            data = gzip.decompress(data)
+        return data.decode("utf-8-sig")  # tolerate a byte-order mark
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InputError(f"{path}: cannot read: {reason}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def parse(text: str, path: Path | str, line: int | None = None) -> object:
+    """One JSON value: a whole file's (``line`` None) or one JSONL line's."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{line or exc.lineno}: malformed JSON: {exc.msg} (column {exc.colno})") from None
+    if _SURROGATE_ESCAPE.search(text):
+        check_unicode(value, f"{path}:{line}" if line else str(path))
+    return value
+
+
+def load_json(path: Path) -> object:
+    """The JSON value a whole file holds."""
+    return parse(read_text(path), path)
+
+
+def jsonl_records(path: Path, text: str | None = None) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` for each non-blank line of a JSONL file."""
+    if text is None:
+        text = read_text(path)
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        record = parse(line, path, lineno)
+        if not isinstance(record, dict):
+            raise InputError(f"{path}:{lineno}: expected a JSON object, found {type(record).__name__}")
+        yield lineno, record
+
+
+def check_unicode(value: object, where: str, field: str = "") -> None:
+    """Refuses strings (values or keys) holding a lone surrogate."""
+    if isinstance(value, str):
+        if _has_lone_surrogate(value):
+            name = f" field '{field}'" if field else ""
+            raise InputError(f"{where}:{name} holds a lone surrogate (\\ud800-\\udfff), not valid Unicode")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_unicode(key, where, field)
+            check_unicode(item, where, f"{field}.{key}" if field else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_unicode(item, where, f"{field}[{index}]")
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
