@@ -35,10 +35,13 @@ def tiny(tmp_path_factory):
 
 
 def generate(tmp_path, *args, out="run.jsonl", expect=0):
+    """Runs generate on the test meetings; transcripts as given (``Speaker: text``)
+    unless the test chooses ``--preprocess``."""
     out_path = tmp_path / out
+    plain = [] if "--preprocess" in args else ["--preprocess", "none"]
     result = CliRunner().invoke(
         main,
-        ["generate", "--data", str(DATA), "--split", "train", "--out", str(out_path), "--no-progress", *args],
+        ["generate", "--data", str(DATA), "--split", "train", "--out", str(out_path), "--no-progress", *plain, *args],
     )
     assert result.exit_code == expect, result.output + repr(result.exception)
     return out_path, result
@@ -90,10 +93,12 @@ def test_every_preset_runs_on_its_architecture(tmp_path, tiny, preset, arch, ext
         *extra,
     )
     header, rows = records(out)
-    settings = header["settings"]
+    settings = header["config"]
     assert settings["model"] == preset and settings["model_path"] == tiny[arch]
     if template is not None:
-        assert settings["template"] == template
+        from qmsum_fast.templates import template_from
+
+        assert settings["template"] == template_from(template).text  # the resolved text, not its name
     assert [r["id"] for r in rows] == ["train/ES2005a/g0", "train/ES2005a/s0"]
     for row in rows:
         assert set(row) >= {
@@ -117,9 +122,14 @@ def test_every_preset_runs_on_its_architecture(tmp_path, tiny, preset, arch, ext
             assert row["truncated"] and 0 < row["n_input_tokens"] <= 300
 
 
-def test_presets_keep_the_original_settings():
-    from qmsum_fast.gen.presets import resolve_settings
+def config_of(model, **given):
+    from qmsum_fast.gen.config import Request, build_config
 
+    return build_config(Request(model=model, **given))
+
+
+def test_presets_keep_the_original_settings():
+    resolve_settings = lambda model, given: config_of(model, **given)  # noqa: E731
     led = resolve_settings("led", {})
     assert led.max_input_tokens == 15000 and led.generation["num_beams"] == 4
     assert led.generation["repetition_penalty"] == 3.5 and led.generation["min_length"] == 16
@@ -459,7 +469,7 @@ def test_baselines_run_without_torch(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     header, rows = records(out)
-    assert header["settings"]["strategy"] == "extractive" and len(rows) == 3
+    assert header["config"]["strategy"] == "extractive" and len(rows) == 3
     from qmsum_fast.baselines import make_predictor
     from qmsum_fast.gen.inputs import select
 
@@ -488,7 +498,7 @@ def test_locator_input_feeds_the_located_turns(tmp_path, tiny, monkeypatch):
         "--template",
         "{query}||{transcript}",
     )
-    assert records(out)[0]["settings"]["strategy"] == "locate"
+    assert records(out)[0]["config"]["strategy"] == "locate"
     example = load_examples(DATA, split="train")[0]
     prompt = next(c for c in calls if c.startswith(example.query + "||"))
     located = prompt[len(example.query) + 2 :]
@@ -516,8 +526,7 @@ def _one_line_error(result, *needles):
 
 
 def test_bad_input_fails_cleanly_and_keeps_what_was_written(tmp_path, tiny):
-    existing = tmp_path / "run.jsonl"
-    existing.write_text('{"header": true, "settings": {"model": "lead"}}\n{"id": "x", "prediction": "kept"}\n')
+    existing, _ = generate(tmp_path, "--model", "lead", "--limit", "2")
     before = existing.read_bytes()
     no_config = tmp_path / "empty_model"
     no_config.mkdir()
@@ -539,14 +548,17 @@ def test_bad_input_fails_cleanly_and_keeps_what_was_written(tmp_path, tiny):
     # An existing run is neither overwritten nor resumed with other settings.
     for args, message in [
         (["--model", tiny["llama"]], "already exists"),
-        (["--model", tiny["llama"], "--resume"], "cannot resume: model was 'lead'"),
+        (["--model", tiny["llama"], "--resume"], "cannot resume: kind was 'baseline', now 'model'; model was 'lead'"),
+        (["--model", "lead", "--resume", "--split", "val"], "cannot resume: split was 'train', now 'val'"),
+        (["--model", "lead", "--resume", "--budget", "3"], "cannot resume: baseline.budget was 4, now 3"),
+        (["--model", "lead", "--resume", "--preprocess", "qmsum"], "preprocess was 'none', now 'qmsum'"),
     ]:
         _, result = generate(tmp_path, *args, "--limit", "1", expect=2)
         _one_line_error(result, message)
         assert existing.read_bytes() == before
-    existing.write_text('{"header": true, "settings": {"model": "lead"}}\nnot json\n')
+    existing.write_text(before.decode().split("\n")[0] + "\nnot json\n")
     _, result = generate(tmp_path, "--model", "lead", "--resume", expect=2)
-    _one_line_error(result, "run.jsonl:2: not a JSON record")
+    _one_line_error(result, "run.jsonl:2: malformed JSON")
 
 
 # --- make-model -----------------------------------------------------------------------------
@@ -642,7 +654,7 @@ def test_adapter_file_runs_through_the_cli_and_bad_ones_are_refused(tmp_path, ti
         "--max-input-tokens",
         "900",
     )
-    assert records(out)[0]["settings"]["adapter"] == str(good)
+    assert records(out)[0]["config"]["adapter"] == str(good)
     bad = _original_adapter(base)
     bad["layers.1.attention.gate"] = torch.zeros(1, 4, 1, 1)
     torch.save(bad, tmp_path / "v2.pth")
@@ -724,9 +736,7 @@ def test_last_context_length_goes_only_to_the_longllama_remote_code():
 
     from qmsum_fast.gen.engine import Engine
     from qmsum_fast.gen.models import LoadedModel
-    from qmsum_fast.gen.presets import resolve_settings
-
-    settings = resolve_settings("longllama", {"trust_remote_code": True})
+    settings = config_of("longllama", trust_remote_code=True)
     tokenizer = SimpleNamespace(pad_token_id=1)
     for model_type, expected in (("longllama", {"last_context_length": 1024}), ("llama", {})):
         engine = Engine(LoadedModel(None, tokenizer, False, "cpu", model_type, "sdpa"), settings)

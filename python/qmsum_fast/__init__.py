@@ -14,7 +14,8 @@ from .chunk import Chunk, chunk_turn_counts, chunk_turns
 # data loaders and preprocessing
 from .data import Example, Turn, load_examples, plain_transcript
 from .errors import InputError
-from .gen.presets import PRESETS, Settings, resolve_settings
+from .gen.config import Request, RunConfig, Runtime, build_config
+from .gen.presets import PRESETS
 from .locate import evaluate_locator, locate_turns
 from .preprocess import Prepared, prepare
 
@@ -26,37 +27,39 @@ from .stats import TokenCounter, count_prompt_tokens, length_summary
 from .templates import Template, load_template
 
 __all__ = [
-    "__version__",
-    "Example",
-    "InputError",
-    "Template",
-    "Turn",
-    "load_template",
-    # analyze (stats)
-    "TokenCounter",
-    "count_prompt_tokens",
-    "length_summary",
+    # baselines and locator
+    "BASELINES",
+    "PRESETS",
     # rouge
     "AggregateScore",
     "BootstrapAggregator",
-    "RougeScorer",
-    "Score",
-    # data loaders and preprocessing
-    "load_examples",
-    "plain_transcript",
-    "Prepared",
-    "prepare",
     # generation
     "Chunk",
-    "PRESETS",
-    "Settings",
+    "Example",
+    "InputError",
+    "Prepared",
+    "Request",
+    "RougeScorer",
+    "RunConfig",
+    "Runtime",
+    "Score",
+    "Template",
+    # analyze (stats)
+    "TokenCounter",
+    "Turn",
+    "__version__",
+    "build_config",
     "chunk_turn_counts",
     "chunk_turns",
-    "resolve_settings",
-    # baselines and locator
-    "BASELINES",
+    "count_prompt_tokens",
     "evaluate_locator",
+    "length_summary",
+    # data loaders and preprocessing
+    "load_examples",
+    "load_template",
     "locate_turns",
     "make_predictor",
     "oracle_batch",
+    "plain_transcript",
+    "prepare",
 ]

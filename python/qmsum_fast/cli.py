@@ -10,7 +10,7 @@ import importlib
 
 import click
 
-from .errors import InputError
+from .errors import InputError, Interrupted
 
 COMMANDS = {
     "analyze": "Exact token statistics, context-fit tables and histograms.",
@@ -46,6 +46,12 @@ class LazyGroup(click.Group):
         except InputError as exc:
             click.echo(f"qmsum-fast: error: {exc}", err=True)
             ctx.exit(2)
+        except Interrupted as exc:
+            click.echo(f"qmsum-fast: {exc}", err=True)
+            ctx.exit(130)
+        except KeyboardInterrupt:
+            click.echo("qmsum-fast: interrupted: nothing was written", err=True)
+            ctx.exit(130)
 
 
 def _module_name(command: str) -> str:

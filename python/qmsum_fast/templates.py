@@ -105,3 +105,10 @@ def _escape_split(text: str) -> tuple[str, str]:
 
 def _fill(part: str, query: str) -> str:
     return part.format(query=query)
+
+
+def template_from(spec: str) -> Template:
+    """A built-in name, a template file, or template text with placeholders."""
+    if spec in BUILTIN or Path(spec).is_file() or "{" not in spec:
+        return load_template(spec)
+    return parse_template(spec, source="--template")

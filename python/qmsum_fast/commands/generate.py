@@ -1,18 +1,40 @@
-"""``qmsum-fast generate``: query-focused summaries from a model or a baseline."""
+"""``qmsum-fast generate``: query-focused summaries from a model or a baseline.
+
+The command sorts what it is given into the run configuration (what decides
+the outputs), the runtime (what only decides where and how fast) and the
+output files, and builds the configuration once; nothing past this module
+sees the raw options.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from ..baselines import BASELINES
+from ..gen.config import INPUTS, STRATEGIES
 from ..gen.models import ATTENTION, DTYPES
-from ..gen.presets import INPUTS, PRESETS
+from ..gen.presets import PRESETS
+from ._options import (
+    MAX_SEED,
+    data_option,
+    domain_option,
+    overwrite_option,
+    preprocess_option,
+    split_option,
+    tokens,
+)
+
+RUNTIME_OPTIONS = ("device", "batch_size", "device_map", "max_memory", "offload_folder", "progress")
+OUTPUT_OPTIONS = ("out", "csv", "resume", "overwrite")
 
 
 def _batch_size(value: str) -> int | str:
     if value == "auto":
         return value
-    if not value.isdigit() or int(value) < 1:
-        raise click.BadParameter("a positive integer or 'auto'")
+    if not value.isdigit() or not 1 <= int(value) <= 2**20:
+        raise click.BadParameter("a positive integer (at most 1048576) or 'auto'")
     return int(value)
 
 
@@ -21,60 +43,149 @@ def _batch_size(value: str) -> int | str:
     "--model",
     "model",
     required=True,
-    help=f"A preset ({', '.join(PRESETS)}), a baseline (random, lead, textrank, oracle, bm25), "
-    "a hub id or a model folder.",
+    help=f"A preset ({', '.join(PRESETS)}), an extractive baseline ({', '.join(BASELINES)}), a hub id "
+    "(from the local cache) or a model folder.",
 )
 @click.option("--model-path", help="Weights to load instead of the preset's hub id (keeps its settings).")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output JSONL run file.")
-@click.option("--data", "data_path", type=click.Path(exists=True), help="QMSum data (default: bundled).")
-@click.option("--split", default="test", show_default=True, help="train, val, test or all.")
-@click.option("--domain", help="academic, product or committee (default: all).")
-@click.option("--limit", type=click.IntRange(min=1), help="Only the first N examples.")
-@click.option("--resume", is_flag=True, help="Continue --out, skipping ids already done.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The JSONL run file to write.")
+@data_option
+@split_option
+@domain_option
+@click.option("--limit", type=tokens(), help="Only the first N examples of the selection (default: all).")
+@click.option("--resume", is_flag=True, help="Continue --out (same configuration), skipping the ids already done.")
+@overwrite_option
 @click.option(
     "--csv",
-    "csv_path",
-    type=click.Path(dir_okay=False),
-    help="Also write instruction,input,output,summary columns (as the original experiments).",
+    type=click.Path(path_type=Path),
+    help="Also write instruction,input,output,summary columns (as the original experiments). Default: none.",
 )
-@click.option("--template", help="Built-in template name, template file, or text with {transcript}.")
-@click.option("--strategy", type=click.Choice(["truncate", "map-reduce", "locate"]))
-@click.option("--input", "input_mode", type=click.Choice(INPUTS), help="full (default), gold spans, or locator.")
-@click.option("--preprocess", type=click.Choice(["none", "qmsum"]), default="none", show_default=True)
-@click.option("--max-input-tokens", type=click.IntRange(min=1), help="Input budget (map-reduce: per chunk prompt).")
-@click.option("--max-new-tokens", type=click.IntRange(min=1))
-@click.option("--max-seq-len", type=int, help="MPT context length (preset default 30000, up to 83968).")
-@click.option("--instruction/--no-instruction", default=None, help="LED: append the query as an instruction.")
-@click.option("--sample/--greedy", "do_sample", default=None, help="Sampling or greedy/beam decoding.")
-@click.option("--num-beams", type=click.IntRange(min=1))
-@click.option("--temperature", type=float)
-@click.option("--top-p", type=float)
-@click.option("--top-k", type=int)
-@click.option("--repetition-penalty", type=float)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--chunk-overlap", type=click.IntRange(min=0), help="map-reduce: tokens repeated between chunks.")
-@click.option("--reduce-tokens", type=click.IntRange(min=1), help="map-reduce: budget of the joined sub-summaries.")
-@click.option("--budget", type=click.IntRange(min=1), help="Baselines and locator: output/selection budget in tokens.")
-@click.option("--unit", help="Baselines: the extraction unit (passed to the baseline).")
-@click.option("--locate-method", default="bm25", show_default=True, help="Locator ranking method.")
-@click.option("--batch-size", default="auto", show_default=True, callback=lambda c, p, v: _batch_size(v))
+@click.option(
+    "--template",
+    help="A built-in template (alpaca, led, plain, scrolls, longbench, zeroscrolls), a template file, or text "
+    "with {transcript} and {query}. Default: the preset's (plain for other models).",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    help="truncate: cut the transcript to the budget; map-reduce: summarize chunks, then answer from the "
+    "summaries; locate: the located turns. Default: the preset's (truncate).",
+)
+@click.option(
+    "--input",
+    type=click.Choice(INPUTS),
+    help="What of the meeting goes in: full (default), gold (the query's relevant spans) or locator.",
+)
+@preprocess_option
+@click.option(
+    "--max-input-tokens",
+    type=tokens(),
+    help="Input budget in model tokens (map-reduce: per chunk prompt). Default: the preset's, else the model's.",
+)
+@click.option("--max-new-tokens", type=tokens(), help="Tokens to generate at most. Default: the preset's (256).")
+@click.option("--max-seq-len", type=tokens(), help="MPT context length (preset default 30000, up to 83968).")
+@click.option(
+    "--instruction/--no-instruction", default=None, help="LED: append the query as an instruction (default: on)."
+)
+@click.option(
+    "--sample/--greedy",
+    "do_sample",
+    default=None,
+    help="Sampling, or greedy/beam decoding. Default: the preset's (greedy for other models).",
+)
+@click.option("--num-beams", type=click.IntRange(1, 1024), help="Beams for beam search. Default: the preset's (1).")
+@click.option("--temperature", type=click.FloatRange(min=0.0), help="Sampling temperature. Default: the preset's.")
+@click.option("--top-p", type=click.FloatRange(0.0, 1.0), help="Nucleus sampling mass. Default: the preset's.")
+@click.option("--top-k", type=tokens(0), help="Sample from the top K tokens. Default: the preset's.")
+@click.option("--repetition-penalty", type=click.FloatRange(min=0.0), help="Repetition penalty. Default: the preset's.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    default=0,
+    show_default=True,
+    help="Seed of sampling and of the random baseline (0 to 2**32-1).",
+)
+@click.option(
+    "--chunk-overlap", type=tokens(0), help="map-reduce: tokens of whole turns repeated between chunks (default 0)."
+)
+@click.option(
+    "--reduce-tokens", type=tokens(), help="map-reduce: budget of the joined sub-summaries (default: preset's, 500)."
+)
+@click.option(
+    "--budget",
+    type=tokens(),
+    help="Extractive baselines: the summary's length in the baseline's unit (default: the baseline's).",
+)
+@click.option(
+    "--unit",
+    type=click.Choice(["turn", "sentence"]),
+    help="Extractive baselines: what they extract (default: the baseline's).",
+)
+@click.option(
+    "--locate-method", type=click.Choice(["bm25", "tfidf"]), default="bm25", show_default=True, help="Locator ranking."
+)
+@click.option(
+    "--locate-window",
+    type=tokens(0),
+    help="Locator: neighbouring turns (each side) that lend a turn their score (default: the locator's, 16).",
+)
+@click.option(
+    "--locate-budget",
+    type=tokens(),
+    help="Locator: tokens of transcript to select. Default: what fits beside each prompt (models).",
+)
+@click.option(
+    "--batch-size",
+    default="auto",
+    show_default=True,
+    callback=lambda c, p, v: _batch_size(v),
+    help="Prompts per generate call; auto halves on out-of-memory.",
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True)
+@click.option(
+    "--dtype",
+    type=click.Choice(DTYPES),
+    default="auto",
+    show_default=True,
+    help="Weights' dtype; auto: bf16 (or fp16) on GPU, fp32 on CPU.",
+)
 @click.option(
     "--device-map",
     type=click.Choice(["auto", "balanced", "sequential"]),
-    help="Spread a large model over GPUs (and CPU) with accelerate.",
+    help="Spread a large model over GPUs (and CPU) with accelerate (default: one device).",
 )
-@click.option("--max-memory", help="Per-device limits for --device-map, e.g. 0=70GiB,cpu=200GiB.")
-@click.option("--offload-folder", type=click.Path(file_okay=False), help="Where --device-map offloads weights.")
-@click.option("--attention", type=click.Choice(ATTENTION), default="auto", show_default=True)
-@click.option("--trust-remote-code", is_flag=True, default=None, help="Allow the model's own code (LongLLaMA).")
-@click.option("--adapter", type=click.Path(exists=True), help="LLaMA-Adapter weights (PEFT adaption-prompt).")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.option("--max-memory", help="Per-device limits for --device-map, e.g. 0=70GiB,cpu=200GiB (default: none).")
+@click.option(
+    "--offload-folder",
+    type=click.Path(file_okay=False),
+    help="Where --device-map offloads weights (default: none).",
+)
+@click.option(
+    "--attention",
+    type=click.Choice(ATTENTION),
+    default="auto",
+    show_default=True,
+    help="Attention kernel; auto: flash-attention if installed on GPU, else SDPA, else eager.",
+)
+@click.option("--trust-remote-code", is_flag=True, help="Allow the model's own code (LongLLaMA). Default: refuse.")
+@click.option(
+    "--adapter",
+    type=click.Path(exists=True),
+    help="LLaMA-Adapter weights (a PEFT folder or the v1 release file). Default: none.",
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal)."
+)
 def command(**options) -> None:
     """Generate a summary for each query and write them to --out as JSONL."""
-    from ..gen.run import run_generation
+    from ..gen.config import Request, Runtime, build_config
+    from ..gen.run import Outputs, device_for, dtype_name, run_generation
 
-    summary = run_generation(options)
-    click.echo(summary, err=True)
+    runtime = Runtime(**{name: options.pop(name) for name in RUNTIME_OPTIONS})
+    outputs = Outputs(**{name: options.pop(name) for name in OUTPUT_OPTIONS})
+    options["data_path"] = str(options["data_path"]) if options["data_path"] is not None else None
+    request = Request(**options)
+    dtype = None
+    if request.model not in BASELINES:
+        dtype = dtype_name(request.dtype, device_for(runtime))
+    config = build_config(request, dtype=dtype)
+    click.echo(run_generation(config, runtime, outputs), err=True)

@@ -1,23 +1,26 @@
-"""Reading predictions to score: plain text pairs or ``generate``'s JSONL runs.
-
-Plain text: one summary per line (``\\n``-separated; a final newline is
-optional), the prediction file and each reference file line by line.
+"""Run files and prediction files: the one reader, used by ``generate``,
+``score`` and ``report``.
 
 A run (JSONL): one JSON object per line with ``prediction`` (string) and
 ``references`` (a non-empty list of strings), usually also ``id``, ``domain``
 and ``query_type``. A first line with ``"header": true`` holds the run's
-settings (``model`` among them) and is not an example. Blank lines are skipped.
+configuration (``config``; see :mod:`qmsum_fast.gen.config`) and is not an
+example. Blank lines are skipped. A header anywhere but first (records of two
+runs in one file) and an id that occurs twice are refused.
+
+Plain text: one summary per line (``\\n``-separated; a final newline is
+optional), the prediction file and each reference file line by line.
 
 Every problem raises :class:`~qmsum_fast.errors.InputError` naming the file and line.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from .jsonio import parse
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,8 @@ class Run:
     @property
     def name(self) -> str:
         """The model named in the header, else the file name without suffix."""
-        model = self.header.get("model")
+        config = self.header.get("config")
+        model = config.get("model") if isinstance(config, dict) else None
         return str(model) if model else self.path.stem
 
 
@@ -49,6 +53,10 @@ def read_lines(path: Path) -> list[str]:
     data = _read_bytes(path)
     if not data:
         raise InputError(f"{path}: empty file")
+    return _decode_lines(path, data)
+
+
+def _decode_lines(path: Path, data: bytes) -> list[str]:
     lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
@@ -76,23 +84,76 @@ def load_text_pairs(prediction_path: Path, reference_paths: list[Path]) -> Run:
     return Run(prediction_path, {}, rows)
 
 
-def load_run(path: Path) -> Run:
-    """A JSONL run as written by ``qmsum-fast generate``."""
-    header: dict = {}
-    rows: list[Prediction] = []
-    for number, line in enumerate(read_lines(path), start=1):
+@dataclass(frozen=True)
+class RunFile:
+    """A run file as written: its header (None when it has none) and its
+    records with their line numbers."""
+
+    path: Path
+    header: dict | None
+    records: list[dict]
+    lines: list[int]
+    # A last line without its newline: a record torn by a killed writer.
+    torn: bool = False
+
+    @property
+    def ids(self) -> set[str]:
+        return {record["id"] for record in self.records if "id" in record}
+
+    @property
+    def config(self) -> dict:
+        """The header's run configuration (empty when there is none)."""
+        config = (self.header or {}).get("config")
+        return config if isinstance(config, dict) else {}
+
+
+def read_run(path: Path, *, drop_torn: bool = False, missing_ok: bool = False) -> RunFile:
+    """The header and records of a run file, checked: a header only first,
+    each id once. ``drop_torn``: a last line without its newline is ignored
+    (a writer was killed while writing it; ``generate --resume`` redoes it)."""
+    path = Path(path)
+    if missing_ok and not path.exists():
+        return RunFile(path, None, [], [])
+    data = _read_bytes(path)
+    torn = bool(data) and not data.endswith(b"\n")
+    if torn and drop_torn:
+        data = data[: data.rfind(b"\n") + 1]
+    lines = _decode_lines(path, data)
+    header, records, numbers = None, [], []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         record = _parse_object(path, number, line)
         if record.get("header") is True:
-            if number != 1 or rows:
-                raise InputError(f"{path}:{number}: a header line is allowed only first")
+            if records or header is not None:
+                raise InputError(f"{path}:{number}: a second header: the file holds records of two runs")
             header = record
             continue
-        rows.append(_prediction(path, number, record))
+        _check_id(path, number, record, seen)
+        records.append(record)
+        numbers.append(number)
+    return RunFile(path, header, records, numbers, torn)
+
+
+def _check_id(path: Path, number: int, record: dict, seen: dict[str, int]) -> None:
+    if "id" not in record:
+        return
+    example_id = record["id"]
+    if not isinstance(example_id, str):
+        raise InputError(f"{path}:{number}: 'id' is not a string")
+    if example_id in seen:
+        raise InputError(f"{path}:{number}: id {example_id!r} is also on line {seen[example_id]}")
+    seen[example_id] = number
+
+
+def load_run(path: Path) -> Run:
+    """A JSONL run as written by ``qmsum-fast generate``, for scoring."""
+    run = read_run(path)
+    rows = [_prediction(path, number, record) for number, record in zip(run.lines, run.records)]
     if not rows:
         raise InputError(f"{path}: no predictions")
-    return Run(path, header, rows)
+    return Run(path, run.header or {}, rows)
 
 
 def _prediction(path: Path, number: int, record: dict) -> Prediction:
@@ -125,10 +186,7 @@ def _decode(path: Path, number: int, line: bytes) -> str:
 
 
 def _parse_object(path: Path, number: int, line: str) -> dict:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
+    record = parse(line, path, number)
     if not isinstance(record, dict):
         raise InputError(f"{path}:{number}: expected a JSON object")
     return record

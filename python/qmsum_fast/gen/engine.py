@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .config import RunConfig
 from .models import LoadedModel
-from .presets import Settings
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,14 @@ class Output:
 
 
 class Engine:
-    def __init__(self, loaded: LoadedModel, settings: Settings) -> None:
+    def __init__(self, loaded: LoadedModel, config: RunConfig) -> None:
         self.loaded = loaded
         self.tokenizer = loaded.tokenizer
-        self.answer_marker = settings.answer_marker
-        self.generation = dict(settings.generation)
+        self.answer_marker = config.answer_marker
+        self.generation = dict(config.generation)
         # Arguments only a remote-code architecture understands (LongLLaMA's
         # last_context_length); any other model would reject them.
-        self.generation.update(settings.remote_generate_kwargs.get(loaded.model_type, {}))
+        self.generation.update(config.remote_generate_kwargs.get(loaded.model_type, {}))
         self.generation.setdefault("pad_token_id", self.tokenizer.pad_token_id)
         self.is_led = loaded.model_type == "led"
 

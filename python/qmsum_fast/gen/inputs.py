@@ -59,12 +59,12 @@ def select(example: Example, mode: str, locate: Callable[[Example], list] | None
     raise InputError(f"--input: unknown input {mode!r} (full, gold, locator)")
 
 
-def load_locator(method: str, budget: int, counter) -> Callable[[Example], list]:
-    """``qmsum_fast.locate.locate_turns`` bound to a budget."""
+def load_locator(method: str, window: int, budget: int, counter) -> Callable[[Example], list]:
+    """``qmsum_fast.locate.locate_turns`` bound to a method, window and budget."""
     from ..locate import locate_turns
 
     def locate(example: Example) -> list:
-        return list(locate_turns(example, budget, counter, method=method))
+        return list(locate_turns(example, budget, counter, method=method, window=window))
 
     return locate
 

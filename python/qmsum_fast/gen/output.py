@@ -1,11 +1,25 @@
-"""The run file: JSONL predictions, written so that nothing is ever lost.
+"""The run file: JSONL records written so that nothing is ever lost.
 
-Line 1 is a header record ``{"header": true, ...}`` with the run's settings;
-every other line is one example's record, flushed and fsynced as soon as the
-example finishes. ``resume`` reopens a file, drops a line torn by a crash,
-and reports the ids already done. Under data parallelism each process writes
-its own shard; the main process merges them in data order by writing a new
-file and renaming it over the old one, so a crash mid-merge loses nothing.
+Line 1 is a header record ``{"header": true, "config": ..., "runtime": ...}``
+(see :mod:`qmsum_fast.gen.config`); every other line is one example's record,
+flushed and fsynced as soon as the example finishes. The file is created with
+its first record, so a run that fails before that leaves no file behind.
+
+:func:`plan_output` is the one place that decides whether an existing file
+may be written:
+
+- a new ``--out``: records go straight into it;
+- an existing one: refused, unless ``--resume`` (its header must hold the same
+  configuration; the run continues it, skipping the ids done, and a line torn
+  by a kill is redone) or ``--overwrite``;
+- ``--overwrite``: records go to ``OUT.partial`` and the old run stays intact
+  until the new one is complete, then the complete run replaces it. A killed
+  overwrite leaves the old run untouched, and the same command again
+  continues the partial run (when its configuration matches).
+
+At the end :func:`finalize` rewrites the run in data order, each id once,
+through a temporary file and an atomic rename. Under data parallelism each
+process writes its own shard file, which the main process merges the same way.
 """
 
 from __future__ import annotations
@@ -14,9 +28,14 @@ import csv
 import json
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
+from ..data.runs import RunFile, read_run
 from ..errors import InputError
+from ..files import atomic_open, check_output, make_folder, write_error
+from .config import RunConfig
 
 RECORD_FIELDS = (
     "id",
@@ -33,95 +52,118 @@ RECORD_FIELDS = (
     "truncated",
     "seconds",
 )
-# Header settings that must agree for a resumed run to continue a file.
-RESUME_KEYS = ("model", "model_path", "strategy", "template", "input", "preprocess", "max_input_tokens")
+
+
+@dataclass
+class Plan:
+    """Where a run writes its records, and what it continues."""
+
+    out: Path  # the run file the user named
+    path: Path  # where records are appended now: out, or its partial file
+    done: set[str] = field(default_factory=set)  # ids already in path
+    append: bool = False  # continue path (else it is replaced at the first record)
+    previous: RunFile | None = None  # the run resumed (its header, for the final one)
+
+
+def partial_path(out: Path) -> Path:
+    return out.with_name(out.name + ".partial")
 
 
 def shard_path(path: Path, rank: int, world: int) -> Path:
     return path.with_name(f"{path.name}.shard{rank}-of-{world}")
 
 
-def read_run(path: Path) -> tuple[dict | None, list[dict]]:
-    """The header and records of a run file (a torn last line is ignored)."""
-    header, records = None, []
-    if not path.exists():
-        return None, []
-    with open(path, encoding="utf-8") as handle:
-        lines = handle.read().split("\n")
-    # The text after the last newline is either empty or a line torn by a kill.
-    for number, line in enumerate(lines[:-1], start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            raise InputError(f"{path}:{number}: not a JSON record") from None
-        if not isinstance(record, dict):
-            raise InputError(f"{path}:{number}: not a JSON object")
-        if record.get("header"):
-            header = header or record
-        elif "id" not in record:
-            raise InputError(f"{path}:{number}: record has no 'id' field")
-        else:
-            records.append(record)
-    return header, records
+def plan_output(out: Path, config: RunConfig, resume: bool, overwrite: bool) -> Plan:
+    """Decides how a run may write ``out``; refuses (touching nothing) when it may not."""
+    if resume and overwrite:
+        raise InputError("--resume and --overwrite exclude each other")
+    check_output(out, overwrite=True)
+    exists = out.exists() and out.stat().st_size > 0
+    if overwrite:
+        return continue_scratch(out, partial_path(out), config)
+    if not exists:
+        return Plan(out, out)
+    if not resume:
+        raise InputError(f"{out} already exists: pass --resume to continue it or --overwrite to replace it")
+    previous = read_run(out, drop_torn=True)
+    _check_resumable(out, previous, config)
+    return Plan(out, out, previous.ids, append=True, previous=previous)
+
+
+def continue_scratch(out: Path, path: Path, config: RunConfig) -> Plan:
+    """A scratch file of ours (a partial overwrite, a shard) is continued when it
+    holds this configuration's records, else started afresh."""
+    try:
+        found = read_run(path, drop_torn=True, missing_ok=True)
+    except InputError:
+        return Plan(out, path)
+    if found.header is None or config.differences(found.config):
+        return Plan(out, path)
+    return Plan(out, path, found.ids, append=True)
+
+
+def _check_resumable(out: Path, previous: RunFile, config: RunConfig) -> None:
+    if previous.header is None or not previous.config:
+        raise InputError(f"{out}: cannot resume: it has no qmsum-fast run header (use another --out or --overwrite)")
+    differences = config.differences(previous.config)
+    if differences:
+        raise InputError(f"{out}: cannot resume: {'; '.join(differences)} (use another --out or --overwrite)")
 
 
 class RunWriter:
-    """Appends records to a run file, one durable line per example."""
+    """Appends records to a run file, one durable line per example. The file is
+    opened at the first record: until then nothing on disk changes."""
 
-    def __init__(self, path: Path, header: dict, resume: bool, overwrite: bool = False) -> None:
-        self.path = Path(path)
-        self.done: set[str] = set()
-        exists = self.path.exists() and self.path.stat().st_size > 0
-        if exists and not (resume or overwrite):
-            raise InputError(f"{self.path} already exists: pass --resume to continue it or --overwrite to replace it")
-        if exists and resume:
-            old_header, records = read_run(self.path)
-            check_compatible(self.path, old_header, header)
-            self.done = {record["id"] for record in records}
-            _drop_torn_tail(self.path)
-            write_header = old_header is None
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_bytes(b"")
-            write_header = True
-        self._handle = open(self.path, "a", encoding="utf-8")
-        if write_header:
-            self._append(header)
+    def __init__(self, plan: Plan, header: dict) -> None:
+        self.plan = plan
+        self.header = header
+        self.done: set[str] = set(plan.done)
+        self.written = 0
+        self._handle: IO[str] | None = None
 
     def write(self, record: dict) -> None:
+        if self._handle is None:
+            self._handle = self._open()
         self._append(record)
         self.done.add(record["id"])
+        self.written += 1
+
+    def _open(self) -> IO[str]:
+        path = self.plan.path
+        make_folder(path.parent)
+        try:
+            if self.plan.append and path.exists():
+                _cut_torn_tail(path)
+                return open(path, "a", encoding="utf-8")
+            handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 - held until close()
+        except OSError as exc:
+            raise write_error(path, exc) from None
+        self._handle = handle
+        self._append(self.header)
+        return handle
 
     def _append(self, record: dict) -> None:
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        assert self._handle is not None
+        try:
+            self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:
+            raise write_error(self.plan.path, exc) from None
 
     def close(self) -> None:
-        self._handle.close()
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
     def __enter__(self) -> RunWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def check_compatible(path: Path, old: dict | None, new: dict) -> None:
-    if old is None:
-        return
-    old_settings, new_settings = old.get("settings", {}), new.get("settings", {})
-    for key in RESUME_KEYS:
-        if old_settings.get(key) != new_settings.get(key):
-            raise InputError(
-                f"{path}: cannot resume: {key} was {old_settings.get(key)!r}, "
-                f"now {new_settings.get(key)!r} (use another --out)"
-            )
-
-
-def _drop_torn_tail(path: Path) -> None:
+def _cut_torn_tail(path: Path) -> None:
     """Cuts a last line left without its newline by a killed run."""
     with open(path, "rb+") as handle:
         data = handle.read()
@@ -132,36 +174,31 @@ def _drop_torn_tail(path: Path) -> None:
             os.fsync(handle.fileno())
 
 
-def finalize(
-    path: Path, header: dict, order: Sequence[str], extra: Iterable[Path] = (), keep_existing: bool = True
-) -> list[dict]:
-    """Rewrites ``path`` with the records of itself and ``extra`` shard files,
-    each id once, in data order, via a temporary file and an atomic rename.
-    The first run's header is kept when the file has one."""
-    old_header, records = read_run(path) if keep_existing else (None, [])
-    header = old_header or header
-    for shard in extra:
-        records.extend(read_run(shard)[1])
+def finalize(out: Path, header: dict, order: Sequence[str], sources: Iterable[Path]) -> list[dict]:
+    """Writes ``out`` from the records of the ``sources`` files (``out`` itself
+    among them when a run continued it), each id once, in data order, under
+    ``header``; then removes the sources other than ``out``. Returns the records."""
+    records: list[dict] = []
+    sources = list(sources)
+    for source in sources:
+        records.extend(read_run(source, drop_torn=True, missing_ok=True).records)
     position = {example_id: index for index, example_id in enumerate(order)}
     unique: dict[str, dict] = {}
     for record in records:
         unique.setdefault(record["id"], record)
     merged = sorted(unique.values(), key=lambda r: (position.get(r["id"], len(position)), r["id"]))
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
+    with atomic_open(out, "w", encoding="utf-8") as handle:
         for record in [header, *merged]:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    for shard in extra:
-        shard.unlink(missing_ok=True)
+    for source in sources:
+        if source != out:
+            source.unlink(missing_ok=True)
     return merged
 
 
 def write_csv(path: Path, records: Sequence[dict], inputs: dict[str, str]) -> None:
     """The original experiments' columns: instruction, input, output, summary."""
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["instruction", "input", "output", "summary"])
         for record in records:

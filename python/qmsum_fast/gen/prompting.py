@@ -9,12 +9,12 @@ returned prompt is checked against it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..templates import BUILTIN, Template, load_template, parse_template
+from ..templates import Template
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,6 @@ class Prompt:
     text: str
     n_tokens: int  # model input tokens, special tokens included
     truncated: bool
-
-
-def template_from(spec: str) -> Template:
-    """A built-in name, a template file, or template text with placeholders."""
-    if spec in BUILTIN or Path(spec).is_file() or "{" not in spec:
-        return load_template(spec)
-    return parse_template(spec, source="--template")
 
 
 class PromptBuilder:
@@ -67,16 +60,33 @@ class PromptBuilder:
 
     def _truncated(self, query: str, transcript: str) -> Prompt:
         room = self.room(query)
-        encoding = self.tokenizer(transcript, add_special_tokens=False, return_offsets_mapping=True)
-        offsets = encoding["offset_mapping"]
-        keep = min(room, len(offsets))
-        while keep > 0:
-            cut = transcript[: offsets[keep - 1][1]]
-            text = self.template.render(query, cut)
-            n_tokens = self.count(text)
-            if n_tokens <= self.budget:
-                return Prompt(text, n_tokens, truncated=True)
-            # Tokens can merge across the cut; step back by the excess.
-            keep -= max(1, n_tokens - self.budget)
-        text = self.template.render(query, "")
+        assert room is not None and self.budget is not None
+        budget = self.budget
+        cut = fit_prefix(
+            self.tokenizer, transcript, room, lambda part: self.count(self.template.render(query, part)) - budget
+        )
+        text = self.template.render(query, cut)
         return Prompt(text, self.count(text), truncated=True)
+
+
+def fit_prefix(tokenizer: Any, text: str, keep: int, excess: Callable[[str], int]) -> str:
+    """The longest prefix of ``text`` ending at a token boundary, at most ``keep``
+    tokens, for which ``excess(prefix)`` (tokens over a budget) is not positive."""
+    offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    keep = min(keep, len(offsets))
+    while keep > 0:
+        cut = text[: offsets[keep - 1][1]]
+        over = excess(cut)
+        if over <= 0:
+            return cut
+        # Tokens can merge across the cut; step back by the excess.
+        keep -= max(1, over)
+    return ""
+
+
+def cut_to_tokens(tokenizer: Any, text: str, limit: int) -> tuple[str, bool]:
+    """The longest prefix of ``text`` of at most ``limit`` tokens (no special tokens)."""
+    count = lambda part: len(tokenizer(part, add_special_tokens=False)["input_ids"])
+    if count(text) <= limit:
+        return text, False
+    return fit_prefix(tokenizer, text, limit, lambda part: count(part) - limit), True

@@ -1,49 +1,41 @@
-"""A generation run, end to end: settings, data, model, strategy, output.
+"""A generation run, end to end: configuration, data, model, strategy, output.
 
-Everything that can be refused (settings, template, output file, model,
-budgets) is checked before the output file is touched, so a refused run
-leaves what was already written as it was. Under ``accelerate launch`` each
-process takes every WORLD_SIZE-th example, writes its own shard, and the
-main process merges the shards in data order when all have finished.
+Everything that can be refused (the configuration, the output files, a resume
+whose configuration differs, the model, budgets) is checked before a record
+is written, and the run file is created only with its first record, so a
+refused run leaves what was already on disk as it was. Under ``accelerate
+launch`` each process takes every WORLD_SIZE-th example, writes its own shard,
+and the main process merges the shards in data order when all have finished.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
-from ..errors import InputError
-from .output import RunWriter, finalize, read_run, shard_path, write_csv
-from .presets import Settings, find_preset, is_baseline, resolve_settings
+from ..errors import InputError, Interrupted
+from ..files import check_output
+from .config import RunConfig, Runtime
+from .output import Plan, RunWriter, continue_scratch, finalize, plan_output, shard_path, write_csv
 from .progress import Progress
 
-OVERRIDE_KEYS = (
-    "model_path",
-    "template",
-    "strategy",
-    "input",
-    "preprocess",
-    "max_input_tokens",
-    "max_new_tokens",
-    "max_seq_len",
-    "instruction",
-    "do_sample",
-    "num_beams",
-    "temperature",
-    "top_p",
-    "top_k",
-    "repetition_penalty",
-    "seed",
-    "chunk_overlap",
-    "reduce_tokens",
-    "locate_method",
-    "adapter",
-    "trust_remote_code",
-)
 SHARD_WAIT_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The files a run writes and what to do with an existing run file."""
+
+    out: Path
+    csv: Path | None = None
+    resume: bool = False
+    overwrite: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,93 +56,126 @@ class Parallel:
         return self.rank == 0
 
 
-def run_generation(options: dict) -> str:
-    overrides = {key: options.get(key) for key in OVERRIDE_KEYS}
-    overrides["input"] = options.get("input_mode")
-    settings = resolve_settings(options["model"], overrides)
+class Runner(Protocol):
+    def sources(self, examples: Sequence[Any]) -> list[Any]: ...
+
+    def check(self, sources: Sequence[Any]) -> None: ...
+
+    def run(self, sources: Sequence[Any], emit: Callable[[Any], None]) -> None: ...
+
+
+def device_for(runtime: Runtime, parallel: Parallel | None = None) -> str:
+    """The device a model run uses: under data parallelism, each process its own GPU."""
+    from .models import resolve_device
+
+    parallel = parallel or Parallel.from_environment()
+    device = runtime.device
+    if parallel.world > 1 and device == "auto":
+        import torch
+
+        if torch.cuda.is_available():
+            device = f"cuda:{parallel.local_rank}"
+    return resolve_device(device)
+
+
+def dtype_name(dtype: str, device: str) -> str:
+    """``auto`` resolved for ``device``: bf16 (or fp16) on GPU, fp32 on CPU."""
+    import torch
+
+    from .models import resolve_dtype
+
+    names = {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}
+    return names[resolve_dtype(dtype, device)]
+
+
+def run_generation(config: RunConfig, runtime: Runtime, outputs: Outputs) -> str:
+    """Runs ``config`` and returns the one-line summary."""
     parallel = Parallel.from_environment()
-    out = Path(options["out"])
-    _refuse_existing(out, options)
-    from .prompting import template_from
-
-    template = template_from(settings.template)
-    examples = _load_examples(options)
-    order = [example.id for example in examples]
-    header = {"header": True, "settings": settings.as_dict(), "data": _data_description(options, len(examples))}
-    done_before = {record["id"] for record in read_run(out)[1]} if options.get("resume") else set()
-    mine = [example for example in examples[parallel.rank :: parallel.world] if example.id not in done_before]
-
-    if is_baseline(settings.model):
-        runner = _baseline_runner(settings, options)
-    else:
-        runner = _model_runner(settings, options, template, parallel, is_preset=find_preset(settings.model) is not None)
+    plan = plan_output(outputs.out, config, outputs.resume, outputs.overwrite)
+    if outputs.csv is not None:
+        check_output(outputs.csv, outputs.overwrite)
+    examples = _load_examples(config)
+    header = _header(config, runtime, plan)
+    runner = _baseline_runner(config) if config.is_baseline else _model_runner(config, runtime, parallel)
+    target = plan if parallel.world == 1 else continue_scratch(plan.out, _shard(plan, parallel), config)
+    done = plan.done | target.done
+    mine = [example for example in examples[parallel.rank :: parallel.world] if example.id not in done]
     sources = runner.sources(mine)
-
     runner.check(sources)
-    target = shard_path(out, parallel.rank, parallel.world) if parallel.world > 1 else out
-    _done_marker(target).unlink(missing_ok=True)  # a marker left by a killed run
-    resume, overwrite = bool(options.get("resume")), bool(options.get("overwrite"))
-    with RunWriter(target, header, resume=resume, overwrite=overwrite) as writer:
-        pending = [source for source in sources if source.example.id not in writer.done]
-        progress = Progress(
-            len(pending), _show_progress(options), label=f"[{parallel.rank}] " if parallel.world > 1 else ""
-        )
-        emit = _emitter(writer, settings, progress)
-        started = time.perf_counter()
-        runner.run(pending, emit)
-        progress.close()
-        elapsed = time.perf_counter() - started
-    if parallel.world > 1:
-        shards = [shard_path(out, rank, parallel.world) for rank in range(parallel.world)]
-        _wait_for_everyone(target, shards, uses_torch=not is_baseline(settings.model))
+    started = time.perf_counter()
+    written = _write_records(runner, sources, target, header, config, runtime, parallel)
+    elapsed = time.perf_counter() - started
+    shards = [_shard(plan, parallel, rank) for rank in range(parallel.world)] if parallel.world > 1 else []
+    if shards:
+        _wait_for_everyone(target.path, shards, uses_torch=not config.is_baseline)
         if not parallel.is_main:
-            return f"process {parallel.rank}: {len(pending)} examples -> {target}"
-        records = finalize(out, header, order, shards, keep_existing=not overwrite)
-        for shard in shards:
-            _done_marker(shard).unlink(missing_ok=True)
+            return f"process {parallel.rank}: {written} examples -> {target.path}"
+    records = finalize(plan.out, header, [e.id for e in examples], [plan.path, *shards])
+    for shard in shards:
+        _done_marker(shard).unlink(missing_ok=True)
+    if outputs.csv is not None:
+        transcripts = {source.example.id: source.transcript for source in runner.sources(examples)}
+        write_csv(outputs.csv, records, transcripts)
+    return (
+        f"{len(records)} of {len(examples)} examples in {plan.out} "
+        f"({written} new, {elapsed:.1f} s; preprocess {config.preprocess})"
+    )
+
+
+def _shard(plan: Plan, parallel: Parallel, rank: int | None = None) -> Path:
+    return shard_path(plan.path, parallel.rank if rank is None else rank, parallel.world)
+
+
+def _header(config: RunConfig, runtime: Runtime, plan: Plan) -> dict:
+    """The header of the finished run. A resumed run with another --limit
+    covers the larger selection (no --limit: all of it)."""
+    from .. import __version__
+
+    if plan.previous is not None:
+        old = plan.previous.config.get("limit")
+        limit = None if old is None or config.limit is None else max(old, config.limit)
+        config = dataclasses.replace(config, limit=limit)
+    return {"header": True, "qmsum_fast": __version__, "config": config.as_dict(), "runtime": runtime.as_dict()}
+
+
+def _write_records(runner, sources, target: Plan, header: dict, config, runtime, parallel) -> int:
+    """Runs the examples, writing each record as it finishes; returns how many."""
+    show = sys.stderr.isatty() if runtime.progress is None else runtime.progress
+    progress = Progress(len(sources), show, label=f"[{parallel.rank}] " if parallel.world > 1 else "")
+    with RunWriter(target, header) as writer:
+        try:
+            runner.run(sources, _emitter(writer, config, progress))
+        except KeyboardInterrupt:
+            progress.close()
+            raise Interrupted(_kept(writer, target, "interrupted")) from None
+        except InputError as exc:
+            progress.close()
+            raise InputError(f"{exc}{_kept(writer, target, ';')}" if writer.written else str(exc)) from None
+        progress.close()
+        return writer.written
+
+
+def _kept(writer: RunWriter, target: Plan, lead: str) -> str:
+    """What a stopped run leaves behind, and how to continue it."""
+    if not writer.written and not target.done:
+        return f"{lead}: nothing was written"
+    count = len(writer.done)
+    if target.path != target.out and target.path.name.endswith(".partial"):
+        how = "run the same command again to continue it"
     else:
-        records = finalize(out, header, order)
-    if options.get("csv_path"):
-        write_csv(Path(options["csv_path"]), records, {s.example.id: s.transcript for s in runner.sources(examples)})
-    return f"{len(records)} of {len(examples)} examples in {out} ({len(pending)} new, {elapsed:.1f} s)"
+        how = "add --resume to continue"
+    return f"{lead}: {count} records kept in {target.path}; {how}"
 
 
-def _refuse_existing(out: Path, options: dict) -> None:
-    if out.exists() and out.stat().st_size > 0 and not (options.get("resume") or options.get("overwrite")):
-        raise InputError(f"{out} already exists: pass --resume to continue it or --overwrite to replace it")
-    if options.get("resume") and options.get("overwrite"):
-        raise InputError("--resume and --overwrite exclude each other")
-
-
-def _load_examples(options: dict) -> list:
+def _load_examples(config: RunConfig) -> list:
     from ..data import load_examples
 
-    examples = list(
-        load_examples(options.get("data_path"), split=options.get("split", "test"), domain=options.get("domain"))
-    )
-    if options.get("limit"):
-        examples = examples[: options["limit"]]
-    if not examples:
-        raise InputError(f"no examples for split {options.get('split')!r} and domain {options.get('domain')!r}")
-    return examples
+    data = None if config.data == "bundled" else config.data
+    examples = load_examples(data, split=config.split, domain=config.domain)
+    return examples[: config.limit] if config.limit else examples
 
 
-def _data_description(options: dict, count: int) -> dict:
-    return {
-        "path": options.get("data_path"),
-        "split": options.get("split"),
-        "domain": options.get("domain"),
-        "limit": options.get("limit"),
-        "examples": count,
-    }
-
-
-def _show_progress(options: dict) -> bool:
-    flag = options.get("progress")
-    return sys.stderr.isatty() if flag is None else flag
-
-
-def _emitter(writer: RunWriter, settings: Settings, progress: Progress):
+def _emitter(writer: RunWriter, config: RunConfig, progress: Progress):
     def emit(finished) -> None:
         example = finished.source.example
         record = {
@@ -162,8 +187,8 @@ def _emitter(writer: RunWriter, settings: Settings, progress: Progress):
             "query": example.query,
             "references": list(example.references),
             "prediction": finished.prediction,
-            "model": settings.model,
-            "strategy": settings.strategy,
+            "model": config.model,
+            "strategy": config.strategy,
             "n_input_tokens": finished.n_input_tokens,
             "truncated": finished.truncated,
             "seconds": round(finished.seconds, 4),
@@ -198,14 +223,14 @@ def _done_marker(shard: Path) -> Path:
 
 
 class _BaselineRunner:
-    def __init__(self, settings: Settings, options: dict, predict, prepare, locate) -> None:
-        self.settings, self.options = settings, options
+    def __init__(self, config: RunConfig, predict, prepare, locate) -> None:
+        self.config = config
         self.predict, self.prepare, self.locate = predict, prepare, locate
 
     def sources(self, examples):
         from .inputs import build_sources
 
-        return build_sources(examples, self.settings.input, self.prepare, self.locate)
+        return build_sources(examples, self.config.input, self.prepare, self.locate)
 
     def check(self, sources) -> None:
         pass
@@ -216,43 +241,38 @@ class _BaselineRunner:
         run_extractive(sources, self.predict, emit)
 
 
-def _baseline_runner(settings: Settings, options: dict) -> _BaselineRunner:
+def _baseline_runner(config: RunConfig) -> _BaselineRunner:
     """Extractive baselines never import torch."""
     from .. import baselines
     from ..stats import TokenCounter
     from .inputs import load_locator, prepare_function
 
-    predictor_options = {
-        "unit": options.get("unit"),
-        "budget": options.get("budget"),
-        "seed": settings.seed,
-    }
-    predict = baselines.make_predictor(settings.model, {k: v for k, v in predictor_options.items() if v is not None})
+    predict = baselines.make_predictor(config.model, dict(config.baseline or {}))
     locate = None
-    if settings.input == "locator":
-        if not options.get("budget"):
-            raise InputError("--input locator with a baseline needs --budget (tokens to select)")
-        locate = load_locator(settings.locate_method, options["budget"], TokenCounter.load(None))
-    return _BaselineRunner(settings, options, predict, prepare_function(settings.preprocess), locate)
+    if config.input == "locator":
+        assert config.locate_method and config.locate_window is not None and config.locate_budget is not None
+        counter = TokenCounter.load(None)
+        locate = load_locator(config.locate_method, config.locate_window, config.locate_budget, counter)
+    return _BaselineRunner(config, predict, prepare_function(config.preprocess), locate)
 
 
 class _ModelRunner:
-    def __init__(self, settings, options, loaded, engine, builder, batcher, prepare, locate, counter) -> None:
-        self.settings, self.options = settings, options
-        self.loaded, self.engine, self.builder, self.batcher = loaded, engine, builder, batcher
+    def __init__(self, config: RunConfig, loaded, builder, batcher, prepare, locate, counter) -> None:
+        self.config = config
+        self.loaded, self.builder, self.batcher = loaded, builder, batcher
         self.prepare, self.locate, self.counter = prepare, locate, counter
 
     def sources(self, examples):
         from .inputs import build_sources
 
-        return build_sources(examples, self.settings.input, self.prepare, self.locate)
+        return build_sources(examples, self.config.input, self.prepare, self.locate)
 
     def check(self, sources) -> None:
         """Refuses a budget that the prompt alone fills, before anything is written."""
         if self.builder.budget is None:
             return
-        if self.settings.strategy == "map-reduce":
-            self.builder.room(self.settings.map_instruction)
+        if self.config.strategy == "map-reduce":
+            self.builder.room(self.config.map_instruction or "")
         else:
             for source in sources:
                 self.builder.room(source.query)
@@ -261,89 +281,84 @@ class _ModelRunner:
         from .prompting import PromptBuilder
         from .strategies import MapReduce, run_truncate
 
-        if self.settings.strategy == "map-reduce":
-            MapReduce(
-                map_builder=self.builder,
-                reduce_builder=PromptBuilder(self.loaded.tokenizer, self.builder.template, None),
-                map_instruction=self.settings.map_instruction,
-                reduce_tokens=self.settings.reduce_tokens,
-                counter=self.counter,
-                prepare=self.prepare,
-                batcher=self.batcher,
-                overlap=self.settings.chunk_overlap,
-            ).run(sources, emit)
-        else:
+        if self.config.strategy != "map-reduce":
             run_truncate(sources, self.builder, self.batcher, emit)
+            return
+        assert self.config.map_instruction is not None and self.config.reduce_tokens is not None
+        MapReduce(
+            map_builder=self.builder,
+            reduce_builder=PromptBuilder(self.loaded.tokenizer, self.builder.template, None),
+            map_instruction=self.config.map_instruction,
+            reduce_tokens=self.config.reduce_tokens,
+            counter=self.counter,
+            prepare=self.prepare,
+            batcher=self.batcher,
+            overlap=self.config.chunk_overlap,
+        ).run(sources, emit)
 
 
-def _model_runner(settings: Settings, options: dict, template, parallel: Parallel, is_preset: bool) -> _ModelRunner:
+def _model_runner(config: RunConfig, runtime: Runtime, parallel: Parallel) -> _ModelRunner:
     import torch
 
     from ..stats import TokenCounter
+    from ..templates import parse_template
     from .batching import Batcher, start_batch_size
     from .engine import Engine
-    from .inputs import load_locator, prepare_function
-    from .models import LoadOptions, load_model, parse_max_memory, resolve_device
+    from .inputs import prepare_function
+    from .models import LoadOptions, load_model, parse_max_memory
     from .prompting import PromptBuilder
 
-    if settings.strategy == "map-reduce" and settings.max_input_tokens is None:
-        raise InputError("--strategy map-reduce needs --max-input-tokens (the window of one chunk prompt)")
-    device = options.get("device") or "auto"
-    if parallel.world > 1 and device == "auto" and torch.cuda.is_available():
-        device = f"cuda:{parallel.local_rank}"
-    device = resolve_device(device)
+    device = device_for(runtime, parallel)
     loaded = load_model(
         LoadOptions(
-            path=settings.model_path or settings.model,
+            path=config.model_path or config.model,
             device=device,
-            dtype=options.get("dtype") or "auto",
-            device_map=options.get("device_map") if parallel.world == 1 else None,
-            max_memory=parse_max_memory(options.get("max_memory")),
-            offload_folder=options.get("offload_folder"),
-            attention=options.get("attention") or "auto",
-            trust_remote_code=settings.trust_remote_code,
-            config_overrides=settings.config_overrides,
-            adapter=settings.adapter,
+            dtype=config.dtype or "auto",
+            device_map=runtime.device_map if parallel.world == 1 else None,
+            max_memory=parse_max_memory(runtime.max_memory),
+            offload_folder=runtime.offload_folder,
+            attention=config.attention or "auto",
+            trust_remote_code=config.trust_remote_code,
+            config_overrides=dict(config.config_overrides),
+            adapter=config.adapter,
         )
     )
-    torch.manual_seed(settings.seed)
-    budget = settings.max_input_tokens
-    if budget is None and not is_preset:
-        budget = _model_budget(loaded, settings)
-    builder = PromptBuilder(loaded.tokenizer, template, budget)
-    counter = TokenCounter.from_json(loaded.tokenizer.backend_tokenizer.to_str(), source=str(settings.model_path))
-    locate = None
-    if settings.input == "locator":
-        locate = _bound_locator(settings, options, builder, counter, load_locator)
-    engine = Engine(loaded, settings)
-    batcher = Batcher(
-        engine.generate, start_batch_size(options.get("batch_size", "auto"), 10**9, device.startswith("cuda"))
-    )
-    return _ModelRunner(
-        settings, options, loaded, engine, builder, batcher, prepare_function(settings.preprocess), locate, counter
-    )
+    torch.manual_seed(config.seed)
+    budget = config.max_input_tokens
+    if budget is None and config.kind == "model":
+        budget = _model_budget(loaded, config)
+    builder = PromptBuilder(loaded.tokenizer, parse_template(config.template or "{transcript}"), budget)
+    counter = TokenCounter.from_json(loaded.tokenizer.backend_tokenizer.to_str(), source=str(config.model_path))
+    locate = _bound_locator(config, builder, counter) if config.input == "locator" else None
+    engine = Engine(loaded, config)
+    batcher = Batcher(engine.generate, start_batch_size(runtime.batch_size, 10**9, device.startswith("cuda")))
+    return _ModelRunner(config, loaded, builder, batcher, prepare_function(config.preprocess), locate, counter)
 
 
-def _model_budget(loaded, settings: Settings) -> int | None:
+def _model_budget(loaded, config: RunConfig) -> int | None:
     """A generic model's input budget: its context minus the tokens it generates."""
     limit = loaded.max_positions()
     if limit is None or loaded.is_seq2seq:
         return limit
-    new_tokens = settings.generation.get("max_new_tokens") or settings.generation.get("max_length") or 0
+    new_tokens = config.generation.get("max_new_tokens") or config.generation.get("max_length") or 0
     return max(1, limit - new_tokens)
 
 
-def _bound_locator(settings, options, builder, counter, load_locator):
-    """The locator selects as many tokens as fit beside each query's prompt."""
-    fixed = options.get("budget")
+def _bound_locator(config: RunConfig, builder, counter):
+    """The locator selects as many tokens as fit beside each query's prompt
+    (or ``--locate-budget`` tokens)."""
+    from .inputs import load_locator
+
+    assert config.locate_method is not None and config.locate_window is not None
+    method, window = config.locate_method, config.locate_window
     by_budget: dict = {}
 
     def locate(example):
-        budget = fixed or builder.room(example.query)
+        budget = config.locate_budget or builder.room(example.query)
         if budget is None:
-            raise InputError("--input locator needs --budget or --max-input-tokens")
+            raise InputError("--input locator needs --locate-budget or --max-input-tokens")
         if budget not in by_budget:
-            by_budget[budget] = load_locator(settings.locate_method, budget, counter)
+            by_budget[budget] = load_locator(method, window, budget, counter)
         return by_budget[budget](example)
 
     return locate

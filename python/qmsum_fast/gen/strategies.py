@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..chunk import chunk_turns
+from ..data import meeting_of, turn_text
 from .batching import Batcher, Result
 from .inputs import Source
-from .prompting import Prompt, PromptBuilder
+from .prompting import Prompt, PromptBuilder, cut_to_tokens
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class MapReduce:
         selected = source.selected
         if not selected.turns:
             return [source.transcript]
-        turn_texts = [f"{turn.speaker}: {turn.content}" for turn in selected.turns]
+        turn_texts = [turn_text(turn) for turn in selected.turns]
         budget = self.map_builder.room(self.map_instruction)
         chunks = chunk_turns(turn_texts, budget, self.counter, overlap=self.overlap)
         pieces = [with_turns(selected, [(c.start, c.end)]) for c in chunks]
@@ -143,22 +144,6 @@ class MapReduce:
         self.batcher.run([p.text for p in prompts], [p.n_tokens for p in prompts], done)
 
 
-def cut_to_tokens(tokenizer, text: str, limit: int) -> tuple[str, bool]:
-    """The longest prefix of ``text`` of at most ``limit`` tokens (no special tokens)."""
-    encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    offsets = encoding["offset_mapping"]
-    if len(offsets) <= limit:
-        return text, False
-    keep = limit
-    while keep > 0:
-        cut = text[: offsets[keep - 1][1]]
-        excess = len(tokenizer(cut, add_special_tokens=False)["input_ids"]) - limit
-        if excess <= 0:
-            return cut, True
-        keep -= excess
-    return "", True
-
-
 def run_extractive(sources: Sequence[Source], predict: Callable, emit: Emit) -> None:
     for source in sources:
         started = time.perf_counter()
@@ -169,6 +154,5 @@ def run_extractive(sources: Sequence[Source], predict: Callable, emit: Emit) -> 
 def _by_meeting(sources: Sequence[Source]) -> list[list[Source]]:
     groups: dict[tuple, list[Source]] = {}
     for source in sources:
-        key = (source.example.split, source.example.meeting)
-        groups.setdefault(key, []).append(source)
+        groups.setdefault(meeting_of(source.example), []).append(source)
     return list(groups.values())
