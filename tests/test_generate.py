@@ -736,9 +736,111 @@ def test_last_context_length_goes_only_to_the_longllama_remote_code():
 
     from qmsum_fast.gen.engine import Engine
     from qmsum_fast.gen.models import LoadedModel
+
     settings = config_of("longllama", trust_remote_code=True)
     tokenizer = SimpleNamespace(pad_token_id=1)
     for model_type, expected in (("longllama", {"last_context_length": 1024}), ("llama", {})):
         engine = Engine(LoadedModel(None, tokenizer, False, "cpu", model_type, "sdpa"), settings)
         assert {k: v for k, v in engine.generation.items() if k == "last_context_length"} == expected
         assert engine.generation["temperature"] == 1.0 and engine.generation["max_new_tokens"] == 256
+
+
+# --- run integrity: resume, overwrite, interrupts --------------------------------------------
+
+
+def test_a_larger_limit_continues_the_run_and_the_header_says_so(tmp_path):
+    out, _ = generate(tmp_path, "--model", "lead", "--limit", "2")
+    _, result = generate(tmp_path, "--model", "lead", "--limit", "5", "--resume", "--batch-size", "3")
+    header, rows = records(out)
+    assert [r["id"] for r in rows] == [e.id for e in load_examples(DATA, split="train")][:5]
+    assert header["config"]["limit"] == 5 and header["runtime"]["batch_size"] == 3
+    assert "(3 new" in result.output
+
+
+def test_resume_refuses_other_data_with_the_same_path(tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    out = tmp_path / "run.jsonl"
+    args = ["generate", "--model", "lead", "--data", str(data), "--split", "train", "--out", str(out)]
+    assert CliRunner().invoke(main, [*args, "--limit", "1"]).exit_code == 0
+    meeting = next((data / "train").glob("*.json"))
+    meeting.write_text(meeting.read_text().replace("the", "teh"))
+    before = out.read_bytes()
+    result = CliRunner().invoke(main, [*args, "--resume"])
+    assert result.exit_code == 2 and "cannot resume: data_fingerprint was" in result.output
+    assert out.read_bytes() == before
+
+
+def test_a_failed_overwrite_leaves_the_old_run_and_the_same_command_continues(tmp_path, monkeypatch):
+    from qmsum_fast.gen import strategies
+
+    out, _ = generate(tmp_path, "--model", "lead", "--limit", "3")
+    before = out.read_bytes()
+    real = strategies.run_extractive
+
+    def stop_after_one(sources, predict, emit):
+        real(sources[:1], predict, emit)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(strategies, "run_extractive", stop_after_one)
+    _, result = generate(tmp_path, "--model", "lead", "--limit", "3", "--budget", "2", "--overwrite", expect=130)
+    assert result.output.strip().splitlines()[-1] == (
+        f"qmsum-fast: interrupted: 1 records kept in {out}.partial; run the same command again to continue it"
+    )
+    assert out.read_bytes() == before
+    monkeypatch.setattr(strategies, "run_extractive", real)
+    _, result = generate(tmp_path, "--model", "lead", "--limit", "3", "--budget", "2", "--overwrite")
+    assert "(2 new" in result.output and not Path(f"{out}.partial").exists()
+    header, rows = records(out)
+    assert header["config"]["baseline"]["budget"] == 2 and len(rows) == 3
+
+
+def test_sigint_exits_130_keeps_the_records_and_resume_finishes(tmp_path, tiny):
+    out = tmp_path / "interrupted.jsonl"
+    args = [
+        "generate",
+        "--model",
+        tiny["gpt-neox"],
+        "--data",
+        str(DATA),
+        "--split",
+        "all",
+        "--out",
+        str(out),
+        "--greedy",
+        "--max-new-tokens",
+        "4",
+        "--max-input-tokens",
+        "150",
+        "--batch-size",
+        "1",
+        "--no-progress",
+    ]
+    process = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        if out.exists() and out.read_text().count("\n") >= 3:  # header and 2 records
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, process.communicate()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1].startswith("qmsum-fast: interrupted: ")
+    assert stderr.strip().endswith(f"records kept in {out}; add --resume to continue") and "Traceback" not in stderr
+    finished = subprocess.run(_cli(*args, "--resume"), capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert [r["id"] for r in records(out)[1]] == [e.id for e in load_examples(DATA, split="all")]
+
+
+def test_generate_and_analyze_default_to_the_same_preprocessing(tmp_path):
+    out = tmp_path / "run.jsonl"
+    result = CliRunner().invoke(
+        main, ["generate", "--model", "lead", "--data", str(DATA), "--split", "val", "--out", str(out)]
+    )
+    assert result.exit_code == 0 and "preprocess qmsum" in result.output
+    assert records(out)[0]["config"]["preprocess"] == "qmsum"
+    analyzed = CliRunner().invoke(main, ["analyze", "--data", str(DATA), "--split", "val", "--json"])
+    assert json.loads(analyzed.output)["preprocess"] == "qmsum"
