@@ -92,7 +92,9 @@ def parse_template(text: str, source: str = "template") -> Template:
 
 def _escape_split(text: str) -> tuple[str, str]:
     """Splits the template at ``{transcript}``, keeping brace escapes intact."""
-    before, after, seen = [], [], False
+    before: list[str] = []
+    after: list[str] = []
+    seen = False
     for literal, field, _, _ in string.Formatter().parse(text):
         target = after if seen else before
         target.append(literal.replace("{", "{{").replace("}", "}}"))

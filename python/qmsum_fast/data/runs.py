@@ -119,7 +119,9 @@ def read_run(path: Path, *, drop_torn: bool = False, missing_ok: bool = False) -
     if torn and drop_torn:
         data = data[: data.rfind(b"\n") + 1]
     lines = _decode_lines(path, data)
-    header, records, numbers = None, [], []
+    header: dict | None = None
+    records: list[dict] = []
+    numbers: list[int] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 
 from ..errors import InputError
+from .models import describe_error
 
 GATE_KEY = re.compile(r"^layers\.(\d+)\.attention\.gate$")
 
@@ -32,23 +33,36 @@ def load_adapter(model, path: str):
     if folder.is_dir():
         if not (folder / "adapter_config.json").is_file():
             raise InputError(f"--adapter {path}: folder holds no adapter_config.json (not a PEFT adapter)")
-        from peft import PeftModel
-
-        return PeftModel.from_pretrained(model, str(folder))
+        return _load_peft_folder(model, folder, path)
     return attach_original(model, _read_state(folder), source=f"--adapter {path}")
+
+
+def _load_peft_folder(model, folder: Path, path: str):
+    from peft import PeftModel
+
+    try:
+        return PeftModel.from_pretrained(model, str(folder))
+    except Exception as exc:  # a corrupt or mismatched adapter is the user's to fix
+        raise InputError(f"--adapter {path}: cannot load it: {describe_error(exc)}") from None
 
 
 def _read_state(path: Path) -> dict:
     import torch
 
+    if not path.is_file():
+        raise InputError(f"--adapter {path}: no such file or folder")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
-            return load_file(str(path))
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise InputError(f"--adapter {path}: cannot read it: {exc}") from None
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch.load and safetensors raise many types for a corrupt file
+        raise InputError(f"--adapter {path}: cannot read it: {describe_error(exc)}") from None
+    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
+        raise InputError(f"--adapter {path}: holds no flat name-to-tensor dict (not an adapter weights file)")
+    return state
 
 
 def attach_original(model, state: dict, source: str = "--adapter"):

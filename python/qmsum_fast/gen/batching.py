@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 AUTO_START_CUDA = 32
 AUTO_START_CPU = 4
@@ -20,7 +21,7 @@ AUTO_START_CPU = 4
 @dataclass(frozen=True)
 class Result:
     index: int  # position in the input list
-    output: object | None  # the engine's output; None when it failed
+    output: Any | None  # the engine's output (engine.Output); None when it failed
     seconds: float  # this prompt's share of its batch's wall time
     error: str | None = None
 

@@ -76,13 +76,13 @@ def model_config(arch: str, size: str, special: dict):
             **special,
         )
     if arch == "gpt-neox":
+        # Rotary on a quarter of each head (GPT-NeoX-20B) is the config default.
         return transformers.GPTNeoXConfig(
             vocab_size=TOKENIZER_VOCAB if tiny else 50432,
             hidden_size=64 if tiny else 6144,
             intermediate_size=128 if tiny else 24576,
             num_hidden_layers=2 if tiny else 44,
             num_attention_heads=4 if tiny else 64,
-            rotary_pct=0.25,
             max_position_embeddings=4096 if tiny else 2048,
             **special,
         )

@@ -3,15 +3,22 @@
 Seq2seq or causal is read from the model's config. Placement goes through
 accelerate (``device_map``, ``max_memory``, an offload folder) instead of
 hand-written device maps; the dtype is bf16 on GPU and fp32 on CPU unless
-asked; attention is flash-attention when installed on GPU, else SDPA, else
-eager for architectures without SDPA support (LED); transformers' MPT gets
-our query-blocked SDPA attention (:mod:`qmsum_fast.mpt_attention`).
-torch and transformers are imported here, inside functions, only.
+asked; attention is flash-attention when installed on GPU and supported by the
+architecture, else SDPA, else eager for architectures without SDPA support
+(LED); transformers' MPT gets our query-blocked SDPA attention
+(:mod:`qmsum_fast.mpt_attention`). The attention implementation is chosen
+before loading, so the weights (and remote code) are loaded once.
+
+Everything a user can get wrong (a missing or corrupt file, an unknown hub id
+while offline, a folder without a tokenizer) is an :class:`InputError` naming
+the model. torch and transformers are imported here, inside functions, only.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,14 +70,72 @@ def parse_max_memory(text: str | None) -> dict | None:
     return limits
 
 
+# Any one of these next to config.json makes a loadable tokenizer; without them
+# AutoTokenizer may still build one from the config alone (GPT-NeoX: an empty
+# BPE vocabulary), which turns every prompt into no tokens.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "spiece.model", "merges.txt")
+TOKENIZER_PATTERNS = ("vocab.*", "*.tiktoken", "sentencepiece*.model", "*.spm")
+
+
 def check_model_source(path: str) -> None:
-    """A local folder must hold a config.json; hub ids are checked on load."""
+    """Refuses, before anything loads, a model that cannot be found or lacks a tokenizer.
+
+    A local folder needs a config.json and tokenizer files; anything else must
+    be a hub id, which offline must already be in the local Hugging Face cache.
+    """
     folder = Path(path)
     if folder.exists():
-        if not folder.is_dir():
-            raise InputError(f"--model: {path} is a file, not a model folder")
-        if not (folder / "config.json").is_file():
-            raise InputError(f"--model: {path} holds no config.json (not a model folder)")
+        _check_model_folder(path, folder)
+    elif _looks_like_a_path(path):
+        raise InputError(f"--model {path}: no such folder")
+    elif not _in_hub_cache(path) and _hub_offline():
+        raise InputError(
+            f"--model {path}: neither a local folder nor in the local Hugging Face cache, "
+            "and the machine is offline (HF_HUB_OFFLINE is set)"
+        )
+
+
+def _check_model_folder(path: str, folder: Path) -> None:
+    if not folder.is_dir():
+        raise InputError(f"--model: {path} is a file, not a model folder")
+    if not (folder / "config.json").is_file():
+        raise InputError(f"--model: {path} holds no config.json (not a model folder)")
+    names = {child.name for child in folder.iterdir() if child.is_file()}
+    has_tokenizer = any(name in names for name in TOKENIZER_FILES) or any(
+        next(folder.glob(pattern), None) is not None for pattern in TOKENIZER_PATTERNS
+    )
+    if not has_tokenizer:
+        raise InputError(
+            f"--model {path}: holds no tokenizer files (tokenizer.json, tokenizer_config.json, "
+            "tokenizer.model or vocabulary files); save the tokenizer next to the model"
+        )
+
+
+def _looks_like_a_path(path: str) -> bool:
+    """Hub ids are ``name`` or ``owner/name``; anything else can only be a folder."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if path.startswith(("/", ".", "~")) or "\\" in path:
+        return True
+    try:
+        validate_repo_id(path)
+    except HFValidationError:
+        return True
+    return False
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+
+
+def _hub_offline() -> bool:
+    """The hub library reads HF_HUB_OFFLINE once, at import; a later setting counts too."""
+    from huggingface_hub import constants
+
+    flags = (os.environ.get("HF_HUB_OFFLINE", ""), os.environ.get("TRANSFORMERS_OFFLINE", ""))
+    return bool(constants.HF_HUB_OFFLINE) or any(flag.upper() in ("1", "ON", "YES", "TRUE") for flag in flags)
 
 
 def resolve_device(device: str) -> str:
@@ -102,6 +167,8 @@ def load_model(options: LoadOptions) -> LoadedModel:
     dtype = resolve_dtype(options.dtype, device)
     config = _load_config(options)
     is_seq2seq = bool(getattr(config, "is_encoder_decoder", False))
+    # The tokenizer first: it is cheap, and a useless one must stop the run before the weights load.
+    tokenizer = load_tokenizer(options, is_seq2seq)
     auto_class = transformers.AutoModelForSeq2SeqLM if is_seq2seq else transformers.AutoModelForCausalLM
     kwargs: dict = dict(config=config, dtype=dtype, trust_remote_code=options.trust_remote_code)
     if device.startswith("cuda") and options.device_map:
@@ -123,7 +190,6 @@ def load_model(options: LoadOptions) -> LoadedModel:
 
         model = load_adapter(model, options.adapter)
     model.eval()
-    tokenizer = load_tokenizer(options, is_seq2seq)
     _align_special_tokens(model, tokenizer)
     return LoadedModel(
         model=model,
@@ -140,39 +206,117 @@ def _load_config(options: LoadOptions):
 
     try:
         config = transformers.AutoConfig.from_pretrained(options.path, trust_remote_code=options.trust_remote_code)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"--model {options.path}: cannot load its config: {_first_line(exc)}") from None
+    except Exception as exc:  # anything the files or the hub can raise: the user's to fix
+        raise InputError(f"--model {options.path}: cannot load its config: {_hub_reason(exc)}") from None
     for key, value in options.config_overrides.items():
         setattr(config, key, value)
     return config
 
 
-def _attention_choices(requested: str, device: str) -> list[str]:
-    if requested == "flash":
+def _hub_reason(exc: BaseException) -> str:
+    """Why a hub id did not resolve, from the hub library's exception types (not its wording)."""
+    from huggingface_hub.utils import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    for cause in _causes(exc):
+        if isinstance(cause, GatedRepoError):
+            return "the model is gated on the Hugging Face hub (accept its terms and log in)"
+        if isinstance(cause, RepositoryNotFoundError):
+            return "no such model on the Hugging Face hub (or it is private: log in)"
+        if isinstance(cause, LocalEntryNotFoundError):
+            where = "the machine is offline" if _hub_offline() else "the Hugging Face hub cannot be reached"
+            return f"neither a local folder nor in the local Hugging Face cache, and {where}"
+    return describe_error(exc)
+
+
+def _causes(exc: BaseException):
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _attention_request(auto_class, config, options: LoadOptions, device: str) -> str | None:
+    """The ``attn_implementation`` to load with; None lets transformers take SDPA
+    where the architecture supports it and eager where not, in the one load."""
+    if options.attention == "eager":
+        return "eager"
+    if options.attention == "flash":
         if importlib.util.find_spec("flash_attn") is None:
             raise InputError("--attention flash: the flash_attn package is not installed")
-        return ["flash_attention_2"]
-    if requested in ("sdpa", "eager"):
-        return [requested, "eager"] if requested == "sdpa" else ["eager"]
-    flash = device.startswith("cuda") and importlib.util.find_spec("flash_attn") is not None
-    return (["flash_attention_2"] if flash else []) + ["sdpa", "eager"]
+        if _supports_flash(auto_class, config) is False:
+            raise InputError(f"--attention flash: {getattr(config, 'model_type', '?')} models do not support it")
+        return "flash_attention_2"
+    if (
+        options.attention == "auto"
+        and device.startswith("cuda")
+        and _flash_usable()
+        and _supports_flash(auto_class, config)
+    ):
+        return "flash_attention_2"
+    return None
+
+
+def _flash_usable() -> bool:
+    import transformers.utils
+
+    return bool(transformers.utils.is_flash_attn_2_available())
+
+
+def _supports_flash(auto_class, config) -> bool | None:
+    """Whether the architecture's class declares FlashAttention-2 support; None
+    for remote code, whose class is known only once its code is loaded."""
+    mapping = auto_class._model_mapping
+    if type(config) not in mapping or auto_class.__name__ in (getattr(config, "auto_map", None) or {}):
+        return None
+    classes = mapping[type(config)]
+    model_class = classes[0] if isinstance(classes, (list, tuple)) else classes
+    return bool(
+        getattr(model_class, "_supports_flash_attn", False) or getattr(model_class, "_supports_flash_attn_2", False)
+    )
 
 
 def _from_pretrained(auto_class, options: LoadOptions, kwargs: dict, device: str):
-    """Tries the attention implementations in order of speed; architectures
-    without SDPA support (MPT, LED) refuse it with a ValueError at load."""
-    last_error: Exception | None = None
-    for attention in _attention_choices(options.attention, device):
-        try:
-            model = auto_class.from_pretrained(options.path, attn_implementation=attention, **kwargs)
-            return model, attention
-        except (ValueError, ImportError) as exc:
-            if "attn" not in str(exc).lower() and "attention" not in str(exc).lower():
-                raise InputError(f"--model {options.path}: {_first_line(exc)}") from None
-            last_error = exc
-        except OSError as exc:
-            raise InputError(f"--model {options.path}: cannot load weights: {_first_line(exc)}") from None
-    raise InputError(f"--model {options.path}: no usable attention implementation: {_first_line(last_error)}")
+    """Loads the weights once, with the attention chosen beforehand; any failure
+    (corrupt weights, remote code, an unsupported architecture) is the model's."""
+    request = _attention_request(auto_class, kwargs["config"], options, device)
+    try:
+        model = auto_class.from_pretrained(options.path, attn_implementation=request, **kwargs)
+    except Exception as exc:  # every load failure is reported as one line
+        raise InputError(f"--model {options.path}: cannot load the model: {_load_reason(options.path, exc)}") from None
+    return model, getattr(model.config, "_attn_implementation", None) or request or "eager"
+
+
+def _load_reason(path: str, exc: BaseException) -> str:
+    if _is_corrupt_file_error(exc):
+        files = ", ".join(_weight_files(path)) or "weights"
+        return f"{files} is corrupt or truncated ({describe_error(exc)})"
+    return _hub_reason(exc)
+
+
+def _weight_files(path: str) -> list[str]:
+    folder = Path(path)
+    if not folder.is_dir():
+        return []
+    names = sorted(p.name for p in folder.iterdir() if p.suffix == ".safetensors" or p.name.endswith(".bin"))
+    return names[:3] + (["..."] if len(names) > 3 else [])
+
+
+def _is_corrupt_file_error(exc: BaseException) -> bool:
+    """safetensors' header errors, torch.load's unpickling and zip errors."""
+    module = type(exc).__module__ or ""
+    if module.startswith("safetensors") or isinstance(exc, (pickle.UnpicklingError, EOFError)):
+        return True
+    return isinstance(exc, RuntimeError) and "PytorchStreamReader" in str(exc)
+
+
+def describe_error(exc: BaseException | None) -> str:
+    """One line for an exception from reading a file or loading a model."""
+    if isinstance(exc, pickle.UnpicklingError):
+        # torch.load's own message suggests weights_only=False, which runs arbitrary code: not our advice.
+        return "not a readable PyTorch file (UnpicklingError)"
+    return _first_line(exc)
 
 
 def load_tokenizer(options: LoadOptions, is_seq2seq: bool):
@@ -182,8 +326,10 @@ def load_tokenizer(options: LoadOptions, is_seq2seq: bool):
         tokenizer = transformers.AutoTokenizer.from_pretrained(
             options.path, trust_remote_code=options.trust_remote_code
         )
-    except (OSError, ValueError) as exc:
-        raise InputError(f"--model {options.path}: cannot load its tokenizer: {_first_line(exc)}") from None
+    except Exception as exc:  # tokenizer files, sentencepiece, remote code: the user's to fix
+        raise InputError(f"--model {options.path}: cannot load its tokenizer: {_hub_reason(exc)}") from None
+    if not tokenizer("Hello world", add_special_tokens=False)["input_ids"]:
+        raise InputError(f"--model {options.path}: its tokenizer turns text into no tokens (no vocabulary files?)")
     # Causal batches are left-padded so every prompt ends where generation starts.
     tokenizer.padding_side = "right" if is_seq2seq else "left"
     if tokenizer.pad_token is None:

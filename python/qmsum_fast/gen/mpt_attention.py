@@ -23,7 +23,7 @@ def enable_blocked_sdpa(model, block: int = QUERY_BLOCK) -> int:
     patched = 0
     for module in model.modules():
         if isinstance(module, MptAttention):
-            module.query_block = block
+            setattr(module, "query_block", block)  # noqa: B010 - read by _blocked_forward
             module.forward = types.MethodType(_blocked_forward, module)
             patched += 1
     return patched

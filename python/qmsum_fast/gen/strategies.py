@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ..chunk import chunk_turns
 from ..data import meeting_of, turn_text
+from ..stats import TokenCounter
 from .batching import Batcher, Result
 from .inputs import Source
 from .prompting import Prompt, PromptBuilder, cut_to_tokens
@@ -68,7 +69,7 @@ class MapReduce:
     reduce_builder: PromptBuilder
     map_instruction: str
     reduce_tokens: int
-    counter: object  # qmsum_fast.stats.TokenCounter of the model's tokenizer
+    counter: TokenCounter  # of the model's tokenizer
     prepare: Callable
     batcher: Batcher
     overlap: int = 0
@@ -93,6 +94,7 @@ class MapReduce:
             return [source.transcript]
         turn_texts = [turn_text(turn) for turn in selected.turns]
         budget = self.map_builder.room(self.map_instruction)
+        assert budget is not None, "map-reduce needs an input budget"
         chunks = chunk_turns(turn_texts, budget, self.counter, overlap=self.overlap)
         pieces = [with_turns(selected, [(c.start, c.end)]) for c in chunks]
         return [item.transcript for item in self.prepare(pieces)]
