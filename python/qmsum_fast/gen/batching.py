@@ -65,7 +65,6 @@ class Batcher:
     def __init__(self, generate: Callable[[Sequence[str]], list], size: int) -> None:
         self.generate = generate
         self.size = size
-        self.oom_events = 0
 
     def run(
         self,
@@ -87,7 +86,6 @@ class Batcher:
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
-            self.oom_events += 1
             _free_cuda_memory()
             if len(batch) == 1:
                 on_result(Result(batch[0], None, time.perf_counter() - started, _oom_message(exc)))

@@ -24,7 +24,6 @@ from ..baselines import BASELINES
 from ..errors import InputError
 from .presets import GENERIC_GENERATION, MPT_MAX_SEQ_LEN, PRESETS, SUMMARIZE_CHUNK, Preset
 
-KINDS = ("baseline", "preset", "model")
 INPUTS = ("full", "gold", "locator")
 STRATEGIES = ("truncate", "map-reduce", "locate")
 # Header fields that may differ when a run is resumed: a larger --limit continues it.
@@ -90,7 +89,7 @@ class Runtime:
 class RunConfig:
     """Everything that decides a run's outputs (the run header's ``config``)."""
 
-    kind: str  # one of KINDS
+    kind: str  # "baseline", "preset" or "model": decided here, once
     model: str  # preset, baseline or model name as given
     model_path: str | None  # weights loaded (hub id or folder); None for baselines
     model_fingerprint: Mapping[str, Any] | None  # a local folder's files; None otherwise

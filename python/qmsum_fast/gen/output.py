@@ -37,22 +37,6 @@ from ..errors import InputError
 from ..files import atomic_open, check_output, make_folder, write_error
 from .config import RunConfig
 
-RECORD_FIELDS = (
-    "id",
-    "meeting",
-    "domain",
-    "split",
-    "query_type",
-    "query",
-    "references",
-    "prediction",
-    "model",
-    "strategy",
-    "n_input_tokens",
-    "truncated",
-    "seconds",
-)
-
 
 @dataclass
 class Plan:

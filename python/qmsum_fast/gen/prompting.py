@@ -31,7 +31,6 @@ class PromptBuilder:
         self.tokenizer = tokenizer
         self.template = template
         self.budget = budget
-        self.special_tokens = len(tokenizer("", add_special_tokens=True)["input_ids"])
 
     def count(self, text: str) -> int:
         """Model input tokens of ``text``, special tokens included."""

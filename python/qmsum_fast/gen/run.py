@@ -96,7 +96,7 @@ def run_generation(config: RunConfig, runtime: Runtime, outputs: Outputs) -> str
         check_output(outputs.csv, outputs.overwrite)
     examples = _load_examples(config)
     header = _header(config, runtime, plan)
-    runner = _baseline_runner(config) if config.is_baseline else _model_runner(config, runtime, parallel)
+    runner: Runner = _baseline_runner(config) if config.is_baseline else _model_runner(config, runtime, parallel)
     target = plan if parallel.world == 1 else continue_scratch(plan.out, _shard(plan, parallel), config)
     done = plan.done | target.done
     mine = [example for example in examples[parallel.rank :: parallel.world] if example.id not in done]
