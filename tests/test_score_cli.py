@@ -11,6 +11,7 @@ from rouge_score import rouge_scorer, scoring
 
 from qmsum_fast.cli import main
 from qmsum_fast.data import load_examples
+from qmsum_fast.rouge import BootstrapAggregator, Score
 
 TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
 
@@ -34,7 +35,7 @@ def run_file(tmp_path):
     """A generate-style run: each answer predicted by the next one of the list."""
     records = qmsum_records()
     path = tmp_path / "run.jsonl"
-    lines = [json.dumps({"header": True, "model": "shifted-answers", "max_new_tokens": 256})]
+    lines = [json.dumps({"header": True, "config": {"model": "shifted-answers", "max_new_tokens": 256}})]
     for (rid, domain, kind, answer), (_, _, _, other) in zip(records, records[1:] + records[:1]):
         lines.append(
             json.dumps(
@@ -141,6 +142,66 @@ def test_empty_prediction_scores_zero(tmp_path):
     assert all(payload[t]["fmeasure"]["mid"] == 0 for t in TYPES)
 
 
+# --- the bootstrap, drawn in chunks ------------------------------------------------
+
+
+def one_draw_bootstrap(matrix, n_samples, seed, confidence_interval=0.95):
+    """The unchunked formula: all n_samples x rows indices in one draw."""
+    random_state = np.random.RandomState(seed)
+    rows = matrix.shape[0]
+    sample_idx = random_state.choice(np.arange(rows), size=(n_samples, rows))
+    sample_mean = np.mean(matrix[sample_idx, :], axis=1)
+    delta = (1 - confidence_interval) / 2
+    return np.percentile(sample_mean, 100 * np.array([delta, 0.5, 1 - delta]), axis=0)
+
+
+@pytest.mark.parametrize(
+    ("rows", "n_samples", "seed", "chunk_indices"),
+    [
+        (1, 40, 0, 1),  # one row: the draws consume nothing
+        (7, 1000, 3, 20),  # 2 samples a chunk: 500 chunks
+        (37, 333, 11, 100),  # 2 samples a chunk, the last chunk shorter
+        (64, 50, 2**32 - 1, 63),  # fewer indices a chunk than rows: one sample a chunk
+        (200, 300, 5, 2**21),  # the default: one chunk
+    ],
+)
+def test_bootstrap_in_chunks_equals_one_draw_and_rouge_score(rows, n_samples, seed, chunk_indices):
+    rng = np.random.default_rng(rows)
+    values = rng.random((rows, 2, 3))
+    ours = BootstrapAggregator(n_samples=n_samples, seed=seed)
+    ours.chunk_indices = chunk_indices
+    ours.add_batch({"rouge1": Score(*a), "rougeL": Score(*b)} for a, b in values.tolist())
+    theirs = scoring.BootstrapAggregator(n_samples=n_samples)
+    for a, b in values.tolist():
+        theirs.add_scores({"rouge1": scoring.Score(*a), "rougeL": scoring.Score(*b)})
+    result = ours.aggregate()
+    np.random.seed(seed)
+    expected = theirs.aggregate()
+    for score_type in ("rouge1", "rougeL"):
+        assert tuple(map(tuple, result[score_type])) == tuple(map(tuple, expected[score_type]))
+    # The first type draws first from the seeded stream, as the one-draw formula does.
+    unchunked = one_draw_bootstrap(values[:, 0, :], n_samples, seed)
+    assert tuple(map(tuple, result["rouge1"])) == tuple(map(tuple, unchunked))
+
+
+def test_bootstrap_draws_each_chunk_within_its_bound(monkeypatch):
+    drawn = []
+    original = np.random.choice
+
+    def recording_choice(a, size=None, **kwargs):
+        drawn.append(size)
+        return original(a, size=size, **kwargs)
+
+    # Without a seed the draws come from numpy's global state, whose choice can be watched.
+    monkeypatch.setattr(np.random, "choice", recording_choice)
+    aggregator = BootstrapAggregator(n_samples=100_000)
+    aggregator.chunk_indices = 1000
+    aggregator.add_batch({"rouge1": Score(0.1 * (i % 7), 0.2, 0.3)} for i in range(300))
+    aggregator.aggregate()
+    assert all(samples * rows <= 1000 for samples, rows in drawn)
+    assert sum(samples for samples, _ in drawn) == 100_000
+
+
 # --- bad input: exit 2 and one line naming the file and line -----------------
 
 
@@ -165,7 +226,7 @@ def test_empty_file(tmp_path):
     pred.write_text("", encoding="utf-8")
     ref.write_text("a\n", encoding="utf-8")
     assert_input_error(run("score", "--pred", pred, "--ref", ref), f"{pred}: empty file")
-    assert_input_error(run("score", "--pred", pred), f"{pred}: empty file")
+    assert_input_error(run("score", "--pred", pred), f"{pred}: no predictions")
 
 
 def test_invalid_utf8(tmp_path):
@@ -182,19 +243,21 @@ def test_invalid_utf8(tmp_path):
         ('{"id": "x", "prediction": 3, "references": ["a"]}', "'prediction' is not a string"),
         ('{"id": "x", "prediction": "a"}', "'references' must be a list of strings"),
         ('{"id": "x", "prediction": "a", "references": []}', "'references' is empty"),
-        ('{"id": "x", "prediction": "a", ', "invalid JSON"),
+        ('{"id": "x", "prediction": "a", ', "malformed JSON"),
         ('["a"]', "expected a JSON object"),
     ],
 )
 def test_bad_jsonl_lines(tmp_path, line, message):
     path = tmp_path / "run.jsonl"
-    path.write_text('{"header": true, "model": "m"}\n{"prediction": "a", "references": ["a"]}\n' + line + "\n")
+    path.write_text(
+        '{"header": true, "config": {"model": "m"}}\n{"prediction": "a", "references": ["a"]}\n' + line + "\n"
+    )
     assert_input_error(run("score", "--pred", path), f"{path}:3: {message}")
 
 
 def test_header_only_and_missing_group_field(tmp_path, run_file):
     path = tmp_path / "run.jsonl"
-    path.write_text('{"header": true, "model": "m"}\n')
+    path.write_text('{"header": true, "config": {"model": "m"}}\n')
     assert_input_error(run("score", "--pred", path), f"{path}: no predictions")
     path.write_text(
         '{"prediction": "a", "references": ["a"], "domain": "x"}\n{"prediction": "a", "references": ["a"]}\n'

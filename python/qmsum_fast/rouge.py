@@ -132,7 +132,13 @@ class BootstrapAggregator:
     intervals). With a ``seed``, a private ``numpy.random.RandomState(seed)``
     is used: the result is reproducible, and equal to rouge-score's after
     ``np.random.seed(seed)``.
+
+    Samples are drawn in chunks of about ``chunk_indices`` indices, so memory
+    stays bounded however large ``n_samples`` is (beyond its ``n_samples`` x 3
+    means); the result does not depend on the chunk size.
     """
+
+    chunk_indices = 2**21
 
     def __init__(
         self,
@@ -176,11 +182,20 @@ class BootstrapAggregator:
         import numpy as np
 
         rows = matrix.shape[0]
-        # One call draws the same stream as rouge-score's one call per sample.
-        sample_idx = random_state.choice(np.arange(rows), size=(self._n_samples, rows))
-        # Summing along axis 1 of (sample, row, measure) adds rows in the same
-        # order as rouge-score's np.mean(sample, axis=0) per sample.
-        sample_mean = np.mean(matrix[sample_idx, :], axis=1)
+        # Resampling all at once would hold n_samples x rows indices and three
+        # times as many floats; chunks of whole samples bound that memory.
+        per_chunk = max(1, self.chunk_indices // rows)
+        chunk_means = []
+        for start in range(0, self._n_samples, per_chunk):
+            samples = min(per_chunk, self._n_samples - start)
+            # RandomState.choice with replacement draws one index after another,
+            # so consecutive calls continue the one stream that rouge-score's
+            # one call per sample draws.
+            sample_idx = random_state.choice(np.arange(rows), size=(samples, rows))
+            # Summing along axis 1 of (sample, row, measure) adds rows in the same
+            # order as rouge-score's np.mean(sample, axis=0) per sample.
+            chunk_means.append(np.mean(matrix[sample_idx, :], axis=1))
+        sample_mean = np.concatenate(chunk_means)
         percentile_delta = (1 - self._confidence_interval) / 2
         q = 100 * np.array([percentile_delta, 0.5, 1 - percentile_delta])
         return np.percentile(sample_mean, q, axis=0)
