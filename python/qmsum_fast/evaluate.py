@@ -8,7 +8,7 @@ intervals are rouge-score's bootstrap (:class:`~qmsum_fast.rouge.BootstrapAggreg
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,13 @@ GEOMETRIC_MEAN_TYPES = ("rouge1", "rouge2", "rougeL")
 MEASURES = ("precision", "recall", "fmeasure")
 
 
+def geometric_mean(fmeasures: Mapping[str, float]) -> float:
+    """SCROLLS' summary figure: the geometric mean of the R-1, R-2 and R-L
+    F-measures in ``fmeasures``, in the unit they are given in (fractions give
+    a fraction, percentages a percentage)."""
+    return math.prod(float(fmeasures[t]) for t in GEOMETRIC_MEAN_TYPES) ** (1 / 3)
+
+
 @dataclass(frozen=True)
 class Group:
     """Aggregated scores of a set of examples (``label`` is ``all`` or ``field=value``)."""
@@ -32,12 +39,10 @@ class Group:
 
     @property
     def geometric_mean(self) -> float | None:
-        """SCROLLS' summary figure: the geometric mean of the R-1, R-2 and R-L
-        F-measures (mid values); None unless all three were computed."""
+        """:func:`geometric_mean` of the mid F-measures; None unless R-1, R-2 and R-L were computed."""
         if not all(t in self.scores for t in GEOMETRIC_MEAN_TYPES):
             return None
-        product = math.prod(float(self.scores[t].mid.fmeasure) for t in GEOMETRIC_MEAN_TYPES)
-        return product ** (1 / 3)
+        return geometric_mean({t: self.scores[t].mid.fmeasure for t in GEOMETRIC_MEAN_TYPES})
 
 
 @dataclass(frozen=True)
@@ -124,10 +129,10 @@ def render_table(groups: Sequence[Group], settings: Settings) -> str:
     header = f"{'group':<{label_width}} {'n':>5} " + " ".join(f"{t:>21}" for t in overall.scores)
     lines += ["", "F-measure by group:", header + f" {'geo-mean':>9}"]
     for group in groups:
-        cells = " ".join(f"{_cell(group.scores[t], 'fmeasure', settings):>21}" for t in overall.scores)
+        fmeasures = " ".join(f"{_cell(group.scores[t], 'fmeasure', settings):>21}" for t in overall.scores)
         geo = group.geometric_mean
         geo_text = "-" if geo is None else f"{100 * geo:.2f}"
-        lines.append(f"{group.label:<{label_width}} {group.count:>5} {cells} {geo_text:>9}")
+        lines.append(f"{group.label:<{label_width}} {group.count:>5} {fmeasures} {geo_text:>9}")
     return "\n".join(lines)
 
 

@@ -1,11 +1,23 @@
-"""Histograms and a CDF of token lengths (matplotlib, imported only when plotting)."""
+"""Histograms and a CDF of token lengths (matplotlib, imported only when plotting).
+
+Each PNG is written through :func:`~qmsum_fast.files.atomic_open`, so a failed
+or interrupted run leaves an older plot as it was.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
+from .files import atomic_open
 from .stats import WINDOWS
+
+PLOT_NAMES = ("input_tokens.png", "summary_tokens.png", "input_cdf.png")
+
+
+def plot_paths(out_dir: Path) -> list[Path]:
+    """The files :func:`write_plots` writes into ``out_dir``, in its order."""
+    return [Path(out_dir) / name for name in PLOT_NAMES]
 
 
 def write_plots(inputs: Sequence[int], summaries: Sequence[int], out_dir: Path, reserve: int, title: str) -> list[Path]:
@@ -15,13 +27,22 @@ def write_plots(inputs: Sequence[int], summaries: Sequence[int], out_dir: Path, 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [
-        _histogram(plt, inputs, out_dir / "input_tokens.png", f"{title}: input tokens"),
-        _histogram(plt, summaries, out_dir / "summary_tokens.png", f"{title}: summary tokens"),
-        _cdf(plt, inputs, out_dir / "input_cdf.png", f"{title}: input length CDF", reserve),
+    input_path, summary_path, cdf_path = plot_paths(out_dir)
+    return [
+        _histogram(plt, inputs, input_path, f"{title}: input tokens"),
+        _histogram(plt, summaries, summary_path, f"{title}: summary tokens"),
+        _cdf(plt, inputs, cdf_path, f"{title}: input length CDF", reserve),
     ]
-    return paths
+
+
+def save_figure(plt, fig, path: Path) -> Path:
+    """Saves ``fig`` as a PNG at ``path`` atomically and closes it."""
+    try:
+        with atomic_open(path, "wb") as handle:
+            fig.savefig(handle, format="png", dpi=120)
+    finally:
+        plt.close(fig)
+    return path
 
 
 def _histogram(plt, lengths: Sequence[int], path: Path, title: str) -> Path:
@@ -31,9 +52,7 @@ def _histogram(plt, lengths: Sequence[int], path: Path, title: str) -> Path:
     ax.set_xlabel("tokens")
     ax.set_ylabel("examples")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)
 
 
 def _cdf(plt, lengths: Sequence[int], path: Path, title: str, reserve: int) -> Path:
@@ -56,6 +75,4 @@ def _cdf(plt, lengths: Sequence[int], path: Path, title: str, reserve: int) -> P
     ax.set_ylabel("share of examples")
     ax.set_ylim(0, 1.02)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)

@@ -2,7 +2,8 @@
 
 Like the results table of the original QMSum experiments: one row per run
 (model), mean F-measures in percent of ROUGE-1, ROUGE-2 and ROUGE-L, plus the
-SCROLLS geometric mean. matplotlib is imported only to draw the chart.
+SCROLLS geometric mean. matplotlib is imported only to draw the chart. Files are
+written through :mod:`qmsum_fast.files` (atomically).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .data.runs import load_run
-from .evaluate import GEOMETRIC_MEAN_TYPES, Settings, aggregate, score_run
+from .evaluate import GEOMETRIC_MEAN_TYPES, Settings, aggregate, geometric_mean, score_run
+from .files import atomic_write
+from .plots import save_figure
 
 LABELS = {"rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L"}
 
@@ -26,10 +29,8 @@ class ReportRow:
 
     @property
     def geometric_mean(self) -> float:
-        product = 1.0
-        for score_type in GEOMETRIC_MEAN_TYPES:
-            product *= self.fmeasures[score_type]
-        return product ** (1 / 3)
+        """SCROLLS' geometric mean of R-1, R-2 and R-L, in percent."""
+        return geometric_mean(self.fmeasures)
 
 
 def build_report(paths: Sequence[Path], use_stemmer: bool = True) -> list[ReportRow]:
@@ -80,7 +81,9 @@ def write_chart(rows: Sequence[ReportRow], path: Path) -> Path:
     ax.set_title("ROUGE by model")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)
+
+
+def write_markdown(rows: Sequence[ReportRow], path: Path) -> Path:
+    """The Markdown table, written atomically."""
+    return atomic_write(path, markdown_table(rows) + "\n")
