@@ -33,3 +33,38 @@ def test_analyze_and_score_do_not_import_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def options_by_command():
+    import click
+
+    from qmsum_fast.cli import main
+
+    context = click.Context(main)
+    return {
+        name: {p.name: p for p in main.get_command(context, name).params if isinstance(p, click.Option)}
+        for name in COMMANDS
+    }
+
+
+def test_every_option_says_what_it_does():
+    for name, options in options_by_command().items():
+        for option in options.values():
+            assert option.help and len(option.help) > 10, f"{name} {option.opts} has no help"
+
+
+SHARED = ("data_path", "split", "domain", "seed", "tokenizer", "preprocess", "as_json", "overwrite")
+
+
+def test_shared_options_are_the_same_in_every_command():
+    commands = options_by_command()
+    for option_name in SHARED:
+        taking = {name: options[option_name] for name, options in commands.items() if option_name in options}
+        assert taking, option_name
+        # The help may say what the option does in that command; name and type are one.
+        declared = {(tuple(o.opts), o.type.__class__, repr(o.type)) for o in taking.values()}
+        assert len(declared) == 1, (option_name, declared)
+        # convert keeps 'Speaker: text' lines by default; jsonl output takes nothing else.
+        defaults = {o.default for name, o in taking.items() if (name, option_name) != ("convert", "preprocess")}
+        assert len(defaults) == 1, (option_name, defaults)
+    assert commands["analyze"]["split"].default == "test" and commands["locate"]["domain"].default == "all"

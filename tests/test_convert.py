@@ -231,11 +231,41 @@ def test_cli_rejects_jsonl_with_preprocessing(tmp_path):
     assert result.stderr == "qmsum-fast: error: --to jsonl keeps turns as they are; use --preprocess none with it\n"
 
 
-def test_cli_output_folder_must_exist(tmp_path):
-    out = tmp_path / "missing" / "x.jsonl"
-    result = run("--to", "scrolls", "--split", "val", "-o", str(out))
+def test_cli_creates_a_missing_output_folder(tmp_path):
+    out = tmp_path / "missing" / "deeper" / "x.jsonl"
+    result = run("--to", "scrolls", "--split", "val", "--domain", "academic", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert len(load_examples(out)) == 54
+    assert sorted(p.name for p in out.parent.iterdir()) == ["x.jsonl"]  # no temporary file left
+
+
+def test_cli_default_split_is_test(tmp_path):
+    out = tmp_path / "x.jsonl"
+    result = run("--to", "jsonl", "--data", str(DATA / "qmsum"), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert {ex.split for ex in load_examples(out)} == {"test"}
+    assert len(load_examples(out)) == len(load_examples(DATA / "qmsum", split="test"))
+
+
+def test_cli_refuses_an_existing_output_unless_overwrite(tmp_path):
+    out = tmp_path / "x.jsonl.gz"
+    out.write_bytes(b"keep me")
+    args = ("--to", "scrolls", "--split", "val", "--domain", "academic", "-o", str(out))
+    result = run(*args)
     assert result.exit_code == 2
-    assert result.stderr == f"qmsum-fast: error: {out}: folder {out.parent} does not exist\n"
+    assert result.stderr == f"qmsum-fast: error: {out} already exists: pass --overwrite to replace it\n"
+    assert out.read_bytes() == b"keep me"
+    assert run(*args, "--overwrite").exit_code == 0
+    assert len(load_examples(out)) == 54
+
+
+def test_gzip_output_is_reproducible_and_names_the_output(tmp_path):
+    examples = load_examples(FORMATS_DIR / "scrolls_validation.jsonl")
+    first, second = tmp_path / "a" / "val.jsonl.gz", tmp_path / "b" / "val.jsonl.gz"
+    convert(examples, "scrolls", first)
+    convert(examples, "scrolls", second)
+    assert first.read_bytes() == second.read_bytes()
+    assert b"val.jsonl\x00" in first.read_bytes()[:40]  # the gzip header names the output, not a temp file
 
 
 def test_cli_unknown_format_is_a_usage_error(tmp_path):

@@ -176,11 +176,20 @@ def test_cli_table_and_json():
     assert [s["budget"] for s in payload["scores"]] == [512, 512, 512]
 
 
-@pytest.mark.parametrize("budget", ["abc", "0", "512,-1", ""])
-def test_cli_bad_budget(budget):
+@pytest.mark.parametrize(
+    "budget, message",
+    [
+        ("abc", "expected comma-separated token counts, got 'abc'"),
+        ("0", "0 is not in the range 1<=x<=2147483647."),
+        ("512,-1", "-1 is not in the range 1<=x<=2147483647."),
+        ("512,2147483648", "2147483648 is not in the range 1<=x<=2147483647."),
+        ("", "expected at least one token count"),
+    ],
+)
+def test_cli_bad_budget_is_a_usage_error(budget, message):
     result = invoke("--data", str(DATA), "--budget", budget)
     assert result.exit_code == 2
-    assert result.output.strip().splitlines()[-1].startswith("qmsum-fast: error: --budget")
+    assert result.stderr.strip().splitlines()[-1] == f"Error: Invalid value for '--budget': {message}"
 
 
 def test_cli_spans_outside_transcript(tmp_path):

@@ -13,7 +13,9 @@ Each writer produces a file :func:`qmsum_fast.data.load_examples` reads back:
 - ``jsonl``: one upstream meeting per line (the format of the bundled data), with
   ``meeting``, ``domain`` and ``split`` added; it keeps turns and spans.
 
-A name ending in ``.gz`` is written gzip-compressed.
+A name ending in ``.gz`` is written gzip-compressed. Output follows
+:mod:`qmsum_fast.files`: an existing file is refused unless ``overwrite``, and
+the file appears only once it is complete.
 """
 
 from __future__ import annotations
@@ -25,28 +27,28 @@ from pathlib import Path
 
 from .data import Example, parse_example_id
 from .errors import InputError
+from .files import atomic_open, check_output
 from .preprocess import MODES as PREPROCESS_MODES
 from .preprocess import prepare
 
 FORMATS = ("alpaca", "scrolls", "longbench", "jsonl")
 
 
-def check_options(fmt: str, out: Path, preprocess: str = "none") -> None:
-    """Reject a bad format, mode or output folder before any data is read."""
+def check_options(fmt: str, out: Path, preprocess: str = "none", overwrite: bool = False) -> Path:
+    """Rejects a bad format, mode or output before any data is read; returns ``out`` as a Path."""
     if fmt not in FORMATS:
         raise InputError(f"--to: unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     if preprocess not in PREPROCESS_MODES:
         raise InputError(f"--preprocess: unknown mode {preprocess!r} (choose from {', '.join(PREPROCESS_MODES)})")
     if fmt == "jsonl" and preprocess != "none":
         raise InputError("--to jsonl keeps turns as they are; use --preprocess none with it")
-    if not Path(out).parent.is_dir():
-        raise InputError(f"{out}: folder {Path(out).parent} does not exist")
+    return check_output(out, overwrite)
 
 
-def convert(examples: Sequence[Example], fmt: str, out: Path, preprocess: str = "none") -> int:
-    """Write ``examples`` to ``out`` in ``fmt``; returns the number of records written."""
-    check_options(fmt, out, preprocess)
-    out = Path(out)
+def convert(examples: Sequence[Example], fmt: str, out: Path, preprocess: str = "none", overwrite: bool = False) -> int:
+    """Writes ``examples`` to ``out`` in ``fmt`` (atomically; an existing ``out`` is
+    refused unless ``overwrite``); returns the number of records written."""
+    out = check_options(fmt, out, preprocess, overwrite)
     if fmt == "jsonl":
         records = meeting_records(examples)
         _write(out, _jsonl(records))
@@ -142,11 +144,11 @@ def _jsonl(records: list[dict]) -> str:
 
 def _write(out: Path, text: str) -> None:
     data = text.encode("utf-8")
-    try:
+    with atomic_open(out, "wb") as handle:
         if out.name.endswith(".gz"):
-            with open(out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-                gz.write(data)
+            # mtime 0: the same examples give the same bytes; the header names the
+            # output, not the temporary file.
+            with gzip.GzipFile(filename=out.name, fileobj=handle, mode="wb", mtime=0) as compressed:
+                compressed.write(data)
         else:
-            out.write_bytes(data)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot write: {exc.strerror}") from None
+            handle.write(data)

@@ -94,14 +94,22 @@ overwrite_option = click.option(
     is_flag=True,
     help="Replace output files that already exist (default: refuse). The old file stays until the new one is complete.",
 )
-preprocess_option = click.option(
-    "--preprocess",
-    type=click.Choice(PREPROCESS_MODES),
-    default="qmsum",
-    show_default=True,
-    help="qmsum: the upstream recipe (lowercased, word-tokenized, noise markers removed), as the original "
-    "experiments; none: 'Speaker: text' lines as given.",
-)
+
+
+def make_preprocess_option(default: str) -> Any:
+    """``--preprocess`` with ``default``: ``convert`` keeps 'Speaker: text' lines unless asked (its
+    ``--to jsonl`` takes no other mode); everything else follows the original experiments."""
+    return click.option(
+        "--preprocess",
+        type=click.Choice(PREPROCESS_MODES),
+        default=default,
+        show_default=True,
+        help="qmsum: the upstream recipe (lowercased, word-tokenized, noise markers removed), as the original "
+        "experiments; none: 'Speaker: text' lines as given.",
+    )
+
+
+preprocess_option = make_preprocess_option("qmsum")
 tokenizer_option = click.option(
     "--tokenizer",
     default=None,

@@ -9,80 +9,58 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError
-
-SPLITS = ("train", "val", "test", "all")
-DOMAINS = ("academic", "product", "committee", "all")
+from ._options import (
+    data_option,
+    domain_option,
+    json_option,
+    overwrite_option,
+    preprocess_option,
+    split_option,
+    tokenizer_option,
+    tokens,
+)
 
 
 @click.command("analyze")
-@click.option(
-    "--data",
-    "data_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="QMSum data (any supported format). Default: the bundled QMSum.",
-)
-@click.option("--split", type=click.Choice(SPLITS), default="all", show_default=True)
-@click.option("--domain", type=click.Choice(DOMAINS), default="all", show_default=True)
-@click.option(
-    "--tokenizer",
-    default=None,
-    help="tokenizer.json, a folder holding one, or a hub name in the local HF cache. "
-    "Default: the bundled gpt-neox-20b.",
-)
+@data_option
+@split_option
+@domain_option
+@tokenizer_option
 @click.option(
     "--template",
     default="alpaca",
     show_default=True,
     help="alpaca|led|plain|scrolls|longbench|zeroscrolls, or a file with {query} and {transcript} placeholders.",
 )
-@click.option(
-    "--preprocess",
-    type=click.Choice(("qmsum", "none")),
-    default="qmsum",
-    show_default=True,
-    help="qmsum: the upstream recipe (lowercase, word tokenization, noise markers).",
-)
+@preprocess_option
 @click.option(
     "--reserve",
-    type=click.IntRange(min=0),
+    type=tokens(minimum=0),
     default=0,
     show_default=True,
-    help="Tokens kept for generation when testing whether a prompt fits a window.",
+    help="Tokens kept for generation when testing whether a prompt fits a window (0 to 2**31-1).",
 )
 @click.option(
     "--plots",
     "plots_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Write input/summary histograms and an input CDF (PNG) here.",
+    help="Write input/summary histograms and an input CDF (input_tokens.png, summary_tokens.png, input_cdf.png) "
+    "into this folder. Default: no plots.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def command(data_path, split, domain, tokenizer, template, preprocess, reserve, plots_dir, as_json):
+@overwrite_option
+@json_option
+def command(data_path, split, domain, tokenizer, template, preprocess, reserve, plots_dir, overwrite, as_json):
     """Exact token statistics of prompts and reference summaries, per split and domain."""
-    from ..analyze import count_examples, group_rows
-    from ..data import load_examples
-    from ..preprocess import prepare
-    from ..stats import TokenCounter
+    from ..analyze import group_rows
     from ..templates import load_template
 
     started = time.perf_counter()
     chosen_template = load_template(template)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # The tokenizer loads in Rust without the GIL while Python reads the data.
-        loading = pool.submit(TokenCounter.load, tokenizer)
-        examples = load_examples(data_path, split=split, domain=None if domain == "all" else domain)
-        if not examples:
-            raise InputError(
-                f"no examples for split {split!r} and domain {domain!r} in {data_path or 'the bundled QMSum'}"
-            )
-        prepared = prepare(examples, preprocess)
-        counter = loading.result()
-    rows = count_examples(examples, prepared, counter, chosen_template)
-    groups = group_rows(rows)
-    figures = [group.figures(reserve) for group in groups]
-    overall = figures[-1]
+    if plots_dir is not None:
+        _check_plots(plots_dir, overwrite)
+    rows, counter = _count(data_path, split, domain, tokenizer, preprocess, chosen_template)
+    figures = [group.figures(reserve) for group in group_rows(rows)]
     settings = {
         "data": str(data_path) if data_path else "bundled QMSum",
         "tokenizer": tokenizer or "gpt-neox-20b (bundled)",
@@ -91,14 +69,11 @@ def command(data_path, split, domain, tokenizer, template, preprocess, reserve, 
         "reserve": reserve,
     }
     if plots_dir is not None:
-        from ..plots import write_plots
-
-        inputs = [row.input_tokens for row in rows]
-        summaries = [n for row in rows for n in row.summary_tokens]
-        written = write_plots(inputs, summaries, plots_dir, reserve, f"QMSum {split}/{domain}")
+        written = _write_plots(rows, plots_dir, reserve, f"QMSum {split}/{domain or 'all'}")
         settings["plots"] = [str(path) for path in written]
     seconds = time.perf_counter() - started
     if as_json:
+        overall = figures[-1]
         payload = {**settings, **{k: overall[k] for k in ("pairs", "input_tokens", "summary_tokens", "fits")}}
         payload["groups"] = figures
         payload["seconds"] = round(seconds, 3)
@@ -113,6 +88,38 @@ def command(data_path, split, domain, tokenizer, template, preprocess, reserve, 
         click.echo(f"wrote {path}")
 
 
+def _check_plots(plots_dir: Path, overwrite: bool) -> None:
+    """Refuses the three plot files before any counting, so a bad --plots costs nothing."""
+    from ..files import check_outputs
+    from ..plots import plot_paths
+
+    check_outputs(plot_paths(plots_dir), overwrite)
+
+
+def _count(data_path, split, domain, tokenizer, preprocess, template):
+    """The counted rows of the chosen examples, and the token counter."""
+    from ..analyze import count_examples
+    from ..data import load_examples
+    from ..preprocess import prepare
+    from ..stats import TokenCounter
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The tokenizer loads in Rust without the GIL while Python reads the data.
+        loading = pool.submit(TokenCounter.load, tokenizer)
+        examples = load_examples(data_path, split=split, domain=domain)
+        prepared = prepare(examples, preprocess)
+        counter = loading.result()
+    return count_examples(examples, prepared, counter, template), counter
+
+
+def _write_plots(rows, plots_dir: Path, reserve: int, title: str) -> list[Path]:
+    from ..plots import write_plots
+
+    inputs = [row.input_tokens for row in rows]
+    summaries = [n for row in rows for n in row.summary_tokens]
+    return write_plots(inputs, summaries, plots_dir, reserve, title)
+
+
 def _render_tables(settings: dict, figures: list[dict]) -> str:
     head = " · ".join(f"{key} {value}" for key, value in settings.items() if key != "plots")
     lines = [head, ""]
@@ -122,7 +129,8 @@ def _render_tables(settings: dict, figures: list[dict]) -> str:
     ):
         lines.append(title)
         lines.append(
-            f"{'split':<6} {'domain':<10} {'n':>5} {'mean':>9} {'median':>8} {'p90':>8} {'p95':>8} {'min':>7} {'max':>7}"
+            f"{'split':<6} {'domain':<10} {'n':>5} {'mean':>9} {'median':>8} "
+            f"{'p90':>8} {'p95':>8} {'min':>7} {'max':>7}"
         )
         for fig in figures:
             s = fig[key]

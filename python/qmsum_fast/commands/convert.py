@@ -6,33 +6,40 @@ from pathlib import Path
 
 import click
 
-from ..convert import FORMATS, PREPROCESS_MODES, check_options, convert
+from ..convert import FORMATS, check_options, convert
 from ..data import load_examples
+from ._options import data_option, domain_option, make_preprocess_option, overwrite_option, split_option
 
 
 @click.command("convert")
-@click.option("--to", "fmt", type=click.Choice(FORMATS, case_sensitive=False), required=True, help="Output format.")
 @click.option(
-    "--data", "data", type=click.Path(path_type=Path), default=None, help="QMSum data (default: the bundled dataset)."
+    "--to",
+    "fmt",
+    type=click.Choice(FORMATS, case_sensitive=False),
+    required=True,
+    help="Output format: alpaca (JSON list), scrolls, longbench or jsonl (upstream meetings).",
 )
-@click.option("--split", default="all", show_default=True, help="train, val, test or all.")
-@click.option("--domain", default="all", show_default=True, help="academic, product, committee or all.")
+@data_option
+@split_option
+@domain_option
+@make_preprocess_option("none")
 @click.option(
-    "--preprocess",
-    type=click.Choice(PREPROCESS_MODES, case_sensitive=False),
-    default="none",
-    show_default=True,
-    help="none: 'Speaker: text' lines; qmsum: the upstream recipe (lowercased, tokenized).",
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Output file; a name ending in .gz is gzip-compressed.",
 )
-@click.option(
-    "-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Output file (.gz to compress)."
-)
-def command(fmt: str, data: Path | None, split: str, domain: str, preprocess: str, out: Path) -> None:
+@overwrite_option
+def command(
+    fmt: str, data_path: Path | None, split: str, domain: str | None, preprocess: str, out: Path, overwrite: bool
+) -> None:
     """Write QMSum examples as alpaca JSON, SCROLLS JSONL, LongBench JSONL or upstream JSONL."""
-    fmt, preprocess = fmt.lower(), preprocess.lower()
-    check_options(fmt, out, preprocess)
-    examples = load_examples(data, split=split, domain=domain)
-    written = convert(examples, fmt, out, preprocess)
+    fmt = fmt.lower()
+    check_options(fmt, out, preprocess, overwrite)
+    examples = load_examples(data_path, split=split, domain=domain)
+    written = convert(examples, fmt, out, preprocess, overwrite)
     click.echo(f"wrote {len(examples)} examples as {written} {fmt} {RECORD_NAMES[fmt]} to {out}")
 
 

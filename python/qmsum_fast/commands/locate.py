@@ -3,55 +3,65 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import Any
 
 import click
 
-from ..errors import InputError
-from ..locate import DEFAULT_WINDOW
+from ..locate import DEFAULT_WINDOW, METHODS
+from ._options import MAX_TOKENS, data_option, domain_option, json_option, split_option, tokenizer_option, tokens
 
 
-def parse_budgets(text: str) -> list[int]:
-    try:
-        budgets = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise InputError(f"--budget: expected comma-separated token counts, got {text!r}") from None
-    if not budgets or any(b < 1 for b in budgets):
-        raise InputError(f"--budget: expected positive token counts, got {text!r}")
-    return budgets
+class BudgetsType(click.ParamType):
+    """Comma-separated token budgets, each 1 to 2**31-1 (what the Rust core holds)."""
+
+    name = "budgets"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[int]:
+        if isinstance(value, list):
+            return value
+        try:
+            budgets = [int(part) for part in str(value).split(",") if part.strip()]
+        except ValueError:
+            self.fail(f"expected comma-separated token counts, got {value!r}", param, ctx)
+        if not budgets:
+            self.fail("expected at least one token count", param, ctx)
+        for budget in budgets:
+            if not 1 <= budget <= MAX_TOKENS:
+                self.fail(f"{budget} is not in the range 1<=x<={MAX_TOKENS}.", param, ctx)
+        return budgets
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "N[,N...]"
 
 
 @click.command("locate")
 @click.option(
-    "--budget", "budgets", default="512,1024,2048,4096", show_default=True, help="Token budgets, comma-separated."
+    "--budget",
+    "budgets",
+    type=BudgetsType(),
+    default="512,1024,2048,4096",
+    show_default=True,
+    help="Token budgets, comma-separated, each 1 to 2**31-1.",
 )
 @click.option(
     "--method",
-    type=click.Choice(["bm25", "tfidf"]),
+    type=click.Choice(METHODS),
     default="bm25",
     show_default=True,
     help="How turns are ranked for the query.",
 )
 @click.option(
     "--window",
-    type=click.IntRange(min=0),
+    type=tokens(minimum=0),
     default=DEFAULT_WINDOW,
     show_default=True,
-    help="Neighbouring turns (each side) that lend a turn their score, weight 1/distance; 0: none.",
+    help="Neighbouring turns (each side) that lend a turn their score, weight 1/distance; 0: none (0 to 2**31-1).",
 )
-@click.option(
-    "--data",
-    "data_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="QMSum data (default: the bundled dataset).",
-)
-@click.option("--split", default="test", show_default=True, help="train, val, test or all.")
-@click.option("--domain", default=None, help="academic, product or committee (default: all).")
-@click.option(
-    "--tokenizer", default=None, help="tokenizer.json, a folder with one, or a cached hub name (default: gpt-neox-20b)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@data_option
+@split_option
+@domain_option
+@tokenizer_option
+@json_option
 def command(budgets, method, window, data_path, split, domain, tokenizer, as_json):
     """Turn-level recall and precision of the locator per budget and domain,
     against the relevant_text_span of specific queries."""
@@ -59,10 +69,9 @@ def command(budgets, method, window, data_path, split, domain, tokenizer, as_jso
     from ..locate import evaluate_locator
     from ..stats import TokenCounter
 
-    budget_list = parse_budgets(budgets)
     examples = load_examples(data_path, split=split, domain=domain)
     counter = TokenCounter.load(tokenizer)
-    scores = evaluate_locator(examples, budget_list, counter, method, window)
+    scores = evaluate_locator(examples, budgets, counter, method, window)
     if as_json:
         payload = {
             "method": method,

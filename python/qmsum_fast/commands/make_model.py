@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..gen.make_model import ARCHITECTURES, SIZES
+from ._options import seed_option
 
 
 @click.command("make-model")
@@ -16,9 +17,15 @@ from ..gen.make_model import ARCHITECTURES, SIZES
     show_default=True,
     help="tiny: a few small layers; full: the published shape (billions of parameters).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights.")
+@seed_option
 @click.option("--device", default="cpu", show_default=True, help="Where to build it (cuda is faster for full).")
-@click.option("--dtype", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)
+@click.option(
+    "--dtype",
+    type=click.Choice(["fp32", "bf16", "fp16"]),
+    default="fp32",
+    show_default=True,
+    help="Precision of the saved weights.",
+)
 @click.argument("out_dir", type=click.Path(file_okay=False))
 def command(arch: str, size: str, seed: int, device: str, dtype: str, out_dir: str) -> None:
     """Save a model with ARCH's real architecture, random weights and the

@@ -8,7 +8,11 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
+from ._options import json_option, seed_option
 
+# Time grows with samples x examples while the interval hardly moves past a few
+# thousand samples; the cap stops a slip of the keyboard from running for hours.
+MAX_BOOTSTRAP = 100_000
 PATH = click.Path(path_type=Path, dir_okay=False)
 
 
@@ -25,13 +29,13 @@ PATH = click.Path(path_type=Path, dir_okay=False)
     "ref_paths",
     type=PATH,
     multiple=True,
-    help="References, one per line, parallel to --pred. Repeat for several references.",
+    help="References, one per line, parallel to --pred. Repeat for several references. Default: those of the run.",
 )
 @click.option(
     "--rouge-types",
     default="rouge1,rouge2,rougeL,rougeLsum",
     show_default=True,
-    help="Comma-separated: rouge1..rouge9, rougeL, rougeLsum.",
+    help="Which ROUGE types, comma-separated: rouge1..rouge9, rougeL, rougeLsum.",
 )
 @click.option(
     "--stemmer/--no-stemmer",
@@ -42,18 +46,23 @@ PATH = click.Path(path_type=Path, dir_okay=False)
 @click.option(
     "--split-sentences",
     is_flag=True,
-    help="rougeLsum: split sentences with our rule-based splitter, not only at newlines.",
+    help="rougeLsum: split sentences with our rule-based splitter, not only at newlines (default: newlines only).",
 )
 @click.option(
     "--bootstrap",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_BOOTSTRAP),
     default=1000,
     show_default=True,
-    help="Bootstrap samples for the 95% interval (0: means only).",
+    help=f"Bootstrap samples for the 95% interval, 0 to {MAX_BOOTSTRAP:,} (0: means only).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
-@click.option("--by", "by", default="", help="Also report groups by these JSONL fields, e.g. domain,query_type.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (fractions, low/mid/high) instead of tables.")
+@seed_option
+@click.option(
+    "--by",
+    "by",
+    default="",
+    help="Also report groups by these JSONL fields, e.g. domain,query_type. Default: all examples only.",
+)
+@json_option
 def command(pred_path, ref_paths, rouge_types, stemmer, split_sentences, bootstrap, seed, by, as_json):
     """ROUGE of predictions against references, with bootstrap intervals."""
     from ..data.runs import load_run, load_text_pairs
