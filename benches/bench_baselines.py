@@ -73,7 +73,7 @@ def main() -> None:
     start = time.perf_counter()
     expected = [python_oracle(units_of(e), e.references[0], OPTIONS.budget) for e in subset]
     python_seconds = time.perf_counter() - start
-    got = [_core.oracle_select(units_of(e), [e.references[0]], True, None, OPTIONS.budget) for e in subset]
+    got = [_core.oracle_select(units_of(e), [e.references[0]], stem=True, max_tokens=OPTIONS.budget) for e in subset]
     assert got == expected, "Rust and Python oracles chose different units"
     predict = make_predictor("oracle", {})
     batch = oracle_batch(examples)

@@ -58,7 +58,7 @@ def test_oracle_equals_rouge_score_greedy_on_real_meetings(examples):
     for example in examples[:6] + examples[7:10]:
         units = transcript_units(example, "turn", clean=False)[:60]
         expected = greedy_oracle_on_rouge_score(units, example.references[0])
-        assert _core.oracle_select(units, [example.references[0]]) == expected, example.id
+        assert _core.OracleUnits(units).select([example.references[0]]) == expected, example.id
 
 
 word = st.sampled_from(["remote", "remotes", "the", "button", "buttons", "big", "is", "a", "yellow", "x1", "é"])
@@ -68,9 +68,9 @@ text = st.lists(word, max_size=8).map(" ".join)
 @settings(max_examples=150, deadline=None)
 @given(units=st.lists(text, max_size=7), reference=text, max_units=st.one_of(st.none(), st.integers(1, 3)))
 def test_oracle_equals_rouge_score_greedy_on_random_text(units, reference, max_units):
-    assert _core.oracle_select(units, [reference], True, max_units) == greedy_oracle_on_rouge_score(
-        units, reference, max_units
-    )
+    expected = greedy_oracle_on_rouge_score(units, reference, max_units)
+    assert _core.oracle_select(units, [reference], stem=True, max_units=max_units) == expected
+    assert _core.oracle_select_batch([units], [(0, [reference])], max_units=max_units) == [expected]
 
 
 def test_speaker_names_are_shown_but_not_counted(examples):
@@ -229,3 +229,47 @@ def test_budget_smaller_than_one_unit():
     assert make_predictor("bm25", {"budget": 1})(example) == "A: " + turns[0].content
     # The oracle's token budget skips units that do not fit: nothing fits.
     assert make_predictor("oracle", {"budget": 2})(example) == ""
+
+
+def test_oracle_batch_equals_one_example_at_a_time(examples):
+    chosen = examples[:8]
+    predict = make_predictor("oracle", {})
+    assert oracle_batch(chosen) == [predict(e) for e in chosen]
+
+
+def test_core_oracle_flags_are_keyword_only():
+    with pytest.raises(TypeError):
+        _core.OracleUnits(["a"], True)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        _core.oracle_select(["a"], ["a"], True)  # type: ignore[misc]
+    assert _core.OracleUnits(["the remotes", "lunch"], stem=False).select(["remotes"]) == [0]
+
+
+@pytest.mark.parametrize("bad", [-1, 2**64, 2**100])
+def test_ints_that_do_not_fit_are_input_errors(bad):
+    with pytest.raises(InputError, match=rf"budget must be an integer from 0 to {2**64 - 1}, not {bad}"):
+        _core.select_within_budget([0], [1], bad, "reach")
+    with pytest.raises(InputError, match=r"lengths\[1\] must be an integer"):
+        _core.select_within_budget([0], [1, bad], 1, "reach")
+    with pytest.raises(InputError, match="max_tokens must be an integer"):
+        _core.OracleUnits(["a"]).select(["a"], max_tokens=bad)
+    with pytest.raises(InputError, match="max_units must be an integer"):
+        _core.oracle_select(["a"], ["a"], max_units=bad)
+    with pytest.raises(InputError, match=r"queries\[1\]\[0\] must be an integer"):
+        _core.oracle_select_batch([["a"]], [(0, ["a"]), (bad, ["a"])])
+    with pytest.raises(TypeError):  # not an int at all: PyO3's TypeError
+        _core.select_within_budget([0], [1], 1.5, "reach")
+
+
+def test_core_selection_errors_are_input_errors():
+    with pytest.raises(InputError, match=r'unknown fill rule "fill" \(use stop, skip or reach\)'):
+        _core.select_within_budget([0], [1], 1, "fill")
+    with pytest.raises(InputError, match="unit 2 out of range: 1 units"):
+        _core.select_within_budget([2], [1], 1, "skip")
+    with pytest.raises(InputError, match=r'unknown ranking method "dense" \(use bm25, tfidf or textrank\)'):
+        _core.score_units(["a"], "a", "dense")
+    with pytest.raises(InputError, match="query refers to meeting 1, but there are 1"):
+        _core.oracle_select_batch([["a"]], [(1, ["a"])])
+    # Unlimited budgets take everything, without overflow.
+    assert _core.select_within_budget([1, 0], [2**63, 2**63], 2**64 - 1, "skip") == [1]
+    assert _core.select_within_budget([1, 0], [2**63, 2**63], 2**64 - 1, "reach") == [0, 1]

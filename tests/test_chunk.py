@@ -66,6 +66,26 @@ def test_counts_only_chunks_and_errors():
         chunk_turn_counts([1, 2], 0)
 
 
+@pytest.mark.parametrize("bad", [-1, 2**64])
+def test_ints_that_do_not_fit_are_input_errors(counter, bad):
+    limit = 2**64 - 1
+    with pytest.raises(InputError, match=rf"^chunking: budget must be an integer from 0 to {limit}, not {bad}$"):
+        chunk_turn_counts([1, 2], bad)
+    with pytest.raises(InputError, match=r"^chunking: turn_tokens\[1\] must be an integer"):
+        chunk_turn_counts([1, bad], 5)
+    with pytest.raises(InputError, match=r"^chunking: separator_tokens must be an integer"):
+        chunk_turn_counts([1, 2], 5, separator_tokens=bad)
+    with pytest.raises(InputError, match=r"^chunking: overlap must be an integer"):
+        chunk_turns(["a", "b"], 5, counter, overlap=bad)
+
+
+def test_huge_budgets_and_counts_do_not_overflow(counter):
+    huge = 2**64 - 1
+    assert chunk_turn_counts([huge, huge, 1], huge, separator_tokens=huge) == [Chunk(0, 2, huge)]
+    assert chunk_turn_counts([huge, 1], huge - 1, overlap=huge - 2) == [Chunk(0, 0, huge), Chunk(1, 1, 1)]
+    assert chunk_turns(["a", "b"], huge, counter, overlap=huge - 1) == [Chunk(0, 1, counter.count("a\nb"))]
+
+
 turn_text = st.text(alphabet=st.sampled_from(list("ab cd,.'\n\té—")), min_size=1, max_size=40)
 
 

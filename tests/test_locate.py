@@ -3,6 +3,7 @@ gold spans, the locate command, bad input."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -15,7 +16,14 @@ from qmsum_fast import _core
 from qmsum_fast.cli import main
 from qmsum_fast.data import Example, Turn, load_examples
 from qmsum_fast.errors import InputError
-from qmsum_fast.locate import evaluate_locator, gold_turns, locate_turns, located_transcript, turn_costs
+from qmsum_fast.locate import (
+    DEFAULT_WINDOW,
+    evaluate_locator,
+    gold_turns,
+    locate_turns,
+    located_transcript,
+    turn_costs,
+)
 from qmsum_fast.stats import TokenCounter
 
 DATA = Path(__file__).parent / "data" / "qmsum"
@@ -151,15 +159,35 @@ def test_locator_invariants(data, budget, window, method):
     assert all(costs[i] > budget - used for i in range(len(texts)) if i not in chosen)
 
 
-def test_default_window_is_the_same_everywhere():
-    from qmsum_fast.locate import DEFAULT_WINDOW
+def test_default_window_comes_from_the_core():
+    # One value, in rust/src/locate.rs: the core's default, the package's, the CLI's.
+    assert DEFAULT_WINDOW is _core.DEFAULT_WINDOW and DEFAULT_WINDOW == 16
+    assert inspect.signature(locate_turns).parameters["window"].default == DEFAULT_WINDOW
+    texts = [f"A: {word}" for word in ["remote"] + ["x"] * 20 + ["remote", "y", "z"]]
+    costs = [1] * len(texts)
+    default = _core.locate_turns(texts, costs, "remote", 5)
+    assert default == _core.locate_turns(texts, costs, "remote", 5, "bm25", DEFAULT_WINDOW)
+    assert default != _core.locate_turns(texts, costs, "remote", 5, "bm25", 0)
 
-    assert "window=16" in _core.locate_turns.__text_signature__
-    assert DEFAULT_WINDOW == 16
+
+@pytest.mark.parametrize("bad", [-1, 2**64])
+def test_ints_that_do_not_fit_are_input_errors(bad):
+    texts, costs = ["A: remote", "B: lunch"], [1, 1]
+    with pytest.raises(InputError, match=rf"^budget must be an integer from 0 to {2**64 - 1}, not {bad}$"):
+        _core.locate_turns(texts, costs, "remote", bad)
+    with pytest.raises(InputError, match="window must be an integer"):
+        _core.locate_turns(texts, costs, "remote", 1, "bm25", bad)
+    with pytest.raises(InputError, match=r"token_counts\[1\] must be an integer"):
+        _core.locate_turns(texts, [1, bad], "remote", 1)
+    example = Example("test/x/s0", "x", "product", "test", "specific", "remote", ("r",), (Turn("A", "remote"),))
+    with pytest.raises(InputError, match=r"^test/x/s0: token_counts\[0\] must be an integer"):
+        locate_turns(example, 5, None, costs=[bad])
 
 
-def test_merge_spans_glue():
-    assert _core.merge_spans([5, 1, 2, 2, 9, 8]) == [(1, 2), (5, 5), (8, 9)]
+def test_huge_budgets_and_windows_take_every_turn():
+    texts, costs = ["A: remote", "B: lunch", "C: remote"], [2**62, 2**62, 2**62]
+    assert _core.locate_turns(texts, costs, "remote", 2**64 - 1, "tfidf", 2**64 - 1) == [(0, 2)]
+    assert _core.locate_turns(texts, costs, "remote", 2**63, "bm25", 2**64 - 1) == [(0, 1)]
 
 
 def invoke(*args: str):

@@ -255,22 +255,15 @@ texts = st.lists(st.tuples(pieces, st.sampled_from(SEPARATORS)), max_size=25).ma
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@SETTINGS
-@given(texts)
-def test_treebank_tokens_equal_nltk(sentence):
-    assert _core.treebank_tokenize(sentence) == ref.TREEBANK.tokenize(sentence)
+# Punkt sentences and Treebank tokens are tested through the functions the package
+# uses, which lowercase first (the recipe's `word_tokenize(text.lower())`); the Rust
+# modules also test them alone (rust/src/preprocess_sentences.rs, treebank.rs).
 
 
 @SETTINGS
 @given(texts)
-def test_sentences_equal_untrained_punkt(text):
-    assert _core.punkt_sentences(text) == ref.PUNKT.tokenize(text)
-
-
-@SETTINGS
-@given(texts)
-def test_word_tokenize_equals_nltk(text):
-    assert _core.word_tokenize(text) == ref.word_tokenize(text)
+def test_qmsum_text_equals_the_recipe(text):
+    assert _core.qmsum_tokenize_texts([text]) == [ref.qmsum_text(text)]
 
 
 @SETTINGS
@@ -297,7 +290,7 @@ def test_transcripts_equal_the_recipe(turns):
 )
 def test_reference_keeps_the_381_rules(sentence):
     # Where NLTK 3.9 changed the tokenizer, the reference (and the core) keep 3.8.1's rules.
-    assert _core.treebank_tokenize(sentence) == ref.TREEBANK.tokenize(sentence)
+    assert _core.qmsum_tokenize_texts([sentence]) == [" ".join(ref.TREEBANK.tokenize(sentence))]
 
 
 # --- against NLTK on real data -----------------------------------------------

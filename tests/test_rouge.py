@@ -13,14 +13,15 @@ from nltk.stem.porter import PorterStemmer
 from rouge_score import rouge_scorer, scoring
 
 import qmsum_fast
+from qmsum_fast import _core
 from qmsum_fast.data import load_examples, plain_transcript
+from qmsum_fast.errors import InputError
 from qmsum_fast.rouge import (
     AggregateScore,
     BootstrapAggregator,
     RougeScorer,
     Score,
-    porter_stem,
-    split_sentences,
+    split_summary_sentences,
     tokenize,
 )
 
@@ -134,15 +135,19 @@ def test_stemmer_matches_nltk_on_every_qmsum_word():
         texts.add(plain_transcript(example))
         texts.add(example.query)
         texts.update(example.references)
-    words = {word for text in texts for word in tokenize(text)}
+    words = sorted({word for text in texts for word in tokenize(text)})
     assert len(words) > 20000
-    mismatches = [w for w in sorted(words) if porter_stem(w) != NLTK_STEMMER.stem(w)]
+    # The package stems through its tokenizer: tokens longer than 3 characters.
+    stemmed = tokenize(" ".join(words), use_stemmer=True)
+    expected = [NLTK_STEMMER.stem(w) if len(w) > 3 else w for w in words]
+    assert len(stemmed) == len(words)
+    mismatches = [(w, ours, nltk) for w, ours, nltk in zip(words, stemmed, expected) if ours != nltk]
     assert mismatches == []
 
 
 @settings(max_examples=2000, deadline=None)
 @given(
-    word=st.text(alphabet="abcdeilmnostuyz0", min_size=1, max_size=14)
+    word=st.text(alphabet="abcdeilmnostuyz0", min_size=4, max_size=14)
     | st.tuples(
         st.text(alphabet="bcdlmnprstaeiouy", min_size=1, max_size=6),
         st.sampled_from(
@@ -177,12 +182,15 @@ def test_stemmer_matches_nltk_on_every_qmsum_word():
     ).map("".join)
 )
 def test_stemmer_matches_nltk_on_suffix_heavy_words(word):
-    assert porter_stem(word) == NLTK_STEMMER.stem(word)
+    assert tokenize(word, use_stemmer=True) == [NLTK_STEMMER.stem(word) if len(word) > 3 else word]
 
 
-def test_porter_stem_rejects_non_tokens():
-    with pytest.raises(ValueError):
-        porter_stem("Caf\u00e9")
+def test_core_flags_are_keyword_only():
+    assert _core.rouge_tokenize("Meetings were running", stem=True) == ["meet", "were", "run"]
+    with pytest.raises(TypeError):
+        _core.rouge_tokenize("Meetings", True)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        _core.RougeCore(["rouge1"], True)  # type: ignore[misc]
 
 
 # --- scores --------------------------------------------------------------------
@@ -266,6 +274,11 @@ def test_score_batch_equals_score_and_accepts_reference_lists():
         scorer.score_batch(targets, predictions[:-1])
     with pytest.raises(ValueError):
         scorer.score_batch([[]], ["x"])
+    # The core checks the pairing too, and says so with the package's error.
+    with pytest.raises(InputError, match="2 targets but 1 predictions"):
+        scorer._core.score_batch(["a", "b"], ["a"])
+    with pytest.raises(InputError, match="1 target lists but 2 predictions"):
+        scorer._core.score_multi_batch([["a"]], ["a", "b"])
 
 
 def test_score_batch_runs_in_threads_without_the_gil():
@@ -294,7 +307,7 @@ def test_empty_texts_score_zero_as_rouge_score():
 
 def test_invalid_rouge_types_raise():
     for name in ["rouge0", "rouge10", "rougeX", "bleu"]:
-        with pytest.raises(ValueError):
+        with pytest.raises(InputError):  # a ValueError, as rouge-score raises
             RougeScorer([name])
     with pytest.raises(TypeError):
         RougeScorer("rouge1")
@@ -319,18 +332,20 @@ def test_split_summaries_equals_rouge_score_on_our_sentences(target, prediction)
     # sentences joined by newlines, rouge-score must agree on every type.
     types = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
     ours = RougeScorer(types, use_stemmer=True, split_summaries=True).score(target, prediction)
-    theirs = reference_scores(types, True, "\n".join(split_sentences(target)), "\n".join(split_sentences(prediction)))
+    theirs = reference_scores(
+        types, True, "\n".join(split_summary_sentences(target)), "\n".join(split_summary_sentences(prediction))
+    )
     assert_same(ours, theirs)
 
 
 @given(text=TEXTS)
 def test_sentences_keep_every_token(text):
-    assert tokenize(" ".join(split_sentences(text))) == tokenize(text)
+    assert tokenize(" ".join(split_summary_sentences(text))) == tokenize(text)
 
 
 def test_sentence_splitter_on_a_qmsum_answer():
     text = "The team agreed on a remote. Dr. Smith disagreed, e.g. on cost! Was it 12.5 euros? Yes."
-    assert split_sentences(text) == [
+    assert split_summary_sentences(text) == [
         "The team agreed on a remote.",
         "Dr. Smith disagreed, e.g. on cost!",
         "Was it 12.5 euros?",

@@ -142,3 +142,27 @@ def test_length_summary_and_fits_follow_numpy():
     assert (summary.min, summary.max, summary.count) == (1, 40, 7)
     assert length_summary([]) is None
     assert fit_shares(lengths, reserve=2, windows=[10, 50]) == {10: 4 / 7, 50: 1.0}
+
+
+def test_huge_lengths_do_not_overflow():
+    huge = 2**64 - 1
+    summary = length_summary([huge, huge, 1])
+    assert summary.mean == (2 * float(huge) + 1) / 3 and summary.max == huge
+    assert fit_shares([1, huge], reserve=huge, windows=[huge]) == {huge: 0.0}
+    assert fit_shares([1, huge], reserve=0, windows=[huge]) == {huge: 1.0}
+
+
+@pytest.mark.parametrize("bad", [-1, 2**64])
+def test_ints_that_do_not_fit_are_input_errors(bad):
+    limit = 2**64 - 1
+    with pytest.raises(InputError, match=rf"^lengths\[2\] must be an integer from 0 to {limit}, not {bad}$"):
+        length_summary([1, 2, bad])
+    with pytest.raises(InputError, match=r"^reserve must be an integer"):
+        fit_shares([1], reserve=bad)
+    with pytest.raises(InputError, match=r"^windows\[0\] must be an integer"):
+        fit_shares([1], reserve=0, windows=[bad])
+    counter = TokenCounter.load(None)
+    with pytest.raises(InputError, match=r"^prompts\[1\]\[1\] must be an integer"):
+        counter._core.count_prompts(["t"], [("a", 0, "b"), ("a", bad, "b")])
+    with pytest.raises(InputError, match="prompt refers to transcript 1, but there are 1"):
+        counter._core.count_prompts(["t"], [("a", 1, "b")])

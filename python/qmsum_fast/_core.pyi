@@ -3,6 +3,7 @@
 from typing import final
 
 __all__ = [
+    "DEFAULT_WINDOW",
     "OracleUnits",
     "RougeCore",
     "TokenCounter",
@@ -12,26 +13,24 @@ __all__ = [
     "fit_shares",
     "length_summary",
     "locate_turns",
-    "merge_spans",
     "oracle_select",
     "oracle_select_batch",
-    "porter_stem",
-    "punkt_sentences",
     "qmsum_raw_transcripts",
     "qmsum_tokenize_texts",
     "qmsum_transcripts",
     "rouge_tokenize",
     "score_units",
     "select_within_budget",
-    "split_sentences",
+    "split_summary_sentences",
     "split_turn_sentences",
-    "treebank_tokenize",
-    "word_tokenize",
 ]
 
 __version__: str
 
-# --- stats -------------------------------------------------------------------
+# Errors: bad input (an unknown option name, an int that does not fit in 64 bits
+# or is negative where a count is expected) raises qmsum_fast.errors.InputError.
+
+# --- count -------------------------------------------------------------------
 
 @final
 class TokenCounter:
@@ -45,14 +44,15 @@ class TokenCounter:
     def count_batch(self, texts: list[str]) -> list[int]: ...
     def count_prompts(self, transcripts: list[str], prompts: list[tuple[str, int, str]]) -> list[int]: ...
 
+# --- stats -------------------------------------------------------------------
+
 def length_summary(lengths: list[int]) -> dict[str, float] | None: ...
 def fit_shares(lengths: list[int], windows: list[int], reserve: int) -> list[float]: ...
 
 # --- rouge -------------------------------------------------------------------
 
-def rouge_tokenize(text: str, stem: bool = False) -> list[str]: ...
-def porter_stem(word: str) -> str: ...
-def split_sentences(text: str) -> list[str]: ...
+def rouge_tokenize(text: str, *, stem: bool = False) -> list[str]: ...
+def split_summary_sentences(text: str) -> list[str]: ...
 
 @final
 class RougeCore:
@@ -61,6 +61,7 @@ class RougeCore:
     def __new__(
         cls,
         rouge_types: list[str],
+        *,
         use_stemmer: bool = False,
         split_summaries: bool = False,
         score_class: type[tuple[float, float, float]] | None = None,
@@ -74,11 +75,8 @@ class RougeCore:
         self, targets: list[list[str]], predictions: list[str]
     ) -> list[dict[str, tuple[float, float, float]]]: ...
 
-# --- text (preprocessing) ----------------------------------------------------
+# --- preprocess ----------------------------------------------------------------
 
-def treebank_tokenize(sentence: str) -> list[str]: ...
-def punkt_sentences(text: str) -> list[str]: ...
-def word_tokenize(text: str) -> list[str]: ...
 def qmsum_tokenize_texts(texts: list[str]) -> list[str]: ...
 def qmsum_transcripts(meetings: list[list[tuple[str, str]]]) -> list[str]: ...
 def qmsum_raw_transcripts(texts: list[str]) -> list[str]: ...
@@ -92,23 +90,25 @@ def chunk_turns(
     counter: TokenCounter, turns: list[str], budget: int, overlap: int = 0, separator: str = "\n"
 ) -> list[tuple[int, int, int]]: ...
 
-# --- rank (baselines, locator) -----------------------------------------------
+# --- rank (baselines, locator, oracle) ----------------------------------------
+
+DEFAULT_WINDOW: int
 
 def split_turn_sentences(text: str) -> list[str]: ...
 def score_units(units: list[str], query: str, method: str) -> list[float]: ...
 def select_within_budget(order: list[int], lengths: list[int], budget: int, fill: str) -> list[int]: ...
-def merge_spans(indices: list[int]) -> list[tuple[int, int]]: ...
 def locate_turns(
     turns: list[str],
     token_counts: list[int],
     query: str,
     budget: int,
     method: str = "bm25",
-    window: int = 16,
+    window: int = ...,  # DEFAULT_WINDOW
 ) -> list[tuple[int, int]]: ...
 def oracle_select(
     units: list[str],
     references: list[str],
+    *,
     stem: bool = True,
     max_units: int | None = None,
     max_tokens: int | None = None,
@@ -118,15 +118,15 @@ def oracle_select(
 class OracleUnits:
     """One meeting's units tokenized once (rouge-score tokens) for the oracle."""
 
-    def __new__(cls, units: list[str], stem: bool = True) -> OracleUnits: ...
+    def __new__(cls, units: list[str], *, stem: bool = True) -> OracleUnits: ...
     def select(
         self, references: list[str], max_units: int | None = None, max_tokens: int | None = None
     ) -> list[int]: ...
-    def __len__(self) -> int: ...
 
 def oracle_select_batch(
     meetings: list[list[str]],
     queries: list[tuple[int, list[str]]],
+    *,
     stem: bool = True,
     max_units: int | None = None,
     max_tokens: int | None = None,

@@ -98,7 +98,7 @@ def make_predictor(name: str, options: dict | None = None) -> Callable[[Example]
         def oracle(example: Example) -> str:
             lines = units_of(example)[1]
             if tokenized["lines"] is not lines:  # a new meeting: tokenize it once
-                tokenized.update(lines=lines, oracle=_core.OracleUnits(lines, chosen.stem))
+                tokenized.update(lines=lines, oracle=_core.OracleUnits(lines, stem=chosen.stem))
             return _oracle(example, lines, tokenized["oracle"], chosen)
 
         return oracle
@@ -131,7 +131,7 @@ def make_predictor(name: str, options: dict | None = None) -> Callable[[Example]
         def order(example: Example, units: list[str]) -> list[int]:
             try:
                 scores = _core.score_units(units, example.query, method)
-            except ValueError as exc:
+            except InputError as exc:
                 raise InputError(f"{example.id}: {exc}") from None
             return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
@@ -234,5 +234,7 @@ def oracle_batch(examples: list[Example], options: dict | None = None) -> list[s
         queries.append((meetings[key], references))
     max_units = chosen.budget if chosen.budget_kind == "units" else None
     max_tokens = chosen.budget if chosen.budget_kind == "tokens" else None
-    selections = _core.oracle_select_batch(unit_lists, queries, chosen.stem, max_units, max_tokens)
+    selections = _core.oracle_select_batch(
+        unit_lists, queries, stem=chosen.stem, max_units=max_units, max_tokens=max_tokens
+    )
     return ["\n".join(unit_lists[m][i] for i in chosen_units) for (m, _), chosen_units in zip(queries, selections)]

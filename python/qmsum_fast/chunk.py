@@ -8,7 +8,7 @@ chunk of its own with ``tokens > budget``; callers cut its text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from . import _core
@@ -32,19 +32,20 @@ def chunk_turns(
 ) -> list[Chunk]:
     """Chunks of ``separator.join(turns[start:end + 1])`` of at most ``budget``
     tokens each, repeating at most ``overlap`` tokens of whole turns."""
-    try:
-        found = _core.chunk_turns(counter._core, list(turns), budget, overlap, separator)
-    except ValueError as exc:
-        raise InputError(f"chunking: {exc}") from None
-    return [Chunk(*triple) for triple in found]
+    return _chunks(_core.chunk_turns, counter._core, list(turns), budget, overlap, separator)
 
 
 def chunk_turn_counts(
     turn_tokens: Sequence[int], budget: int, overlap: int = 0, separator_tokens: int = 0
 ) -> list[Chunk]:
     """Chunks from per-turn token counts, with ``separator_tokens`` between turns."""
+    return _chunks(_core.chunk_turn_counts, list(turn_tokens), budget, overlap, separator_tokens)
+
+
+def _chunks(chunker: Callable[..., list[tuple[int, int, int]]], *args: object) -> list[Chunk]:
+    """The chunks the core ``chunker`` finds; its InputError says it was chunking."""
     try:
-        found = _core.chunk_turn_counts(list(turn_tokens), budget, overlap, separator_tokens)
-    except ValueError as exc:
+        found = chunker(*args)
+    except InputError as exc:
         raise InputError(f"chunking: {exc}") from None
     return [Chunk(*triple) for triple in found]

@@ -25,7 +25,8 @@ from .errors import InputError
 from .stats import TokenCounter
 
 METHODS = ("bm25", "tfidf")
-DEFAULT_WINDOW = 16
+# Turns on each side that lend a turn part of their score (rust/src/locate.rs).
+DEFAULT_WINDOW = _core.DEFAULT_WINDOW
 
 
 def turn_line(turn: Turn) -> str:
@@ -63,7 +64,7 @@ def locate_turns(
     texts = [f"{t.speaker}: {t.content}" for t in example.turns]
     try:
         spans = _core.locate_turns(texts, list(costs), example.query, budget_tokens, method, window)
-    except ValueError as exc:
+    except InputError as exc:
         raise InputError(f"{example.id}: {exc}") from None
     return [tuple(span) for span in spans]
 

@@ -9,7 +9,7 @@ original experiments used: everything lowercased and word-tokenized as
 joined by single spaces; each turn is ``speaker.lower() + ": " + tokens``, turns joined
 by one space, then the noise markers (``{ vocalsound } ``, ``{ disfmarker } ``, ...) are
 removed. Queries and references are tokenized with no replacements. The work runs in
-the Rust core (``rust/src/text.rs``), in parallel.
+the Rust core (``rust/src/preprocess.rs``), in parallel.
 
 Each meeting's transcript is built once and the same string object is shared by all the
 queries about it.

@@ -11,7 +11,7 @@ A drop-in for ``rouge_score.rouge_scorer`` and ``rouge_score.scoring``::
 
 Per-example precision, recall and F-measure are equal (``==``) to
 rouge-score's. With ``split_summaries=True`` rougeLsum uses our rule-based
-sentence splitter (:func:`split_sentences`) instead of NLTK's Punkt model.
+sentence splitter (:func:`split_summary_sentences`) instead of NLTK's Punkt model.
 """
 
 from __future__ import annotations
@@ -20,15 +20,14 @@ import gc
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from ._core import RougeCore, porter_stem, rouge_tokenize, split_sentences
+from ._core import RougeCore, rouge_tokenize, split_summary_sentences
 
 __all__ = [
     "AggregateScore",
     "BootstrapAggregator",
     "RougeScorer",
     "Score",
-    "porter_stem",
-    "split_sentences",
+    "split_summary_sentences",
     "tokenize",
 ]
 
@@ -52,7 +51,7 @@ class AggregateScore(NamedTuple):
 def tokenize(text: str, use_stemmer: bool = False) -> list[str]:
     """rouge-score's tokens of ``text`` (lowercase ``[a-z0-9]`` runs, Porter-stemmed
     when longer than 3 characters and ``use_stemmer``)."""
-    return rouge_tokenize(text, use_stemmer)
+    return rouge_tokenize(text, stem=use_stemmer)
 
 
 class RougeScorer:
@@ -71,7 +70,9 @@ class RougeScorer:
         if isinstance(rouge_types, str):
             raise TypeError("rouge_types must be a list of names, not one string")
         self.rouge_types = list(rouge_types)
-        self._core = RougeCore(self.rouge_types, use_stemmer, split_summaries, Score)
+        self._core = RougeCore(
+            self.rouge_types, use_stemmer=use_stemmer, split_summaries=split_summaries, score_class=Score
+        )
 
     def score(self, target: str, prediction: str) -> dict[str, Score]:
         """Scores of ``prediction`` against one ``target``."""

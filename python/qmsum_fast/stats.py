@@ -1,7 +1,9 @@
 """Exact token statistics of QMSum prompts and references.
 
-Counting runs in the Rust core (``rust/src/stats.rs``), in parallel, and each
-distinct transcript is tokenized once where the tokenizer allows it exactly.
+Counting runs in the Rust core (``rust/src/count.rs``), in parallel, and each
+distinct transcript is tokenized once where the tokenizer allows it exactly;
+the length statistics come from ``rust/src/stats.rs``. Bad input (an unreadable
+tokenizer, a negative count) raises :class:`~qmsum_fast.errors.InputError`.
 """
 
 from __future__ import annotations
@@ -31,16 +33,13 @@ class TokenCounter:
         """A tokenizer.json path, a folder holding one, a hub name in the local HF
         cache, or None for the bundled gpt-neox-20b."""
         path = resolve_tokenizer(spec)
-        try:
-            return cls(_core.TokenCounter(str(path)), str(path))
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
+        return cls(_core.TokenCounter(str(path)), str(path))
 
     @classmethod
     def from_json(cls, json: str, source: str = "tokenizer") -> TokenCounter:
         try:
             return cls(_core.TokenCounter.from_json(json), source)
-        except ValueError as exc:
+        except InputError as exc:
             raise InputError(f"{source}: {exc}") from None
 
     @property
@@ -102,10 +101,7 @@ def count_prompt_tokens(
     for query, transcript in zip(queries, transcripts):
         prefix, suffix = template.split(query)
         prompts.append((prefix, index.setdefault(transcript, len(index)), suffix))
-    try:
-        return counter._core.count_prompts(list(index), prompts)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    return counter._core.count_prompts(list(index), prompts)
 
 
 @dataclass(frozen=True)

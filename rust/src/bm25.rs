@@ -4,7 +4,8 @@
 //! a word found in most turns of a meeting still counts a little instead of
 //! pushing scores below zero. Statistics come from the units of one meeting.
 
-use crate::rank::{TermCounts, Vocabulary};
+use crate::rank::TermCounts;
+use crate::vocabulary::Vocabulary;
 use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug)]

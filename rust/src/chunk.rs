@@ -7,9 +7,10 @@
 //! text, because BPE merges and normalizers make sums of parts inexact.
 //!
 //! A single turn longer than the budget becomes a chunk of its own whose
-//! `tokens` exceed the budget; the caller decides how to cut it.
+//! `tokens` exceed the budget; the caller decides how to cut it. Sums of
+//! counts saturate, so huge budgets and counts cannot overflow.
 
-use crate::stats::TokenCounter;
+use crate::count::TokenCounter;
 
 /// An inclusive turn range and the token count of its joined text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +54,10 @@ pub fn chunk_turns(
 }
 
 fn estimate(turn_tokens: &[usize], start: usize, end: usize, separator_tokens: usize) -> usize {
-    turn_tokens[start..=end].iter().sum::<usize>() + separator_tokens * (end - start)
+    let turns = turn_tokens[start..=end]
+        .iter()
+        .fold(0usize, |total, &n| total.saturating_add(n));
+    turns.saturating_add(separator_tokens.saturating_mul(end - start))
 }
 
 /// Greedy packing: each chunk is the longest run from its start that fits,
@@ -100,9 +104,11 @@ fn longest_fit(
     // First guess from the per-turn counts.
     let mut end = start;
     let mut guess = turn_tokens[start];
-    while end + 1 < n && guess + separator_tokens + turn_tokens[end + 1] <= budget {
+    let joined =
+        |guess: usize, turn: usize| guess.saturating_add(separator_tokens.saturating_add(turn));
+    while end + 1 < n && joined(guess, turn_tokens[end + 1]) <= budget {
         end += 1;
-        guess += separator_tokens + turn_tokens[end];
+        guess = joined(guess, turn_tokens[end]);
     }
     // Then correct it with exact counts of the joined text, in both directions.
     let mut tokens = measure(start, end)?;
@@ -132,13 +138,14 @@ fn overlap_start(
     separator_tokens: usize,
 ) -> usize {
     let next_new = chunk.end + 1;
-    let room = budget.saturating_sub(turn_tokens[next_new] + separator_tokens);
+    let room = budget.saturating_sub(turn_tokens[next_new].saturating_add(separator_tokens));
     let limit = overlap.min(room);
     let mut next = next_new;
-    let mut repeated = 0;
+    let mut repeated = 0usize;
     while next - 1 > chunk.start {
-        let cost = turn_tokens[next - 1] + if repeated > 0 { separator_tokens } else { 0 };
-        if repeated + cost > limit {
+        let separator = if repeated > 0 { separator_tokens } else { 0 };
+        let cost = turn_tokens[next - 1].saturating_add(separator);
+        if repeated.saturating_add(cost) > limit {
             break;
         }
         repeated += cost;
@@ -186,6 +193,25 @@ mod tests {
         // Repeating turn 1 (4 tokens) would leave no room for turn 2 (4 tokens).
         let chunks = chunk_counts(&[4, 4, 4], 5, 4, 0).unwrap();
         assert_eq!(ranges(&chunks), vec![(0, 0), (1, 1), (2, 2)]);
+    }
+
+    #[test]
+    fn huge_counts_and_budgets_do_not_overflow() {
+        let max = usize::MAX;
+        // An unlimited budget takes every turn, whatever the counts.
+        let all = chunk_counts(&[max, max, 1, 2], max, max - 1, max).unwrap();
+        assert_eq!(
+            all,
+            [Chunk {
+                start: 0,
+                end: 3,
+                tokens: max
+            }]
+        );
+        // Sums past the budget split, with no room left to repeat turns.
+        let chunks = chunk_counts(&[max, 1, max, 1], max - 1, max - 2, max).unwrap();
+        assert_eq!(ranges(&chunks), vec![(0, 0), (1, 1), (2, 2), (3, 3)]);
+        assert_eq!(chunks[0].tokens, max);
     }
 
     #[test]

@@ -7,42 +7,12 @@
 //! `U = V & M[b_j]`, `V = (V + U) | (V - U)`, where `M[s]` has bit `i` set
 //! when `a[i] == s`. So `T[i][j]` is the number of zero bits below bit `i` of `V_j`.
 //!
-//! [`lcs_length`] needs only the last column. [`UnionLcs`] keeps all columns
+//! [`lcs_length_ids`] needs only the last column. [`UnionLcs`] keeps all columns
 //! of a sentence pair to read out the same LCS as rouge-score's
 //! `_backtrack_norec`, whose choice of LCS decides rougeLsum's union.
 
-use std::collections::HashMap;
-use std::hash::Hash;
-
 /// Marks an id that matches nothing (a token absent from the other text).
 pub(crate) const NO_ID: u32 = u32::MAX;
-
-/// Length of the longest common subsequence of `a` and `b` (any token type).
-/// The shorter sequence becomes the bit vectors; only symbols of it change state.
-pub fn lcs_length<T: Hash + Eq>(a: &[T], b: &[T]) -> usize {
-    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if short.is_empty() {
-        return 0;
-    }
-    let words = short.len().div_ceil(64);
-    let mut slots: HashMap<&T, usize> = HashMap::new();
-    let mut masks: Vec<u64> = Vec::new();
-    for (i, symbol) in short.iter().enumerate() {
-        let next = slots.len();
-        let slot = *slots.entry(symbol).or_insert(next);
-        if slot == next {
-            masks.resize(masks.len() + words, 0);
-        }
-        masks[slot * words + i / 64] |= 1 << (i % 64);
-    }
-    let mut v = vec![u64::MAX; words];
-    for symbol in long {
-        if let Some(&slot) = slots.get(symbol) {
-            advance(&mut v, &masks[slot * words..(slot + 1) * words]);
-        }
-    }
-    zeros_below(&v, short.len())
-}
 
 /// Bit masks of a pattern over dense ids: `slot_of[id]` indexes `masks`.
 /// Reused across patterns; [`Masks::clear`] resets only the ids it set.
@@ -326,7 +296,6 @@ mod tests {
         let mut masks = Masks::default();
         for (a, b) in random_sequences(12345, 600) {
             let (expected, _) = dp_lcs_indices(&a, &b);
-            assert_eq!(lcs_length(&a, &b), expected);
             assert_eq!(lcs_length_ids(&a, &b, 9, &mut masks), expected);
         }
     }

@@ -1,20 +1,44 @@
 //! Rust core of qmsum-fast.
 //!
 //! Every module here is pure Rust and tested with `cargo test` (no Python needed).
-//! The PyO3 glue lives only in `py.rs`, compiled with the `python` feature.
+//! The PyO3 glue lives only in `py.rs`, compiled with the `python` feature; it
+//! converts arguments, releases the GIL and maps errors, and holds no logic.
+//!
+//! - token statistics: `count` (exact token counts, as HF tokenizers), `stats`
+//!   (length summaries, shares that fit a window), `chunk` (turns packed into
+//!   token budgets);
+//! - ROUGE: `rouge` (scores equal to rouge-score), `stem` (NLTK's Porter
+//!   stemmer), `lcs` (longest common subsequences), `summary_sentences` (the
+//!   sentences of a summary for rougeLsum with `split_summaries`);
+//! - QMSum preprocessing: `preprocess` (the upstream recipe), built on
+//!   `preprocess_sentences` (NLTK's untrained Punkt), `treebank` (NLTK's word
+//!   tokenizer) and `pyunicode` (Python's character classes);
+//! - extractive baselines and the query locator: `rank` (words, the sentences
+//!   of a turn, budgets, spans), `bm25`, `tfidf`, `textrank`, `locate`,
+//!   `oracle` (the greedy ROUGE oracle);
+//! - shared: `vocabulary` (the string interner), `choice` (string options).
 
+pub mod choice;
+pub mod vocabulary;
+
+// token statistics
 pub mod chunk;
-pub mod lcs;
-pub mod punkt;
-pub mod pyunicode;
-pub mod rouge;
-pub mod sentences;
+pub mod count;
 pub mod stats;
+
+// ROUGE
+pub mod lcs;
+pub mod rouge;
 pub mod stem;
-pub mod text;
+pub mod summary_sentences;
+
+// QMSum preprocessing
+pub mod preprocess;
+pub mod preprocess_sentences;
+pub mod pyunicode;
 pub mod treebank;
 
-// rank: extractive baselines and the query locator
+// extractive baselines and the query locator
 pub mod bm25;
 pub mod locate;
 pub mod oracle;

@@ -2,6 +2,8 @@
 //! ones that fit a token budget, merged into spans of neighbouring turns
 //! (the first stage of QMSum's Locator + Summarizer).
 
+use std::str::FromStr;
+
 use crate::bm25::{Bm25, Bm25Params};
 use crate::rank::{
     content_words, merge_spans, order_by_score, select_within_budget, smooth_with_neighbours,
@@ -19,16 +21,19 @@ pub enum Method {
     TextRank,
 }
 
-impl Method {
-    pub fn parse(name: &str) -> Result<Self, String> {
-        match name {
-            "bm25" => Ok(Self::Bm25),
-            "tfidf" => Ok(Self::TfIdf),
-            "textrank" => Ok(Self::TextRank),
-            other => Err(format!(
-                "unknown ranking method {other:?} (use bm25, tfidf or textrank)"
-            )),
-        }
+impl FromStr for Method {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        crate::choice::parse(
+            "ranking method",
+            name,
+            &[
+                ("bm25", Self::Bm25),
+                ("tfidf", Self::TfIdf),
+                ("textrank", Self::TextRank),
+            ],
+        )
     }
 }
 
@@ -36,16 +41,24 @@ impl Method {
 /// query with at least one word.
 pub fn score_units(units: &[String], query: &str, method: Method) -> Result<Vec<f64>, String> {
     let documents: Vec<Vec<String>> = units.iter().map(|u| unit_words(u)).collect();
-    if method == Method::TextRank {
-        return Ok(textrank(&documents));
-    }
-    let query_words = content_words(query);
-    if query_words.is_empty() {
-        return Err(format!("query {query:?} has no words to rank turns by"));
-    }
+    let query_words = || {
+        let words = content_words(query);
+        if words.is_empty() {
+            Err(format!("query {query:?} has no words to rank turns by"))
+        } else {
+            Ok(words)
+        }
+    };
     Ok(match method {
-        Method::Bm25 => Bm25::new(&documents, Bm25Params::default()).scores(&query_words),
-        _ => TfIdf::new(&documents).scores(&query_words),
+        Method::TextRank => textrank(&documents),
+        Method::Bm25 => {
+            let words = query_words()?;
+            Bm25::new(&documents, Bm25Params::default()).scores(&words)
+        }
+        Method::TfIdf => {
+            let words = query_words()?;
+            TfIdf::new(&documents).scores(&words)
+        }
     })
 }
 
@@ -74,7 +87,7 @@ pub fn locate(
         ));
     }
     let scores = smooth_with_neighbours(&score_units(turns, query, method)?, window);
-    let chosen = select_within_budget(&order_by_score(&scores), token_counts, budget, Fill::Skip);
+    let chosen = select_within_budget(&order_by_score(&scores), token_counts, budget, Fill::Skip)?;
     Ok(merge_spans(&chosen))
 }
 
@@ -141,6 +154,11 @@ mod tests {
         assert!(locate(&[], &[], "remote", 100, Method::Bm25, 3)
             .unwrap()
             .is_empty());
+        // Unlimited budgets and windows take every turn.
+        assert_eq!(
+            locate(&t, &[5, 7], "remote", usize::MAX, Method::Bm25, usize::MAX).unwrap(),
+            [(0, 1)]
+        );
     }
 
     #[test]
@@ -150,8 +168,11 @@ mod tests {
             .unwrap_err()
             .contains("no words"));
         assert!(locate(&t, &[], "remote", 10, Method::Bm25, 0).is_err());
-        assert!(Method::parse("bm26").is_err());
-        assert_eq!(Method::parse("tfidf").unwrap(), Method::TfIdf);
+        assert_eq!(
+            "bm26".parse::<Method>().unwrap_err(),
+            "unknown ranking method \"bm26\" (use bm25, tfidf or textrank)"
+        );
+        assert_eq!("tfidf".parse::<Method>(), Ok(Method::TfIdf));
     }
 
     #[test]

@@ -14,7 +14,9 @@
 //! alphanumeric, Porter-stemmed when the scorer stems), so the oracle
 //! optimizes exactly the figure the scorer reports.
 
-use crate::rank::Vocabulary;
+use crate::rouge::tokenize;
+use crate::vocabulary::Vocabulary;
+use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 
 /// Optional stopping rules besides "no unit improves the score".
@@ -30,49 +32,41 @@ pub struct OracleLimits {
 pub struct OracleUnits {
     vocabulary: Vocabulary,
     units: Vec<Vec<u32>>,
+    /// Whether tokens are Porter-stemmed, for the units and the references.
+    stem: bool,
 }
 
 impl OracleUnits {
-    pub fn new(units: &[Vec<String>]) -> Self {
+    /// Units given as text, tokenized as rouge-score tokenizes them
+    /// (Porter-stemmed when `stem`); references are tokenized the same way.
+    pub fn new<S: AsRef<str>>(units: &[S], stem: bool) -> Self {
+        let tokens: Vec<Vec<String>> = units.iter().map(|u| tokenize(u.as_ref(), stem)).collect();
+        Self::from_tokens(&tokens, stem)
+    }
+
+    fn from_tokens(units: &[Vec<String>], stem: bool) -> Self {
         let mut vocabulary = Vocabulary::default();
         let units = units.iter().map(|tokens| vocabulary.ids(tokens)).collect();
-        Self { vocabulary, units }
+        Self {
+            vocabulary,
+            units,
+            stem,
+        }
     }
 
-    /// Units given as text, tokenized as rouge-score tokenizes them.
-    pub fn from_texts<S: AsRef<str>>(units: &[S], stem: bool) -> Self {
-        let tokens: Vec<Vec<String>> = units
-            .iter()
-            .map(|u| crate::rouge::tokenize(u.as_ref(), stem))
-            .collect();
-        Self::new(&tokens)
-    }
-
-    /// `select` with references given as text.
-    pub fn select_texts<S: AsRef<str>>(
-        &self,
-        references: &[S],
-        stem: bool,
-        limits: OracleLimits,
-    ) -> Vec<usize> {
+    /// Indices of the units selected for `references` (given as text), in
+    /// document order.
+    pub fn select<S: AsRef<str>>(&self, references: &[S], limits: OracleLimits) -> Vec<usize> {
         let tokens: Vec<Vec<String>> = references
             .iter()
-            .map(|r| crate::rouge::tokenize(r.as_ref(), stem))
+            .map(|r| tokenize(r.as_ref(), self.stem))
             .collect();
-        self.select(&tokens, limits)
-    }
-
-    pub fn len(&self) -> usize {
-        self.units.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.units.is_empty()
+        self.select_tokens(&tokens, limits)
     }
 
     /// Indices of the selected units in document order. With several
     /// references the objective is the sum of their ROUGE-1 F + ROUGE-2 F.
-    pub fn select(&self, references: &[Vec<String>], limits: OracleLimits) -> Vec<usize> {
+    fn select_tokens(&self, references: &[Vec<String>], limits: OracleLimits) -> Vec<usize> {
         let mut states: Vec<ReferenceState> = references
             .iter()
             .map(|r| ReferenceState::new(self, r))
@@ -112,6 +106,43 @@ impl OracleUnits {
         }
         selected.into_iter().collect()
     }
+}
+
+/// The oracle's selection from one meeting's `units` for one query's
+/// `references`, all given as text.
+pub fn select<S: AsRef<str>>(
+    units: &[S],
+    references: &[S],
+    stem: bool,
+    limits: OracleLimits,
+) -> Vec<usize> {
+    OracleUnits::new(units, stem).select(references, limits)
+}
+
+/// The oracle for many queries about many meetings: `queries[i]` is the index
+/// of its meeting in `meetings` and its references. Each meeting's units are
+/// tokenized once, meetings in parallel; then the queries run in parallel.
+/// A query whose meeting index is out of range is an error.
+pub fn select_batch<S: AsRef<str> + Sync>(
+    meetings: &[Vec<S>],
+    queries: &[(usize, Vec<S>)],
+    stem: bool,
+    limits: OracleLimits,
+) -> Result<Vec<Vec<usize>>, String> {
+    if let Some((bad, _)) = queries.iter().find(|(m, _)| *m >= meetings.len()) {
+        return Err(format!(
+            "query refers to meeting {bad}, but there are {}",
+            meetings.len()
+        ));
+    }
+    let prepared: Vec<OracleUnits> = meetings
+        .par_iter()
+        .map(|units| OracleUnits::new(units, stem))
+        .collect();
+    Ok(queries
+        .par_iter()
+        .map(|(meeting, references)| prepared[*meeting].select(references, limits))
+        .collect())
 }
 
 /// The tokens at the edges of the selected units around a candidate: the last
@@ -421,7 +452,8 @@ mod tests {
         .map(|t| tokens(t))
         .collect();
         let reference = tokens("the remote is yellow and the buttons are big");
-        let chosen = OracleUnits::new(&units).select(&[reference], OracleLimits::default());
+        let chosen = OracleUnits::from_tokens(&units, false)
+            .select_tokens(&[reference], OracleLimits::default());
         assert_eq!(chosen, [0, 2]);
     }
 
@@ -436,8 +468,8 @@ mod tests {
                 .map(|_| rng.text(6, vocabulary))
                 .collect();
             let reference = rng.text(12, vocabulary + 2);
-            let fast = OracleUnits::new(&units)
-                .select(std::slice::from_ref(&reference), OracleLimits::default());
+            let fast = OracleUnits::from_tokens(&units, false)
+                .select_tokens(std::slice::from_ref(&reference), OracleLimits::default());
             assert_eq!(
                 fast,
                 scratch_oracle(&units, &reference),
@@ -450,8 +482,8 @@ mod tests {
     fn limits_stop_early() {
         let units: Vec<Vec<String>> = ["a b", "c d", "e f"].iter().map(|t| tokens(t)).collect();
         let reference = tokens("a b c d e f");
-        let oracle = OracleUnits::new(&units);
-        let one = oracle.select(
+        let oracle = OracleUnits::from_tokens(&units, false);
+        let one = oracle.select_tokens(
             std::slice::from_ref(&reference),
             OracleLimits {
                 max_units: Some(1),
@@ -459,7 +491,7 @@ mod tests {
             },
         );
         assert_eq!(one.len(), 1);
-        let short = oracle.select(
+        let short = oracle.select_tokens(
             std::slice::from_ref(&reference),
             OracleLimits {
                 max_units: None,
@@ -467,7 +499,7 @@ mod tests {
             },
         );
         assert_eq!(short.len(), 2);
-        let none = oracle.select(
+        let none = oracle.select_tokens(
             &[reference],
             OracleLimits {
                 max_units: None,
@@ -479,17 +511,17 @@ mod tests {
 
     #[test]
     fn degenerate_inputs_select_nothing() {
-        let empty = OracleUnits::new(&[]);
+        let empty = OracleUnits::from_tokens(&[], false);
         assert!(empty
-            .select(&[tokens("a b")], OracleLimits::default())
+            .select_tokens(&[tokens("a b")], OracleLimits::default())
             .is_empty());
-        let units = OracleUnits::new(&[tokens(""), tokens("a")]);
+        let units = OracleUnits::from_tokens(&[tokens(""), tokens("a")], false);
         assert!(units
-            .select(&[tokens("")], OracleLimits::default())
+            .select_tokens(&[tokens("")], OracleLimits::default())
             .is_empty());
-        assert!(units.select(&[], OracleLimits::default()).is_empty());
+        assert!(units.select_tokens(&[], OracleLimits::default()).is_empty());
         assert!(units
-            .select(&[tokens("zzz")], OracleLimits::default())
+            .select_tokens(&[tokens("zzz")], OracleLimits::default())
             .is_empty());
     }
 
@@ -504,8 +536,7 @@ mod tests {
             "Yeah .",
         ];
         let reference = "The remote should be yellow with big buttons .";
-        let oracle = OracleUnits::from_texts(&units, true);
-        let chosen = oracle.select_texts(&[reference], true, OracleLimits::default());
+        let chosen = select(&units, &[reference], true, OracleLimits::default());
         let scorer = crate::rouge::Scorer::new(&["rouge1", "rouge2"], true, false).unwrap();
         let total = |picked: &[usize]| -> f64 {
             let text: Vec<&str> = picked.iter().map(|&i| units[i]).collect();
@@ -528,8 +559,35 @@ mod tests {
     #[test]
     fn several_references_sum_their_scores() {
         let units: Vec<Vec<String>> = ["a b", "c d"].iter().map(|t| tokens(t)).collect();
-        let chosen = OracleUnits::new(&units)
-            .select(&[tokens("a b"), tokens("c d")], OracleLimits::default());
+        let chosen = OracleUnits::from_tokens(&units, false)
+            .select_tokens(&[tokens("a b"), tokens("c d")], OracleLimits::default());
         assert_eq!(chosen, [0, 1]);
+    }
+
+    #[test]
+    fn batches_equal_single_queries() {
+        let meetings = vec![
+            vec!["The remote is yellow .", "Lunch time .", "Big buttons ."],
+            vec!["We met .", "The budget is tight ."],
+        ];
+        let queries = vec![
+            (1, vec!["The budget was tight ."]),
+            (0, vec!["A yellow remote with big buttons ."]),
+            (0, vec!["Lunch ."]),
+        ];
+        let limits = OracleLimits {
+            max_units: Some(2),
+            max_tokens: None,
+        };
+        let batch = select_batch(&meetings, &queries, true, limits).unwrap();
+        for ((meeting, references), chosen) in queries.iter().zip(&batch) {
+            assert_eq!(
+                *chosen,
+                select(&meetings[*meeting], references, true, limits)
+            );
+        }
+        assert_eq!(batch[1], [0, 2]);
+        let err = select_batch(&meetings, &[(2, vec!["x"])], true, limits).unwrap_err();
+        assert_eq!(err, "query refers to meeting 2, but there are 2");
     }
 }

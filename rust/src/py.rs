@@ -1,71 +1,153 @@
 //! PyO3 glue: converts arguments, releases the GIL around bulk work, maps errors
-//! to Python exceptions. No logic lives here; it calls the pure modules.
+//! to the package's `qmsum_fast.errors.InputError`. No logic lives here; it
+//! calls the pure modules.
 //!
 //! Each concern registers its functions in its own `register_*` function so that
-//! the sections below stay independent.
+//! the sections below stay independent. Boolean flags are keyword-only.
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
+
+use crate::count::Prompt;
+use crate::oracle::OracleLimits;
+
+pyo3::import_exception!(qmsum_fast.errors, InputError);
 
 #[pymodule]
 #[pyo3(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    register_count(m)?;
     register_stats(m)?;
     register_rouge(m)?;
-    register_text(m)?;
+    register_preprocess(m)?;
     register_chunk(m)?;
     register_rank(m)?;
     Ok(())
 }
 
-fn value_error(err: impl std::fmt::Display) -> PyErr {
-    PyValueError::new_err(err.to_string())
+fn input_error(err: impl std::fmt::Display) -> PyErr {
+    InputError::new_err(err.to_string())
 }
 
 // ---------------------------------------------------------------------------
-// stats: exact token counting (stats.rs)
+// Arguments: Python ints as sizes
 // ---------------------------------------------------------------------------
 
-fn register_stats(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyTokenCounter>()?;
-    m.add_function(wrap_pyfunction!(length_summary, m)?)?;
-    m.add_function(wrap_pyfunction!(fit_shares, m)?)?;
-    Ok(())
+fn is_overflow(py: Python<'_>, err: &PyErr) -> bool {
+    err.is_instance_of::<PyOverflowError>(py)
 }
 
-/// count, mean, median, p90, p95, min and max of `lengths`; None when empty.
-#[pyfunction]
-fn length_summary(lengths: Vec<usize>) -> Option<std::collections::HashMap<&'static str, f64>> {
-    let s = crate::stats::summarize(&lengths)?;
-    Some(
-        [
-            ("count", s.count as f64),
-            ("mean", s.mean),
-            ("median", s.median),
-            ("p90", s.p90),
-            ("p95", s.p95),
-            ("min", s.min as f64),
-            ("max", s.max as f64),
-        ]
-        .into_iter()
-        .collect(),
-    )
+/// `value` as a usize. A negative int, or one too large for usize, is an
+/// InputError that names the argument (PyO3 alone raises OverflowError); a
+/// value that is not an int keeps PyO3's TypeError.
+fn size(value: &Bound<'_, PyAny>, name: &str) -> PyResult<usize> {
+    value.extract().map_err(|err| {
+        if is_overflow(value.py(), &err) {
+            input_error(format!(
+                "{name} must be an integer from 0 to {}, not {value}",
+                usize::MAX
+            ))
+        } else {
+            err
+        }
+    })
 }
 
-/// Share of `lengths` within each window once `reserve` tokens are kept back.
-#[pyfunction]
-fn fit_shares(lengths: Vec<usize>, windows: Vec<usize>, reserve: usize) -> Vec<f64> {
-    windows
-        .iter()
-        .map(|&window| crate::stats::fit_share(&lengths, window, reserve))
-        .collect()
+/// `extracted` (a value extracted in one go) or, when an int in it did not
+/// fit, the value extracted again by `named`, item by item to name the bad one.
+fn or_named<T>(
+    py: Python<'_>,
+    extracted: PyResult<T>,
+    named: impl FnOnce() -> PyResult<T>,
+) -> PyResult<T> {
+    match extracted {
+        Err(err) if is_overflow(py, &err) => named(),
+        other => other,
+    }
+}
+
+/// A list of sizes; a bad item is named `name[i]`.
+fn sizes(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<usize>> {
+    or_named(value.py(), value.extract(), || {
+        let items: Vec<Bound<'_, PyAny>> = value.extract()?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| size(item, &format!("{name}[{i}]")))
+            .collect()
+    })
+}
+
+/// Extractors for `#[pyo3(from_py_with = ...)]`, one per argument name, so
+/// that an int that does not fit is an InputError naming its argument.
+mod arg {
+    use super::*;
+
+    macro_rules! sizes {
+        ($kind:ident -> $ty:ty: $($name:ident),+) => {
+            $(
+                pub(super) fn $name(value: &Bound<'_, PyAny>) -> PyResult<$ty> {
+                    $kind(value, stringify!($name))
+                }
+            )+
+        };
+    }
+
+    sizes!(size -> usize: budget, overlap, separator_tokens, window, reserve);
+    sizes!(sizes -> Vec<usize>: lengths, windows, turn_tokens, token_counts, order);
+    sizes!(optional_size -> Option<usize>: max_units, max_tokens);
+
+    fn optional_size(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<usize>> {
+        if value.is_none() {
+            Ok(None)
+        } else {
+            size(value, name).map(Some)
+        }
+    }
+
+    /// `(prefix, transcript index, suffix)` prompts.
+    pub(super) fn prompts(value: &Bound<'_, PyAny>) -> PyResult<Vec<Prompt>> {
+        or_named(value.py(), value.extract(), || {
+            let items: Vec<(String, Bound<'_, PyAny>, String)> = value.extract()?;
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, (prefix, index, suffix))| {
+                    Ok((prefix, size(&index, &format!("prompts[{i}][1]"))?, suffix))
+                })
+                .collect()
+        })
+    }
+
+    /// `(meeting index, references)` queries.
+    pub(super) fn queries(value: &Bound<'_, PyAny>) -> PyResult<Vec<(usize, Vec<String>)>> {
+        or_named(value.py(), value.extract(), || {
+            let items: Vec<(Bound<'_, PyAny>, Vec<String>)> = value.extract()?;
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, (meeting, references))| {
+                    Ok((size(&meeting, &format!("queries[{i}][0]"))?, references))
+                })
+                .collect()
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// count: exact token counting (count.rs)
+// ---------------------------------------------------------------------------
+
+fn register_count(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyTokenCounter>()
 }
 
 /// Counts tokens exactly as HF tokenizers `encode(text, add_special_tokens=False)`.
 #[pyclass(name = "TokenCounter", frozen)]
 struct PyTokenCounter {
-    inner: crate::stats::TokenCounter,
+    inner: crate::count::TokenCounter,
 }
 
 #[pymethods]
@@ -74,23 +156,23 @@ impl PyTokenCounter {
     /// load data in another thread meanwhile.
     #[new]
     fn new(py: Python<'_>, path: &str) -> PyResult<Self> {
-        py.detach(|| crate::stats::TokenCounter::from_file(path))
+        py.detach(|| crate::count::TokenCounter::from_file(path))
             .map(|inner| Self { inner })
-            .map_err(value_error)
+            .map_err(input_error)
     }
 
     /// A counter from tokenizer.json text (e.g. `backend_tokenizer.to_str()`).
     #[staticmethod]
     fn from_json(json: &str) -> PyResult<Self> {
-        crate::stats::TokenCounter::from_json(json)
+        crate::count::TokenCounter::from_json(json)
             .map(|inner| Self { inner })
-            .map_err(value_error)
+            .map_err(input_error)
     }
 
     /// Token counts of each text, in parallel, with the GIL released.
     fn count_batch(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<usize>> {
         py.detach(|| self.inner.count_batch(&texts))
-            .map_err(value_error)
+            .map_err(input_error)
     }
 
     /// Token counts of `prefix + transcript + suffix` prompts. Each distinct
@@ -99,10 +181,10 @@ impl PyTokenCounter {
         &self,
         py: Python<'_>,
         transcripts: Vec<String>,
-        prompts: Vec<(String, usize, String)>,
+        #[pyo3(from_py_with = arg::prompts)] prompts: Vec<Prompt>,
     ) -> PyResult<Vec<usize>> {
         py.detach(|| self.inner.count_prompts(&transcripts, &prompts))
-            .map_err(value_error)
+            .map_err(input_error)
     }
 
     /// True when prompts sharing a transcript are counted from one tokenization.
@@ -113,44 +195,71 @@ impl PyTokenCounter {
 }
 
 // ---------------------------------------------------------------------------
-// rouge: ROUGE scoring, tokenizer and Porter stemmer (rouge.rs, stem.rs)
+// stats: length statistics (stats.rs)
+// ---------------------------------------------------------------------------
+
+fn register_stats(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(length_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_shares, m)?)?;
+    Ok(())
+}
+
+/// count, mean, median, p90, p95, min and max of `lengths` (count, min and
+/// max as ints); None when empty.
+#[pyfunction]
+fn length_summary<'py>(
+    py: Python<'py>,
+    #[pyo3(from_py_with = arg::lengths)] lengths: Vec<usize>,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let Some(s) = crate::stats::summarize(&lengths) else {
+        return Ok(None);
+    };
+    let dict = PyDict::new(py);
+    dict.set_item("count", s.count)?;
+    dict.set_item("mean", s.mean)?;
+    dict.set_item("median", s.median)?;
+    dict.set_item("p90", s.p90)?;
+    dict.set_item("p95", s.p95)?;
+    dict.set_item("min", s.min)?;
+    dict.set_item("max", s.max)?;
+    Ok(Some(dict))
+}
+
+/// Share of `lengths` within each window once `reserve` tokens are kept back.
+#[pyfunction]
+fn fit_shares(
+    #[pyo3(from_py_with = arg::lengths)] lengths: Vec<usize>,
+    #[pyo3(from_py_with = arg::windows)] windows: Vec<usize>,
+    #[pyo3(from_py_with = arg::reserve)] reserve: usize,
+) -> Vec<f64> {
+    crate::stats::fit_shares(&lengths, &windows, reserve)
+}
+
+// ---------------------------------------------------------------------------
+// rouge: ROUGE scoring and its tokenizer (rouge.rs, summary_sentences.rs)
 // ---------------------------------------------------------------------------
 
 fn register_rouge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRougeCore>()?;
     m.add_function(wrap_pyfunction!(rouge_tokenize, m)?)?;
-    m.add_function(wrap_pyfunction!(porter_stem, m)?)?;
-    m.add_function(wrap_pyfunction!(split_sentences, m)?)?;
+    m.add_function(wrap_pyfunction!(split_summary_sentences, m)?)?;
     Ok(())
 }
 
 /// rouge-score's tokens of `text` (stemmed when `stem`).
 #[pyfunction]
-#[pyo3(signature = (text, stem=false))]
+#[pyo3(signature = (text, *, stem=false))]
 fn rouge_tokenize(py: Python<'_>, text: &str, stem: bool) -> Vec<String> {
     py.detach(|| crate::rouge::tokenize(text, stem))
 }
 
-/// NLTK `PorterStemmer().stem(word)` for a word of `[a-z0-9]` characters.
+/// The sentences rougeLsum scores with `split_summaries`: our rule-based
+/// splitter, in place of NLTK's Punkt model.
 #[pyfunction]
-fn porter_stem(word: &str) -> PyResult<String> {
-    if !word
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    {
-        return Err(value_error(format!(
-            "porter_stem expects [a-z0-9] characters only: {word:?}"
-        )));
-    }
-    Ok(crate::stem::stem(word))
-}
-
-/// Our rule-based sentence splitter (rougeLsum with split_summaries).
-#[pyfunction]
-fn split_sentences(text: &str) -> Vec<String> {
-    crate::sentences::split(text)
+fn split_summary_sentences(text: &str) -> Vec<String> {
+    crate::summary_sentences::split(text)
         .into_iter()
-        .map(str::to_string)
+        .map(str::to_owned)
         .collect()
 }
 
@@ -160,8 +269,8 @@ fn split_sentences(text: &str) -> Vec<String> {
 #[pyclass(name = "RougeCore", frozen)]
 struct PyRougeCore {
     inner: crate::rouge::Scorer,
-    names: Vec<Py<pyo3::types::PyString>>,
-    score_class: Py<pyo3::types::PyType>,
+    names: Vec<Py<PyString>>,
+    score_class: Py<PyType>,
     tuple_new: Py<PyAny>,
 }
 
@@ -170,11 +279,10 @@ impl PyRougeCore {
         &self,
         py: Python<'py>,
         scores: &[crate::rouge::Score],
-    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-        let dict = pyo3::types::PyDict::new(py);
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
         for (name, score) in self.names.iter().zip(scores) {
-            let values =
-                pyo3::types::PyTuple::new(py, [score.precision, score.recall, score.fmeasure])?;
+            let values = PyTuple::new(py, [score.precision, score.recall, score.fmeasure])?;
             let value = self
                 .tuple_new
                 .bind(py)
@@ -188,7 +296,7 @@ impl PyRougeCore {
         &self,
         py: Python<'py>,
         rows: Vec<Vec<crate::rouge::Score>>,
-    ) -> PyResult<Vec<Bound<'py, pyo3::types::PyDict>>> {
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
         rows.iter().map(|row| self.to_dict(py, row)).collect()
     }
 }
@@ -196,27 +304,27 @@ impl PyRougeCore {
 #[pymethods]
 impl PyRougeCore {
     #[new]
-    #[pyo3(signature = (rouge_types, use_stemmer=false, split_summaries=false, score_class=None))]
+    #[pyo3(signature = (rouge_types, *, use_stemmer=false, split_summaries=false, score_class=None))]
     fn new(
         py: Python<'_>,
         rouge_types: Vec<String>,
         use_stemmer: bool,
         split_summaries: bool,
-        score_class: Option<Bound<'_, pyo3::types::PyType>>,
+        score_class: Option<Bound<'_, PyType>>,
     ) -> PyResult<Self> {
         let inner = crate::rouge::Scorer::new(&rouge_types, use_stemmer, split_summaries)
-            .map_err(value_error)?;
-        let tuple_type = py.get_type::<pyo3::types::PyTuple>();
+            .map_err(input_error)?;
+        let tuple_type = py.get_type::<PyTuple>();
         let score_class = match score_class {
             Some(class) if class.is_subclass(&tuple_type)? => class,
-            Some(_) => return Err(value_error("score_class must be a subclass of tuple")),
+            Some(_) => return Err(input_error("score_class must be a subclass of tuple")),
             None => tuple_type.clone(),
         };
         Ok(Self {
             inner,
             names: rouge_types
                 .iter()
-                .map(|n| pyo3::types::PyString::intern(py, n).unbind())
+                .map(|n| PyString::intern(py, n).unbind())
                 .collect(),
             score_class: score_class.unbind(),
             tuple_new: tuple_type.getattr("__new__")?.unbind(),
@@ -228,7 +336,7 @@ impl PyRougeCore {
         py: Python<'py>,
         target: &str,
         prediction: &str,
-    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    ) -> PyResult<Bound<'py, PyDict>> {
         let scores = py.detach(|| self.inner.score(target, prediction));
         self.to_dict(py, &scores)
     }
@@ -238,7 +346,7 @@ impl PyRougeCore {
         py: Python<'py>,
         targets: Vec<String>,
         prediction: &str,
-    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    ) -> PyResult<Bound<'py, PyDict>> {
         let scores = py.detach(|| self.inner.score_multi(&targets, prediction));
         self.to_dict(py, &scores)
     }
@@ -249,15 +357,10 @@ impl PyRougeCore {
         py: Python<'py>,
         targets: Vec<String>,
         predictions: Vec<String>,
-    ) -> PyResult<Vec<Bound<'py, pyo3::types::PyDict>>> {
-        if targets.len() != predictions.len() {
-            return Err(value_error(format!(
-                "score_batch: {} targets but {} predictions",
-                targets.len(),
-                predictions.len()
-            )));
-        }
-        let rows = py.detach(|| self.inner.score_batch(&targets, &predictions));
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let rows = py
+            .detach(|| self.inner.score_batch(&targets, &predictions))
+            .map_err(input_error)?;
         self.to_dicts(py, rows)
     }
 
@@ -267,70 +370,41 @@ impl PyRougeCore {
         py: Python<'py>,
         targets: Vec<Vec<String>>,
         predictions: Vec<String>,
-    ) -> PyResult<Vec<Bound<'py, pyo3::types::PyDict>>> {
-        if targets.len() != predictions.len() {
-            return Err(value_error(format!(
-                "score_multi_batch: {} target lists but {} predictions",
-                targets.len(),
-                predictions.len()
-            )));
-        }
-        let rows = py.detach(|| self.inner.score_multi_batch(&targets, &predictions));
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let rows = py
+            .detach(|| self.inner.score_multi_batch(&targets, &predictions))
+            .map_err(input_error)?;
         self.to_dicts(py, rows)
     }
 }
 
 // ---------------------------------------------------------------------------
-// text: QMSum preprocessing (Treebank-style word tokenization)
+// preprocess: the QMSum preprocessing recipe (preprocess.rs)
 // ---------------------------------------------------------------------------
 
-fn register_text(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(treebank_tokenize, m)?)?;
-    m.add_function(wrap_pyfunction!(punkt_sentences, m)?)?;
-    m.add_function(wrap_pyfunction!(word_tokenize, m)?)?;
+fn register_preprocess(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(qmsum_tokenize_texts, m)?)?;
     m.add_function(wrap_pyfunction!(qmsum_transcripts, m)?)?;
     m.add_function(wrap_pyfunction!(qmsum_raw_transcripts, m)?)?;
     Ok(())
 }
 
-/// The tokens of one sentence, as NLTK 3.8.1's `NLTKWordTokenizer().tokenize`.
-#[pyfunction]
-fn treebank_tokenize(sentence: &str) -> Vec<String> {
-    crate::treebank::tokens(sentence)
-}
-
-/// The sentences of `text`, as an untrained `PunktSentenceTokenizer().tokenize`.
-#[pyfunction]
-fn punkt_sentences(text: &str) -> Vec<String> {
-    crate::punkt::sentences(text)
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
-}
-
-/// `nltk.word_tokenize(text)` with the untrained Punkt splitter (no lowercasing).
-#[pyfunction]
-fn word_tokenize(text: &str) -> Vec<String> {
-    crate::text::word_tokenize(text)
-}
-
 /// Queries or answers the QMSum way (lowercased, tokens joined by spaces), in parallel.
 #[pyfunction]
 fn qmsum_tokenize_texts(py: Python<'_>, texts: Vec<String>) -> Vec<String> {
-    py.detach(|| crate::text::tokenize_texts(&texts))
+    py.detach(|| crate::preprocess::tokenize_texts(&texts))
 }
 
 /// Each meeting's `(speaker, content)` turns as one QMSum-preprocessed transcript.
 #[pyfunction]
 fn qmsum_transcripts(py: Python<'_>, meetings: Vec<Vec<(String, String)>>) -> Vec<String> {
-    py.detach(|| crate::text::transcripts(&meetings))
+    py.detach(|| crate::preprocess::transcripts(&meetings))
 }
 
 /// Transcripts given as one string, tokenized and cleaned the QMSum way.
 #[pyfunction]
 fn qmsum_raw_transcripts(py: Python<'_>, texts: Vec<String>) -> Vec<String> {
-    py.detach(|| crate::text::raw_transcripts(&texts))
+    py.detach(|| crate::preprocess::raw_transcripts(&texts))
 }
 
 // ---------------------------------------------------------------------------
@@ -354,14 +428,14 @@ fn chunk_tuples(chunks: Vec<crate::chunk::Chunk>) -> Vec<(usize, usize, usize)> 
 #[pyfunction]
 #[pyo3(signature = (turn_tokens, budget, overlap=0, separator_tokens=0))]
 fn chunk_turn_counts(
-    turn_tokens: Vec<usize>,
-    budget: usize,
-    overlap: usize,
-    separator_tokens: usize,
+    #[pyo3(from_py_with = arg::turn_tokens)] turn_tokens: Vec<usize>,
+    #[pyo3(from_py_with = arg::budget)] budget: usize,
+    #[pyo3(from_py_with = arg::overlap)] overlap: usize,
+    #[pyo3(from_py_with = arg::separator_tokens)] separator_tokens: usize,
 ) -> PyResult<Vec<(usize, usize, usize)>> {
     crate::chunk::chunk_counts(&turn_tokens, budget, overlap, separator_tokens)
         .map(chunk_tuples)
-        .map_err(value_error)
+        .map_err(input_error)
 }
 
 /// `(start, end, tokens)` chunks whose joined turn text is counted exactly.
@@ -371,24 +445,25 @@ fn chunk_turns(
     py: Python<'_>,
     counter: &PyTokenCounter,
     turns: Vec<String>,
-    budget: usize,
-    overlap: usize,
+    #[pyo3(from_py_with = arg::budget)] budget: usize,
+    #[pyo3(from_py_with = arg::overlap)] overlap: usize,
     separator: &str,
 ) -> PyResult<Vec<(usize, usize, usize)>> {
     py.detach(|| crate::chunk::chunk_turns(&counter.inner, &turns, separator, budget, overlap))
         .map(chunk_tuples)
-        .map_err(value_error)
+        .map_err(input_error)
 }
 
 // ---------------------------------------------------------------------------
-// rank: extractive baselines and the query locator (rank.rs, bm25, textrank, oracle)
+// rank: extractive baselines and the query locator
+// (rank.rs, bm25.rs, tfidf.rs, textrank.rs, locate.rs, oracle.rs)
 // ---------------------------------------------------------------------------
 
 fn register_rank(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("DEFAULT_WINDOW", crate::locate::DEFAULT_WINDOW)?;
     m.add_function(wrap_pyfunction!(split_turn_sentences, m)?)?;
     m.add_function(wrap_pyfunction!(score_units, m)?)?;
     m.add_function(wrap_pyfunction!(select_within_budget, m)?)?;
-    m.add_function(wrap_pyfunction!(merge_spans, m)?)?;
     m.add_function(wrap_pyfunction!(locate_turns, m)?)?;
     m.add_function(wrap_pyfunction!(oracle_select, m)?)?;
     m.add_function(wrap_pyfunction!(oracle_select_batch, m)?)?;
@@ -396,10 +471,11 @@ fn register_rank(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Sentences of a turn, cut after `.`, `?` or `!` followed by whitespace.
+/// The sentences a turn is cut into for the sentence baselines: cut after
+/// `.`, `?` or `!` followed by whitespace.
 #[pyfunction]
 fn split_turn_sentences(text: &str) -> Vec<String> {
-    crate::rank::split_sentences(text)
+    crate::rank::split_turn_sentences(text)
 }
 
 /// Relevance of each unit: "bm25" or "tfidf" against the query, or
@@ -411,112 +487,74 @@ fn score_units(
     query: &str,
     method: &str,
 ) -> PyResult<Vec<f64>> {
-    let method = crate::locate::Method::parse(method).map_err(value_error)?;
+    let method: crate::locate::Method = method.parse().map_err(input_error)?;
     py.detach(|| crate::locate::score_units(&units, query, method))
-        .map_err(value_error)
+        .map_err(input_error)
 }
 
 /// Units taken in `order` within `budget` ("stop", "skip" or "reach"), in
 /// document order.
 #[pyfunction]
 fn select_within_budget(
-    order: Vec<usize>,
-    lengths: Vec<usize>,
-    budget: usize,
+    #[pyo3(from_py_with = arg::order)] order: Vec<usize>,
+    #[pyo3(from_py_with = arg::lengths)] lengths: Vec<usize>,
+    #[pyo3(from_py_with = arg::budget)] budget: usize,
     fill: &str,
 ) -> PyResult<Vec<usize>> {
-    let fill = match fill {
-        "stop" => crate::rank::Fill::Stop,
-        "skip" => crate::rank::Fill::Skip,
-        "reach" => crate::rank::Fill::Reach,
-        other => {
-            return Err(value_error(format!(
-                "unknown fill rule {other:?} (use stop, skip or reach)"
-            )))
-        }
-    };
-    if let Some(bad) = order.iter().find(|&&i| i >= lengths.len()) {
-        return Err(value_error(format!(
-            "unit {bad} out of range: {} units",
-            lengths.len()
-        )));
-    }
-    Ok(crate::rank::select_within_budget(
-        &order, &lengths, budget, fill,
-    ))
-}
-
-/// Sorted, distinct indices merged into inclusive spans of neighbours.
-#[pyfunction]
-fn merge_spans(mut indices: Vec<usize>) -> Vec<(usize, usize)> {
-    indices.sort_unstable();
-    indices.dedup();
-    crate::rank::merge_spans(&indices)
+    let fill: crate::rank::Fill = fill.parse().map_err(input_error)?;
+    crate::rank::select_within_budget(&order, &lengths, budget, fill).map_err(input_error)
 }
 
 /// Inclusive spans of the best turns for the query within the token budget,
-/// turn scores smoothed over `window` neighbours on each side.
+/// turn scores smoothed over `window` neighbours on each side (by default
+/// `DEFAULT_WINDOW`).
 #[pyfunction]
-// window: crate::locate::DEFAULT_WINDOW, written out so Python sees the value.
-#[pyo3(signature = (turns, token_counts, query, budget, method="bm25", window=16))]
+#[pyo3(signature = (turns, token_counts, query, budget, method="bm25", window=crate::locate::DEFAULT_WINDOW))]
 fn locate_turns(
     py: Python<'_>,
     turns: Vec<String>,
-    token_counts: Vec<usize>,
+    #[pyo3(from_py_with = arg::token_counts)] token_counts: Vec<usize>,
     query: &str,
-    budget: usize,
+    #[pyo3(from_py_with = arg::budget)] budget: usize,
     method: &str,
-    window: usize,
+    #[pyo3(from_py_with = arg::window)] window: usize,
 ) -> PyResult<Vec<(usize, usize)>> {
-    let method = crate::locate::Method::parse(method).map_err(value_error)?;
+    let method: crate::locate::Method = method.parse().map_err(input_error)?;
     py.detach(|| crate::locate::locate(&turns, &token_counts, query, budget, method, window))
-        .map_err(value_error)
-}
-
-fn oracle_limits(
-    max_units: Option<usize>,
-    max_tokens: Option<usize>,
-) -> crate::oracle::OracleLimits {
-    crate::oracle::OracleLimits {
-        max_units,
-        max_tokens,
-    }
+        .map_err(input_error)
 }
 
 /// Greedy ROUGE-1 + ROUGE-2 F oracle: indices of the chosen units.
 #[pyfunction]
-#[pyo3(signature = (units, references, stem=true, max_units=None, max_tokens=None))]
+#[pyo3(signature = (units, references, *, stem=true, max_units=None, max_tokens=None))]
 fn oracle_select(
     py: Python<'_>,
     units: Vec<String>,
     references: Vec<String>,
     stem: bool,
-    max_units: Option<usize>,
-    max_tokens: Option<usize>,
+    #[pyo3(from_py_with = arg::max_units)] max_units: Option<usize>,
+    #[pyo3(from_py_with = arg::max_tokens)] max_tokens: Option<usize>,
 ) -> Vec<usize> {
-    py.detach(|| {
-        crate::oracle::OracleUnits::from_texts(&units, stem).select_texts(
-            &references,
-            stem,
-            oracle_limits(max_units, max_tokens),
-        )
-    })
+    let limits = OracleLimits {
+        max_units,
+        max_tokens,
+    };
+    py.detach(|| crate::oracle::select(&units, &references, stem, limits))
 }
 
 /// One meeting's units tokenized once, for the oracle over its queries.
 #[pyclass(name = "OracleUnits", frozen)]
 struct PyOracleUnits {
     inner: crate::oracle::OracleUnits,
-    stem: bool,
 }
 
 #[pymethods]
 impl PyOracleUnits {
     #[new]
-    #[pyo3(signature = (units, stem=true))]
+    #[pyo3(signature = (units, *, stem=true))]
     fn new(py: Python<'_>, units: Vec<String>, stem: bool) -> Self {
-        let inner = py.detach(|| crate::oracle::OracleUnits::from_texts(&units, stem));
-        Self { inner, stem }
+        let inner = py.detach(|| crate::oracle::OracleUnits::new(&units, stem));
+        Self { inner }
     }
 
     /// Indices of the chosen units for these references.
@@ -525,48 +563,33 @@ impl PyOracleUnits {
         &self,
         py: Python<'_>,
         references: Vec<String>,
-        max_units: Option<usize>,
-        max_tokens: Option<usize>,
+        #[pyo3(from_py_with = arg::max_units)] max_units: Option<usize>,
+        #[pyo3(from_py_with = arg::max_tokens)] max_tokens: Option<usize>,
     ) -> Vec<usize> {
-        py.detach(|| {
-            self.inner
-                .select_texts(&references, self.stem, oracle_limits(max_units, max_tokens))
-        })
-    }
-
-    fn __len__(&self) -> usize {
-        self.inner.len()
+        let limits = OracleLimits {
+            max_units,
+            max_tokens,
+        };
+        py.detach(|| self.inner.select(&references, limits))
     }
 }
 
 /// The oracle for many queries: `queries[i] = (meeting index, references)`.
 /// Each meeting's units are tokenized once; queries run in parallel.
 #[pyfunction]
-#[pyo3(signature = (meetings, queries, stem=true, max_units=None, max_tokens=None))]
+#[pyo3(signature = (meetings, queries, *, stem=true, max_units=None, max_tokens=None))]
 fn oracle_select_batch(
     py: Python<'_>,
     meetings: Vec<Vec<String>>,
-    queries: Vec<(usize, Vec<String>)>,
+    #[pyo3(from_py_with = arg::queries)] queries: Vec<(usize, Vec<String>)>,
     stem: bool,
-    max_units: Option<usize>,
-    max_tokens: Option<usize>,
+    #[pyo3(from_py_with = arg::max_units)] max_units: Option<usize>,
+    #[pyo3(from_py_with = arg::max_tokens)] max_tokens: Option<usize>,
 ) -> PyResult<Vec<Vec<usize>>> {
-    if let Some((bad, _)) = queries.iter().find(|(m, _)| *m >= meetings.len()) {
-        return Err(value_error(format!(
-            "query refers to meeting {bad}, but there are {}",
-            meetings.len()
-        )));
-    }
-    let limits = oracle_limits(max_units, max_tokens);
-    Ok(py.detach(|| {
-        use rayon::prelude::*;
-        let prepared: Vec<crate::oracle::OracleUnits> = meetings
-            .par_iter()
-            .map(|units| crate::oracle::OracleUnits::from_texts(units, stem))
-            .collect();
-        queries
-            .par_iter()
-            .map(|(meeting, references)| prepared[*meeting].select_texts(references, stem, limits))
-            .collect()
-    }))
+    let limits = OracleLimits {
+        max_units,
+        max_tokens,
+    };
+    py.detach(|| crate::oracle::select_batch(&meetings, &queries, stem, limits))
+        .map_err(input_error)
 }

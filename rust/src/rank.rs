@@ -1,12 +1,15 @@
 //! Shared pieces of the extractive baselines and the locator: word lists for
-//! ranking, sentence units, selection of ranked units within a budget, and
-//! merging selected turns into spans.
+//! ranking, the sentences a turn is cut into for the baselines, selection of
+//! ranked units within a budget, and merging selected turns into spans.
 //!
 //! Ranking (BM25, TF-IDF, TextRank) only needs a reasonable bag of words, not
 //! rouge-score's exact tokens (the oracle uses those), so `words` is a small
 //! lowercase alphanumeric splitter with an English stop-word list.
 
 use std::collections::HashMap;
+use std::str::FromStr;
+
+use crate::vocabulary::Vocabulary;
 
 /// Frequent English function words and meeting fillers that carry no topic.
 const STOP_WORDS: &[&str] = &[
@@ -58,11 +61,11 @@ fn is_stop_word(word: &str) -> bool {
     STOP_WORDS.binary_search(&word).is_ok()
 }
 
-/// Sentences of a transcript turn: cut after a `.`, `?` or `!` that is
-/// followed by whitespace (QMSum turns are word-tokenized, "So . Right ?").
-/// Sentences keep their end mark and lose surrounding whitespace; empty ones
-/// are dropped.
-pub fn split_sentences(text: &str) -> Vec<String> {
+/// Sentences of a transcript turn, the units of the sentence baselines: cut
+/// after a `.`, `?` or `!` that is followed by whitespace (QMSum turns are
+/// word-tokenized, "So . Right ?"). Sentences keep their end mark and lose
+/// surrounding whitespace; empty ones are dropped.
+pub fn split_turn_sentences(text: &str) -> Vec<String> {
     let mut sentences = Vec::new();
     let mut start = 0;
     let mut chars = text.char_indices().peekable();
@@ -98,33 +101,52 @@ pub enum Fill {
     Reach,
 }
 
+impl FromStr for Fill {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        crate::choice::parse(
+            "fill rule",
+            name,
+            &[
+                ("stop", Self::Stop),
+                ("skip", Self::Skip),
+                ("reach", Self::Reach),
+            ],
+        )
+    }
+}
+
 /// Units taken from `order` (best first) whose `lengths` fit `budget`,
-/// returned in document order (ascending index). Indices in `order` must be
-/// below `lengths.len()`; zero-length units are taken for free.
+/// returned in document order (ascending index); zero-length units are taken
+/// for free. An index in `order` that has no length is an error.
 pub fn select_within_budget(
     order: &[usize],
     lengths: &[usize],
     budget: usize,
     fill: Fill,
-) -> Vec<usize> {
+) -> Result<Vec<usize>, String> {
+    if let Some(bad) = order.iter().find(|&&i| i >= lengths.len()) {
+        return Err(format!("unit {bad} out of range: {} units", lengths.len()));
+    }
     let mut used = 0usize;
     let mut chosen = Vec::new();
     for &unit in order {
-        if fill == Fill::Reach && used >= budget {
-            break;
-        }
         let length = lengths[unit];
-        if fill != Fill::Reach && used + length > budget {
-            match fill {
-                Fill::Stop => break,
-                _ => continue,
-            }
+        let fits = used
+            .checked_add(length)
+            .is_some_and(|total| total <= budget);
+        match fill {
+            Fill::Reach if used >= budget => break,
+            Fill::Stop if !fits => break,
+            Fill::Skip if !fits => continue,
+            _ => {}
         }
-        used += length;
+        used = used.saturating_add(length);
         chosen.push(unit);
     }
     chosen.sort_unstable();
-    chosen
+    Ok(chosen)
 }
 
 /// Indices sorted by descending score; equal scores keep document order, so
@@ -139,8 +161,10 @@ pub fn order_by_score(scores: &[f64]) -> Vec<usize> {
 /// `window` units away on each side. Relevant passages of a meeting run over
 /// many consecutive turns, most of which do not repeat the query's words;
 /// smoothing lets a turn inherit relevance from the turns around it.
-/// `window` 0 returns the scores unchanged.
+/// `window` 0 returns the scores unchanged; a window wider than the scores
+/// is as wide as the scores.
 pub fn smooth_with_neighbours(scores: &[f64], window: usize) -> Vec<f64> {
+    let window = window.min(scores.len());
     (0..scores.len())
         .map(|i| {
             let mut total = scores[i];
@@ -158,51 +182,20 @@ pub fn smooth_with_neighbours(scores: &[f64], window: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Sorted, distinct turn indices merged into inclusive spans of neighbours:
-/// [1, 2, 3, 7] -> [(1, 3), (7, 7)].
-pub fn merge_spans(sorted: &[usize]) -> Vec<(usize, usize)> {
+/// Turn indices (in any order, repeats allowed) merged into sorted inclusive
+/// spans of neighbours: [7, 1, 2, 3, 2] -> [(1, 3), (7, 7)].
+pub fn merge_spans(indices: &[usize]) -> Vec<(usize, usize)> {
+    let mut sorted = indices.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
     let mut spans: Vec<(usize, usize)> = Vec::new();
-    for &index in sorted {
+    for index in sorted {
         match spans.last_mut() {
-            Some((_, end)) if *end + 1 >= index => *end = (*end).max(index),
+            Some((_, end)) if *end + 1 == index => *end = index,
             _ => spans.push((index, index)),
         }
     }
     spans
-}
-
-/// Maps words to dense ids so the ranking loops compare integers.
-#[derive(Default)]
-pub struct Vocabulary {
-    ids: HashMap<String, u32>,
-}
-
-impl Vocabulary {
-    pub fn id(&mut self, word: &str) -> u32 {
-        if let Some(&id) = self.ids.get(word) {
-            return id;
-        }
-        let id = self.ids.len() as u32;
-        self.ids.insert(word.to_owned(), id);
-        id
-    }
-
-    /// The id of a known word, None for a word never seen.
-    pub fn get(&self, word: &str) -> Option<u32> {
-        self.ids.get(word).copied()
-    }
-
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-
-    pub fn ids(&mut self, words: &[String]) -> Vec<u32> {
-        words.iter().map(|w| self.id(w)).collect()
-    }
 }
 
 /// Per-document term counts and document frequencies over a shared
@@ -269,33 +262,51 @@ mod tests {
     #[test]
     fn sentences_split_after_end_marks() {
         assert_eq!(
-            split_sentences("So . Right ? We use 2.5 volts ! ok"),
+            split_turn_sentences("So . Right ? We use 2.5 volts ! ok"),
             ["So .", "Right ?", "We use 2.5 volts !", "ok"]
         );
-        assert_eq!(split_sentences("  "), Vec::<String>::new());
-        assert_eq!(split_sentences("Done."), ["Done."]);
+        assert_eq!(split_turn_sentences("  "), Vec::<String>::new());
+        assert_eq!(split_turn_sentences("Done."), ["Done."]);
+    }
+
+    fn select(order: &[usize], lengths: &[usize], budget: usize, fill: Fill) -> Vec<usize> {
+        select_within_budget(order, lengths, budget, fill).unwrap()
     }
 
     #[test]
     fn budget_fill_rules() {
         let lengths = [5, 3, 8, 2];
         let order = [2, 0, 1, 3];
-        assert_eq!(select_within_budget(&order, &lengths, 10, Fill::Stop), [2]);
+        assert_eq!(select(&order, &lengths, 10, Fill::Stop), [2]);
+        assert_eq!(select(&order, &lengths, 10, Fill::Skip), [2, 3]);
+        assert_eq!(select(&order, &lengths, 10, Fill::Reach), [0, 2]);
+        assert_eq!(select(&order, &lengths, 1, Fill::Skip), Vec::<usize>::new());
         assert_eq!(
-            select_within_budget(&order, &lengths, 10, Fill::Skip),
-            [2, 3]
-        );
-        assert_eq!(
-            select_within_budget(&order, &lengths, 10, Fill::Reach),
-            [0, 2]
-        );
-        assert_eq!(
-            select_within_budget(&order, &lengths, 1, Fill::Skip),
+            select(&order, &lengths, 0, Fill::Reach),
             Vec::<usize>::new()
         );
+    }
+
+    #[test]
+    fn huge_budgets_and_lengths_do_not_overflow() {
+        let lengths = [usize::MAX, 3, usize::MAX];
+        let order = [1, 0, 2];
+        let all = [0, 1, 2];
+        assert_eq!(select(&order, &lengths, usize::MAX, Fill::Stop), [1]);
+        assert_eq!(select(&order, &lengths, usize::MAX, Fill::Skip), [1]);
+        // Reach stops once the budget is reached, here by saturation.
+        assert_eq!(select(&order, &lengths, usize::MAX, Fill::Reach), [0, 1]);
+        assert_eq!(select(&order, &[0, 0, 0], usize::MAX, Fill::Stop), all);
+    }
+
+    #[test]
+    fn unknown_units_and_fill_rules_are_errors() {
+        let err = select_within_budget(&[0, 3], &[1, 1], 5, Fill::Skip).unwrap_err();
+        assert_eq!(err, "unit 3 out of range: 2 units");
+        assert_eq!("reach".parse::<Fill>(), Ok(Fill::Reach));
         assert_eq!(
-            select_within_budget(&order, &lengths, 0, Fill::Reach),
-            Vec::<usize>::new()
+            "fill".parse::<Fill>().unwrap_err(),
+            "unknown fill rule \"fill\" (use stop, skip or reach)"
         );
     }
 
@@ -314,6 +325,10 @@ mod tests {
         );
         assert!(smooth_with_neighbours(&[], 3).is_empty());
         assert_eq!(smooth_with_neighbours(&[1.0], 100), [1.0]);
+        assert_eq!(
+            smooth_with_neighbours(&scores, usize::MAX),
+            smooth_with_neighbours(&scores, scores.len())
+        );
     }
 
     #[test]
@@ -321,5 +336,6 @@ mod tests {
         assert_eq!(merge_spans(&[1, 2, 3, 7, 9, 10]), [(1, 3), (7, 7), (9, 10)]);
         assert!(merge_spans(&[]).is_empty());
         assert_eq!(merge_spans(&[0]), [(0, 0)]);
+        assert_eq!(merge_spans(&[5, 1, 2, 2, 9, 8]), [(1, 2), (5, 5), (8, 9)]);
     }
 }

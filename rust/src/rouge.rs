@@ -15,23 +15,21 @@
 //!   the token counts of both summaries;
 //! - F-measure: `2 * p * r / (p + r)`, 0 when `p + r == 0` ([`fmeasure`]).
 //!
-//! Building blocks for incremental scoring (the extractive oracle) are public:
-//! [`tokenize`], [`Vocab`], [`ngram_counts`], [`ngram_overlap`], [`ngram_score`],
-//! [`lcs_length`] and [`fmeasure`]. To score one text against many others,
+//! The extractive oracle (`oracle.rs`) optimizes the same figures with
+//! [`tokenize`] and [`fmeasure`]. To score one text against many others,
 //! [`Scorer::prepare`] tokenizes it once into a [`PreparedText`] for
 //! [`Scorer::score_prepared`]; [`Scorer::score_batch`] does this for every
 //! distinct text of a batch and scores the pairs in parallel.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::Hash;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::lcs::{lcs_length_ids, Masks, UnionLcs, NO_ID};
-use crate::sentences;
 use crate::stem;
+use crate::summary_sentences;
+use crate::vocabulary::Vocabulary;
 
 /// Precision, recall and F-measure, as rouge-score's `Score` namedtuple.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -177,83 +175,37 @@ pub fn tokenize(text: &str, stem: bool) -> Vec<String> {
     tokens
 }
 
-/// Interns token strings as dense ids `0..len()`, so that texts scored
-/// against each other share ids. Equal tokens get equal ids.
-#[derive(Default, Debug)]
-pub struct Vocab {
-    ids: FxHashMap<Box<str>, u32>,
-}
-
-impl Vocab {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The id of `token`, adding it if new.
-    pub fn id(&mut self, token: &str) -> u32 {
-        if let Some(&id) = self.ids.get(token) {
-            return id;
+/// Token ids of `text` (interned in `vocab`) together with its sentence
+/// boundaries.
+fn document(vocab: &mut Vocabulary, text: &str, stem: bool, sentences: Sentences) -> Document {
+    let mut doc = Document::default();
+    // Ids of the raw (unstemmed) tokens of this text: most tokens repeat,
+    // and one lookup here replaces the stem cache and vocabulary lookups.
+    let mut raw_ids: FxHashMap<Box<str>, u32> = FxHashMap::default();
+    let mut id_of = |token: &str| match raw_ids.get(token) {
+        Some(&id) => id,
+        None => {
+            let id = with_stemmed(token, stem, |t| vocab.id(t));
+            raw_ids.insert(token.into(), id);
+            id
         }
-        let id = self.ids.len() as u32;
-        self.ids.insert(token.into(), id);
-        id
-    }
-
-    /// The id of `token`, if seen.
-    pub fn get(&self, token: &str) -> Option<u32> {
-        self.ids.get(token).copied()
-    }
-
-    /// Every (token, id) seen, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
-        self.ids.iter().map(|(token, &id)| (&**token, id))
-    }
-
-    /// Number of distinct tokens seen.
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-
-    /// Tokenizes `text` as [`tokenize`] does and returns the token ids.
-    pub fn tokenize(&mut self, text: &str, stem: bool) -> Vec<u32> {
-        self.document(text, stem, Sentences::Lines).ids
-    }
-
-    /// Token ids of `text` together with its sentence boundaries.
-    pub fn document(&mut self, text: &str, stem: bool, sentences: Sentences) -> Document {
-        let mut doc = Document::default();
-        // Ids of the raw (unstemmed) tokens of this text: most tokens repeat,
-        // and one lookup here replaces the stem cache and vocabulary lookups.
-        let mut raw_ids: FxHashMap<Box<str>, u32> = FxHashMap::default();
-        let mut id_of = |token: &str| match raw_ids.get(token) {
-            Some(&id) => id,
-            None => {
-                let id = with_stemmed(token, stem, |t| self.id(t));
-                raw_ids.insert(token.into(), id);
-                id
+    };
+    match sentences {
+        Sentences::Lines => scan_tokens(text, |token, new_line| {
+            if new_line {
+                doc.end_sentence();
             }
-        };
-        match sentences {
-            Sentences::Lines => scan_tokens(text, |token, new_line| {
-                if new_line {
-                    doc.end_sentence();
-                }
-                doc.ids.push(id_of(token));
-            }),
-            Sentences::Split => {
-                for sentence in sentences::split(text) {
-                    scan_tokens(sentence, |token, _| doc.ids.push(id_of(token)));
-                    doc.end_sentence();
-                }
+            doc.ids.push(id_of(token));
+        }),
+        Sentences::Split => {
+            for sentence in summary_sentences::split(text) {
+                scan_tokens(sentence, |token, _| doc.ids.push(id_of(token)));
+                doc.end_sentence();
             }
         }
-        doc.end_sentence();
-        doc
     }
+    doc.end_sentence();
+    doc
 }
 
 /// How rougeLsum finds sentences.
@@ -261,7 +213,7 @@ impl Vocab {
 pub enum Sentences {
     /// rouge-score's default: one sentence per line (`text.split("\n")`).
     Lines,
-    /// Our rule-based splitter ([`crate::sentences::split`]), rouge-score's
+    /// Our rule-based splitter ([`crate::summary_sentences::split`]), rouge-score's
     /// `split_summaries=True` without NLTK's punkt model.
     Split,
 }
@@ -280,47 +232,14 @@ impl Document {
             self.sentence_ends.push(self.ids.len());
         }
     }
-
-    /// The sentences that have tokens (rouge-score drops empty ones; sentences
-    /// without tokens change no count).
-    pub fn sentences(&self) -> impl Iterator<Item = &[u32]> {
-        let starts = std::iter::once(0).chain(self.sentence_ends.iter().copied());
-        starts
-            .zip(self.sentence_ends.iter())
-            .map(|(start, &end)| &self.ids[start..end])
-    }
 }
 
 // ---------------------------------------------------------------------------
 // ROUGE-N
 // ---------------------------------------------------------------------------
 
-/// Counts of the n-grams of `tokens` (rouge-score's `_create_ngrams`). Works
-/// with any token type: strings from [`tokenize`] or ids from [`Vocab`].
-pub fn ngram_counts<T: Hash + Eq + Clone>(tokens: &[T], n: usize) -> HashMap<Vec<T>, usize> {
-    let mut counts = HashMap::new();
-    if n == 0 {
-        return counts;
-    }
-    for gram in tokens.windows(n) {
-        *counts.entry(gram.to_vec()).or_insert(0) += 1;
-    }
-    counts
-}
-
-/// Clipped overlap: the sum over target n-grams of `min(target, prediction)`.
-pub fn ngram_overlap<K: Hash + Eq>(
-    target: &HashMap<K, usize>,
-    prediction: &HashMap<K, usize>,
-) -> usize {
-    target
-        .iter()
-        .map(|(gram, &count)| count.min(prediction.get(gram).copied().unwrap_or(0)))
-        .sum()
-}
-
 /// rouge-score's `_score_ngrams` from the overlap and the n-gram totals.
-pub fn ngram_score(overlap: usize, target_total: usize, prediction_total: usize) -> Score {
+fn ngram_score(overlap: usize, target_total: usize, prediction_total: usize) -> Score {
     let precision = overlap as f64 / prediction_total.max(1) as f64;
     let recall = overlap as f64 / target_total.max(1) as f64;
     Score::new(precision, recall)
@@ -330,9 +249,6 @@ pub fn ngram_score(overlap: usize, target_total: usize, prediction_total: usize)
 fn ngram_total(len: usize, n: usize) -> usize {
     (len + 1).saturating_sub(n)
 }
-
-/// Length of the longest common subsequence of `a` and `b` (bit-parallel).
-pub use crate::lcs::lcs_length;
 
 // ---------------------------------------------------------------------------
 // Texts prepared once, scored against many others
@@ -423,7 +339,7 @@ fn pack(gram: &[u32], bits: u32) -> u128 {
 /// A text tokenized once (tokens, sentences, unigram and n-gram counts), so
 /// that it can be scored against any number of other texts cheaply.
 pub struct PreparedText {
-    vocab: Vocab,
+    vocab: Vocabulary,
     doc: Document,
     counts: Vec<u32>,
     ngrams: Vec<Option<NgramTable>>,
@@ -431,8 +347,8 @@ pub struct PreparedText {
 
 impl PreparedText {
     fn new(text: &str, stem: bool, sentences: Sentences, ngram_sizes: &[usize]) -> Self {
-        let mut vocab = Vocab::new();
-        let doc = vocab.document(text, stem, sentences);
+        let mut vocab = Vocabulary::default();
+        let doc = document(&mut vocab, text, stem, sentences);
         let mut counts = vec![0u32; vocab.len()];
         for &id in &doc.ids {
             counts[id as usize] += 1;
@@ -452,12 +368,8 @@ impl PreparedText {
     }
 
     /// Number of tokens.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.doc.ids.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.doc.ids.is_empty()
     }
 }
 
@@ -697,10 +609,6 @@ impl Scorer {
         })
     }
 
-    pub fn types(&self) -> &[RougeType] {
-        &self.types
-    }
-
     /// Tokenizes `text` once for scoring against any other prepared text.
     pub fn prepare(&self, text: &str) -> PreparedText {
         let sizes: Vec<usize> = self
@@ -795,28 +703,32 @@ impl Scorer {
     }
 
     /// [`Scorer::score`] of each (target, prediction) pair, in parallel. Each
-    /// distinct text is tokenized once however often it occurs.
+    /// distinct text is tokenized once however often it occurs. Unequal
+    /// numbers of targets and predictions are an error.
     pub fn score_batch<S: AsRef<str> + Sync>(
         &self,
         targets: &[S],
         predictions: &[S],
-    ) -> Vec<Vec<Score>> {
+    ) -> Result<Vec<Vec<Score>>, String> {
+        same_length("targets", targets.len(), predictions.len())?;
         let texts = targets.iter().chain(predictions).map(AsRef::as_ref);
         let (prepared, positions) = self.prepare_distinct(texts);
         let (target_at, prediction_at) = positions.split_at(targets.len());
-        target_at
+        Ok(target_at
             .par_iter()
             .zip(prediction_at)
             .map(|(&t, &p)| self.score_prepared(&prepared[t], &prepared[p]))
-            .collect()
+            .collect())
     }
 
     /// [`Scorer::score_multi`] of each (targets, prediction) pair, in parallel.
+    /// Unequal numbers of target lists and predictions are an error.
     pub fn score_multi_batch<S: AsRef<str> + Sync>(
         &self,
         targets: &[Vec<S>],
         predictions: &[S],
-    ) -> Vec<Vec<Score>> {
+    ) -> Result<Vec<Vec<Score>>, String> {
+        same_length("target lists", targets.len(), predictions.len())?;
         let texts = predictions
             .iter()
             .chain(targets.iter().flatten())
@@ -829,17 +741,47 @@ impl Scorer {
             target_at.push(here);
             rest = tail;
         }
-        target_at
+        Ok(target_at
             .par_iter()
             .zip(prediction_at)
             .map(|(ts, &p)| self.best_of(ts.iter().map(|&t| &prepared[t]), &prepared[p]))
-            .collect()
+            .collect())
+    }
+}
+
+fn same_length(what: &str, targets: usize, predictions: usize) -> Result<(), String> {
+    if targets == predictions {
+        Ok(())
+    } else {
+        Err(format!("{targets} {what} but {predictions} predictions"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+    use std::hash::Hash;
+
+    /// rouge-score's `_create_ngrams`: counts of the n-grams of `tokens`.
+    fn ngram_counts<T: Hash + Eq + Clone>(tokens: &[T], n: usize) -> HashMap<Vec<T>, usize> {
+        let mut counts = HashMap::new();
+        for gram in tokens.windows(n) {
+            *counts.entry(gram.to_vec()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Clipped overlap: the sum over target n-grams of `min(target, prediction)`.
+    fn ngram_overlap<K: Hash + Eq>(
+        target: &HashMap<K, usize>,
+        prediction: &HashMap<K, usize>,
+    ) -> usize {
+        target
+            .iter()
+            .map(|(gram, &count)| count.min(prediction.get(gram).copied().unwrap_or(0)))
+            .sum()
+    }
 
     fn scorer(types: &[&str], stem: bool) -> Scorer {
         Scorer::new(types, stem, false).unwrap()
@@ -950,7 +892,7 @@ mod tests {
             vec![],
         ];
         let preds = vec!["a cat sat on the mat", "one two", "x"];
-        let batch = s.score_multi_batch(&targets, &preds);
+        let batch = s.score_multi_batch(&targets, &preds).unwrap();
         for i in 0..3 {
             assert_eq!(batch[i], s.score_multi(&targets[i], preds[i]));
         }
@@ -978,9 +920,17 @@ mod tests {
         let s = scorer(&["rouge1", "rouge2", "rougeL", "rougeLsum"], true);
         let targets = vec!["the cats sat\non mats", "one two", ""];
         let preds = vec!["a cat sat on the mat", "two one two", "x"];
-        let batch = s.score_batch(&targets, &preds);
+        let batch = s.score_batch(&targets, &preds).unwrap();
         for i in 0..3 {
             assert_eq!(batch[i], s.score(targets[i], preds[i]));
         }
+        assert_eq!(
+            s.score_batch(&targets, &preds[..2]).unwrap_err(),
+            "3 targets but 2 predictions"
+        );
+        assert_eq!(
+            s.score_multi_batch(&[vec!["a"]], &[]).unwrap_err(),
+            "1 target lists but 0 predictions"
+        );
     }
 }

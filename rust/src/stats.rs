@@ -1,303 +1,5 @@
-//! Exact token counting and length statistics.
-//!
-//! Counts equal HF tokenizers `encode(text, add_special_tokens=False)` lengths.
-//! QMSum asks several queries about each meeting, so most prompts share a long
-//! transcript. For tokenizers whose pipeline provably splits at a space that
-//! follows a non-space character (GPT-2 style byte-level BPE, like gpt-neox-20b),
-//! a transcript is cut into segments at such points and each segment is counted
-//! once; a prompt's count is then its short edges plus the shared middle.
-//! Other tokenizers count every full prompt, still in parallel.
-
-use rayon::prelude::*;
-use rustc_hash::FxHashMap;
-use serde_json::Value;
-use std::sync::RwLock;
-use tokenizers::{Model, OffsetReferential, OffsetType, PreTokenizer, Tokenizer};
-
-/// Bytes between segment cuts: small enough to spread one long transcript over
-/// all cores, large enough that per-call overhead does not matter.
-const SEGMENT_BYTES: usize = 4096;
-
-/// Most distinct pre-token words remembered; QMSum has far fewer, and the cap
-/// keeps memory bounded on other text.
-const WORD_CACHE_LIMIT: usize = 1 << 18;
-
-pub struct TokenCounter {
-    tokenizer: Tokenizer,
-    splits_exactly: bool,
-    /// Token count per byte-level pre-token, shared by all threads. Only used
-    /// when `splits_exactly`: there the count of a text is the sum of its
-    /// added tokens and the model's counts of each pre-token, and a word's
-    /// count does not depend on its neighbours.
-    words: RwLock<FxHashMap<Box<str>, u32>>,
-}
-
-/// A prompt: `prefix + transcripts[index] + suffix`.
-pub type Prompt = (String, usize, String);
-
-impl TokenCounter {
-    pub fn from_file(path: &str) -> Result<Self, String> {
-        let json = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read tokenizer {path}: {e}"))?;
-        Self::from_json(&json).map_err(|e| format!("cannot load tokenizer {path}: {e}"))
-    }
-
-    pub fn from_json(json: &str) -> Result<Self, String> {
-        let config: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        let mut tokenizer: Tokenizer = json.parse().map_err(|e| format!("{e}"))?;
-        // Counting measures the whole text; a saved truncation or padding
-        // setting would silently change the figures.
-        tokenizer
-            .with_truncation(None)
-            .map_err(|e| format!("{e}"))?;
-        tokenizer.with_padding(None);
-        Ok(Self {
-            tokenizer,
-            splits_exactly: splits_at_spaces(&config),
-            words: RwLock::new(FxHashMap::default()),
-        })
-    }
-
-    /// Whether prompts sharing a transcript are counted from one tokenization.
-    pub fn splits_exactly(&self) -> bool {
-        self.splits_exactly
-    }
-
-    pub fn count(&self, text: &str) -> Result<usize, String> {
-        if self.splits_exactly {
-            if let Some(pre_tokenizer) = self.tokenizer.get_pre_tokenizer() {
-                return self.count_words(pre_tokenizer, text);
-            }
-        }
-        self.count_encoding(text)
-    }
-
-    /// The reference: length of the full `Encoding`.
-    pub fn count_encoding(&self, text: &str) -> Result<usize, String> {
-        self.tokenizer
-            .encode_fast(text, false)
-            .map(|encoding| encoding.len())
-            .map_err(|e| format!("tokenizer failed: {e}"))
-    }
-
-    /// The steps of `encode_fast` up to the model (added tokens, normalizer,
-    /// pre-tokenizer), then a cached count per pre-token instead of building
-    /// the `Encoding`: with few distinct words, nearly every word is a hit and
-    /// neither BPE nor the token strings and offsets are made.
-    fn count_words<P: PreTokenizer>(&self, pre_tokenizer: &P, text: &str) -> Result<usize, String> {
-        let mut pieces = self
-            .tokenizer
-            .get_added_vocabulary()
-            .extract_and_normalize(self.tokenizer.get_normalizer(), text);
-        pre_tokenizer
-            .pre_tokenize(&mut pieces)
-            .map_err(|e| format!("tokenizer failed: {e}"))?;
-        let splits = pieces.get_splits(OffsetReferential::Normalized, OffsetType::None);
-        let mut total = 0usize;
-        let mut misses: Vec<&str> = Vec::new();
-        {
-            let words = self.words.read().unwrap_or_else(|e| e.into_inner());
-            for (word, _, tokens) in &splits {
-                match tokens {
-                    // An added token, already matched.
-                    Some(tokens) => total += tokens.len(),
-                    None => match words.get(*word) {
-                        Some(&n) => total += n as usize,
-                        None => misses.push(word),
-                    },
-                }
-            }
-        }
-        if misses.is_empty() {
-            return Ok(total);
-        }
-        let model = self.tokenizer.get_model();
-        let mut learned = Vec::with_capacity(misses.len());
-        for word in misses {
-            let n = model
-                .tokenize(word)
-                .map_err(|e| format!("tokenizer failed: {e}"))?
-                .len();
-            total += n;
-            learned.push((word, n as u32));
-        }
-        let mut words = self.words.write().unwrap_or_else(|e| e.into_inner());
-        for (word, n) in learned {
-            if words.len() >= WORD_CACHE_LIMIT {
-                break;
-            }
-            words.entry(word.into()).or_insert(n);
-        }
-        Ok(total)
-    }
-
-    pub fn count_batch(&self, texts: &[String]) -> Result<Vec<usize>, String> {
-        texts.par_iter().map(|text| self.count(text)).collect()
-    }
-
-    /// Token counts of prompts `prefix + transcripts[i] + suffix`.
-    pub fn count_prompts(
-        &self,
-        transcripts: &[String],
-        prompts: &[Prompt],
-    ) -> Result<Vec<usize>, String> {
-        if let Some((_, index, _)) = prompts.iter().find(|p| p.1 >= transcripts.len()) {
-            return Err(format!(
-                "prompt refers to transcript {index}, but there are {}",
-                transcripts.len()
-            ));
-        }
-        if !self.splits_exactly {
-            return prompts
-                .par_iter()
-                .map(|(prefix, i, suffix)| {
-                    self.count(&format!("{prefix}{}{suffix}", transcripts[*i]))
-                })
-                .collect();
-        }
-        let shared = self.shared_transcript_counts(transcripts)?;
-        prompts
-            .par_iter()
-            .map(|(prefix, i, suffix)| {
-                let split = &shared[*i];
-                let text = &transcripts[*i];
-                match split.cuts {
-                    Some((first, last)) => {
-                        let head = self.count(&format!("{prefix}{}", &text[..first]))?;
-                        let tail = self.count(&format!("{}{suffix}", &text[last..]))?;
-                        Ok(head + split.middle + tail)
-                    }
-                    None => self.count(&format!("{prefix}{text}{suffix}")),
-                }
-            })
-            .collect()
-    }
-
-    /// Cuts each transcript at safe points and counts its middle once.
-    fn shared_transcript_counts(&self, transcripts: &[String]) -> Result<Vec<SharedCount>, String> {
-        let segments: Vec<(usize, &str)> = transcripts
-            .iter()
-            .enumerate()
-            .flat_map(|(i, text)| {
-                let cuts = safe_cuts(text, SEGMENT_BYTES);
-                cuts.windows(2)
-                    .map(|w| (i, &text[w[0]..w[1]]))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        let counts: Vec<usize> = segments
-            .par_iter()
-            .map(|(_, segment)| self.count(segment))
-            .collect::<Result<_, _>>()?;
-        let mut shared: Vec<SharedCount> = transcripts
-            .iter()
-            .map(|text| {
-                let cuts = safe_cuts(text, SEGMENT_BYTES);
-                SharedCount {
-                    cuts: (cuts.len() >= 2).then(|| (cuts[0], cuts[cuts.len() - 1])),
-                    middle: 0,
-                }
-            })
-            .collect();
-        for ((i, _), count) in segments.iter().zip(counts) {
-            shared[*i].middle += count;
-        }
-        Ok(shared)
-    }
-}
-
-struct SharedCount {
-    /// First and last cut; the text between them is counted in `middle`.
-    cuts: Option<(usize, usize)>,
-    middle: usize,
-}
-
-/// Byte offsets of safe cut points, about `every` bytes apart: positions of a
-/// U+0020 space whose previous character is not whitespace. For a GPT-2 style
-/// byte-level pipeline no pre-token, added token or NFC composition spans such
-/// a point, so counts of the pieces add up to the count of the whole.
-pub fn safe_cuts(text: &str, every: usize) -> Vec<usize> {
-    let mut cuts = Vec::new();
-    let mut next_allowed = 0;
-    let mut previous_is_space = true;
-    for (offset, ch) in text.char_indices() {
-        if ch == ' ' && !previous_is_space && offset >= next_allowed {
-            cuts.push(offset);
-            next_allowed = offset + every;
-        }
-        previous_is_space = ch.is_whitespace();
-    }
-    // Keep the last cut close to the end, so the per-prompt tail stays short.
-    if let Some(last_space) = last_safe_cut(text) {
-        if cuts.last().is_some_and(|&c| c < last_space) {
-            cuts.push(last_space);
-        }
-    }
-    cuts
-}
-
-fn last_safe_cut(text: &str) -> Option<usize> {
-    let mut chars = text.char_indices().rev().peekable();
-    while let Some((offset, ch)) = chars.next() {
-        if ch == ' ' {
-            if let Some(&(_, before)) = chars.peek() {
-                if !before.is_whitespace() {
-                    return Some(offset);
-                }
-            }
-        }
-    }
-    None
-}
-
-/// True when the tokenizer's pipeline is known to split at every safe cut.
-fn splits_at_spaces(config: &Value) -> bool {
-    normalizer_is_local(&config["normalizer"])
-        && pre_tokenizer_is_gpt2_bytelevel(&config["pre_tokenizer"])
-        && added_tokens_respect_cuts(&config["added_tokens"])
-}
-
-fn normalizer_is_local(normalizer: &Value) -> bool {
-    match normalizer["type"].as_str() {
-        None => normalizer.is_null(),
-        Some("NFC") => true,
-        Some("Sequence") => normalizer["normalizers"]
-            .as_array()
-            .is_some_and(|all| all.iter().all(normalizer_is_local)),
-        Some(_) => false,
-    }
-}
-
-fn pre_tokenizer_is_gpt2_bytelevel(pre: &Value) -> bool {
-    match pre["type"].as_str() {
-        Some("ByteLevel") => {
-            pre["add_prefix_space"].as_bool() == Some(false)
-                && pre["use_regex"].as_bool().unwrap_or(true)
-        }
-        Some("Sequence") => pre["pretokenizers"]
-            .as_array()
-            .is_some_and(|all| all.len() == 1 && pre_tokenizer_is_gpt2_bytelevel(&all[0])),
-        _ => false,
-    }
-}
-
-fn added_tokens_respect_cuts(tokens: &Value) -> bool {
-    let Some(tokens) = tokens.as_array() else {
-        return tokens.is_null();
-    };
-    tokens.iter().all(|token| {
-        let flag = |name: &str| token[name].as_bool().unwrap_or(false);
-        let content = token["content"].as_str().unwrap_or("");
-        !flag("lstrip") && !flag("rstrip") && !flag("single_word") && !joins_word_and_space(content)
-    })
-}
-
-fn joins_word_and_space(content: &str) -> bool {
-    let chars: Vec<char> = content.chars().collect();
-    chars
-        .windows(2)
-        .any(|w| !w[0].is_whitespace() && w[1].is_whitespace())
-}
+//! Length statistics of token counts: the summary of a list of lengths, and
+//! the share of lengths that fit a context window.
 
 /// Summary of a list of lengths; percentiles interpolate linearly between
 /// order statistics, as numpy's default does.
@@ -312,13 +14,15 @@ pub struct LengthSummary {
     pub max: usize,
 }
 
+/// The summary of `lengths`; None when there are none.
 pub fn summarize(lengths: &[usize]) -> Option<LengthSummary> {
     if lengths.is_empty() {
         return None;
     }
     let mut sorted = lengths.to_vec();
     sorted.sort_unstable();
-    let total: usize = sorted.iter().sum();
+    // In 128 bits, the sum of any number of lengths cannot overflow.
+    let total: u128 = sorted.iter().map(|&n| n as u128).sum();
     Some(LengthSummary {
         count: sorted.len(),
         mean: total as f64 / sorted.len() as f64,
@@ -347,115 +51,17 @@ pub fn fit_share(lengths: &[usize], window: usize, reserve: usize) -> f64 {
     lengths.iter().filter(|&&n| n <= budget).count() as f64 / lengths.len() as f64
 }
 
+/// [`fit_share`] for each of `windows`, in order.
+pub fn fit_shares(lengths: &[usize], windows: &[usize], reserve: usize) -> Vec<f64> {
+    windows
+        .iter()
+        .map(|&window| fit_share(lengths, window, reserve))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bundled() -> TokenCounter {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../python/qmsum_fast/_data/tokenizers/gpt-neox-20b/tokenizer.json"
-        );
-        TokenCounter::from_file(path).unwrap()
-    }
-
-    #[test]
-    fn gpt_neox_is_split_exactly() {
-        assert!(bundled().splits_exactly());
-    }
-
-    #[test]
-    fn cuts_follow_non_space_characters() {
-        let text = "a b  c\n d e";
-        let cuts = safe_cuts(text, 1);
-        assert_eq!(cuts, vec![1, 3, 9]);
-        for cut in cuts {
-            assert_eq!(&text[cut..cut + 1], " ");
-        }
-    }
-
-    #[test]
-    fn cuts_respect_char_boundaries() {
-        let text = "é ü  ñ";
-        for cut in safe_cuts(text, 1) {
-            assert!(text.is_char_boundary(cut));
-        }
-    }
-
-    #[test]
-    fn prompt_counts_equal_full_counts() {
-        let counter = bundled();
-        let transcript = "grad a: so we 're going to  talk about the    belief-net . \
-            professor b: okay . { vocalsound } i think ...\n\nphd c: ÷ naïve café 1234567 , yeah ."
-            .repeat(300);
-        let prompts = vec![
-            (
-                "### Input:\n".to_string(),
-                0,
-                "\n\n### Response:".to_string(),
-            ),
-            ("query ".to_string(), 0, " end".to_string()),
-            ("".to_string(), 0, "".to_string()),
-            ("x".to_string(), 1, "y".to_string()),
-        ];
-        let transcripts = vec![transcript, "   ".to_string()];
-        let got = counter.count_prompts(&transcripts, &prompts).unwrap();
-        for ((prefix, i, suffix), n) in prompts.iter().zip(got) {
-            let full = counter
-                .count(&format!("{prefix}{}{suffix}", transcripts[*i]))
-                .unwrap();
-            assert_eq!(n, full);
-        }
-    }
-
-    #[test]
-    fn word_counts_equal_encoding_counts() {
-        let counter = bundled();
-        let long_word = "x".repeat(300) + &"é".repeat(200);
-        let texts = [
-            "",
-            " ",
-            "hello<|endoftext|>world",
-            "a<|endoftext|> <|endoftext|>  b<|padding|>c",
-            "so   the\u{a0}café naïve 😀😀 e\u{301}tude \n\n\t x",
-            &long_word,
-            "grad a: so we 're going to  talk about the    belief-net .",
-        ];
-        // Twice: the second pass counts from the word cache.
-        for _ in 0..2 {
-            for text in texts {
-                assert_eq!(
-                    counter.count(text).unwrap(),
-                    counter.count_encoding(text).unwrap(),
-                    "{text:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn bad_transcript_index_is_an_error() {
-        let err = bundled()
-            .count_prompts(&[], &[("a".into(), 0, "b".into())])
-            .unwrap_err();
-        assert!(err.contains("transcript 0"));
-    }
-
-    #[test]
-    fn non_bytelevel_tokenizers_count_full_prompts() {
-        let config: Value = serde_json::json!({
-            "normalizer": null,
-            "pre_tokenizer": {"type": "Metaspace", "replacement": "▁"},
-            "added_tokens": []
-        });
-        assert!(!splits_at_spaces(&config));
-        let rstrip: Value = serde_json::json!({
-            "normalizer": {"type": "NFC"},
-            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false},
-            "added_tokens": [{"content": "<x>", "rstrip": true}]
-        });
-        assert!(!splits_at_spaces(&rstrip));
-    }
 
     #[test]
     fn summary_matches_numpy_percentiles() {
@@ -465,11 +71,19 @@ mod tests {
         assert!((s.p90 - 7.6).abs() < 1e-12);
         assert_eq!((s.min, s.max, s.count), (1, 10, 5));
         assert!(summarize(&[]).is_none());
+        let huge = summarize(&[usize::MAX, usize::MAX, 1]).unwrap();
+        assert_eq!(huge.mean, (2.0 * usize::MAX as f64 + 1.0) / 3.0);
+        assert_eq!(huge.max, usize::MAX);
     }
 
     #[test]
     fn fit_share_keeps_the_reserve() {
         assert_eq!(fit_share(&[100, 200, 300], 300, 100), 2.0 / 3.0);
         assert_eq!(fit_share(&[], 10, 0), 0.0);
+        assert_eq!(fit_share(&[5], 3, usize::MAX), 0.0);
+        assert_eq!(
+            fit_shares(&[1, 5, usize::MAX], &[4, usize::MAX], 0),
+            [1.0 / 3.0, 1.0]
+        );
     }
 }

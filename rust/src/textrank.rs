@@ -5,7 +5,7 @@
 //! denominator is zero (two one-word units) the pair gets no edge, as in the
 //! common implementations, so single fillers cannot dominate the graph.
 
-use crate::rank::Vocabulary;
+use crate::vocabulary::Vocabulary;
 
 pub const DAMPING: f64 = 0.85;
 const MAX_ITERATIONS: usize = 200;

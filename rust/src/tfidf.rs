@@ -4,7 +4,8 @@
 //! (scikit-learn's default), computed over the units of one meeting; the query
 //! is weighted with the same idf. Words absent from the meeting are ignored.
 
-use crate::rank::{TermCounts, Vocabulary};
+use crate::rank::TermCounts;
+use crate::vocabulary::Vocabulary;
 use std::collections::HashMap;
 
 pub struct TfIdf {

@@ -2,7 +2,7 @@
 //! sentence.
 //!
 //! The QMSum recipe ran `nltk.word_tokenize`, which splits sentences with Punkt
-//! (`punkt.rs`) and then applies this tokenizer to each sentence. The tokenizer is a
+//! (`preprocess_sentences.rs`) and then applies this tokenizer to each sentence. The tokenizer is a
 //! fixed sequence of regular-expression substitutions; each pass below reproduces one
 //! Python `re.sub` exactly (leftmost, non-overlapping matches, Python's `\w`, `\s`, `\d`,
 //! `$` and `(?i)`), written as a scan so that no pass needs look-around.
@@ -33,13 +33,6 @@ pub fn tokenize_into(sentence: &str, out: &mut String) {
         out.push_str(token);
         out.push(' ');
     }
-}
-
-/// The tokens of `sentence`, as `NLTKWordTokenizer().tokenize(sentence)` (NLTK 3.8.1).
-pub fn tokens(sentence: &str) -> Vec<String> {
-    split_whitespace(&rewrite(sentence))
-        .map(str::to_owned)
-        .collect()
 }
 
 /// The sentence after all substitutions; splitting it on whitespace gives the tokens.
@@ -542,8 +535,14 @@ fn split_t_contractions(text: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// The tokens of `sentence`, as `NLTKWordTokenizer().tokenize(sentence)`.
     fn tok(sentence: &str) -> Vec<String> {
-        tokens(sentence)
+        let mut out = String::new();
+        tokenize_into(sentence, &mut out);
+        out.split(' ')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     #[test]

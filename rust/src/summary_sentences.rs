@@ -1,4 +1,5 @@
-//! A small rule-based sentence splitter for rougeLsum with `split_summaries`.
+//! The sentences of a summary for rougeLsum with `split_summaries`: a small
+//! rule-based sentence splitter.
 //!
 //! rouge-score calls `nltk.sent_tokenize` (the Punkt model) when
 //! `split_summaries=True`; Punkt's data cannot be downloaded here, so this is

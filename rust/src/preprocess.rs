@@ -1,15 +1,16 @@
 //! QMSum preprocessing: the upstream data-processing recipe (Yale-LILY/QMSum).
 //!
-//! Text is lowercased and word-tokenized as `nltk.word_tokenize` did it (Punkt sentences,
-//! `punkt.rs`, then the Treebank tokenizer on each, `treebank.rs`), tokens joined by single
-//! spaces. A meeting becomes one string: each turn is `speaker.lower() + ": " + tokens`,
-//! turns joined by one space, then the speech-recognition noise markers are removed from
-//! the joined transcript (`NOISE_REPLACEMENTS`, in order). Queries and answers are
-//! tokenized the same way with no replacements.
+//! Text is lowercased and word-tokenized as `nltk.word_tokenize` did it (Punkt
+//! sentences, `preprocess_sentences.rs`, then the Treebank tokenizer on each,
+//! `treebank.rs`), tokens joined by single spaces. A meeting becomes one string: each
+//! turn is `speaker.lower() + ": " + tokens`, turns joined by one space, then the
+//! speech-recognition noise markers are removed from the joined transcript
+//! (`NOISE_REPLACEMENTS`, in order). Queries and answers are tokenized the same way
+//! with no replacements.
 
 use rayon::prelude::*;
 
-use crate::{punkt, treebank};
+use crate::{preprocess_sentences, treebank};
 
 /// The recipe's replacements, applied in this order to the joined transcript.
 pub const NOISE_REPLACEMENTS: [(&str, &str); 9] = [
@@ -24,20 +25,12 @@ pub const NOISE_REPLACEMENTS: [(&str, &str); 9] = [
     ("{ gap } ", ""),
 ];
 
-/// The tokens of `text` as `nltk.word_tokenize(text)` (no lowercasing).
-pub fn word_tokenize(text: &str) -> Vec<String> {
-    punkt::sentences(text)
-        .into_iter()
-        .flat_map(treebank::tokens)
-        .collect()
-}
-
 /// `" ".join(word_tokenize(text.lower()))`: a query or an answer.
 pub fn tokenize_text(text: &str) -> String {
     // `str::to_lowercase` applies the same full mappings (and final sigma) as `str.lower`.
     let lower = text.to_lowercase();
     let mut out = String::with_capacity(lower.len() + lower.len() / 4);
-    for sentence in punkt::sentences(&lower) {
+    for sentence in preprocess_sentences::split(&lower) {
         treebank::tokenize_into(sentence, &mut out);
     }
     if out.ends_with(' ') {
@@ -161,13 +154,5 @@ mod tests {
         assert_eq!(raw_transcripts(&["A {vocalsound} B."]), ["a b ."]);
         let meetings = vec![vec![("X", "One ."), ("Y", "Two .")]];
         assert_eq!(transcripts(&meetings), ["x: one . y: two ."]);
-    }
-
-    #[test]
-    fn word_tokenize_keeps_case() {
-        assert_eq!(
-            word_tokenize("Mr. Smith left. OK?"),
-            ["Mr", ".", "Smith", "left", ".", "OK", "?"]
-        );
     }
 }

@@ -1,4 +1,6 @@
-//! Sentence splitting as NLTK's Punkt does it with no trained parameters.
+//! The sentences QMSum preprocessing cuts text into before word tokenization
+//! (`preprocess.rs`): sentence splitting as NLTK's Punkt does it with no trained
+//! parameters.
 //!
 //! The QMSum reference data matches `PunktSentenceTokenizer()` (NLTK 3.8.1, no abbreviation
 //! list, collocations, sentence starters or orthographic statistics) on every example, so
@@ -19,13 +21,13 @@ use crate::pyunicode::{
 };
 
 /// The sentences of `text`, as `PunktSentenceTokenizer().tokenize(text)`.
-pub fn sentences(text: &str) -> Vec<&str> {
+pub fn split(text: &str) -> Vec<&str> {
     let slice = |(start, end)| if start < end { &text[start..end] } else { "" };
     sentence_spans(text).into_iter().map(slice).collect()
 }
 
 /// Byte spans of the sentences of `text` (a span may be empty where Punkt's is).
-pub fn sentence_spans(text: &str) -> Vec<(usize, usize)> {
+fn sentence_spans(text: &str) -> Vec<(usize, usize)> {
     realign_boundaries(text, &raw_slices(text))
 }
 
@@ -327,51 +329,51 @@ mod tests {
     #[test]
     fn splits_after_periods_and_question_marks() {
         assert_eq!(
-            sentences("wireless headset ? ok ."),
+            split("wireless headset ? ok ."),
             ["wireless headset ?", "ok ."]
         );
         assert_eq!(
-            sentences("the team met. then they left."),
+            split("the team met. then they left."),
             ["the team met.", "then they left."]
         );
         assert_eq!(
-            sentences("clean ( i.e. spell checked )"),
+            split("clean ( i.e. spell checked )"),
             ["clean ( i.e.", "spell checked )"]
         );
     }
 
     #[test]
     fn initials_and_numbers_before_lowercase_stay() {
-        assert_eq!(sentences("plan a. then b"), ["plan a. then b"]);
-        assert_eq!(sentences("in 2001. then"), ["in 2001. then"]);
-        assert_eq!(sentences("in 2001. (then)"), ["in 2001.", "(then)"]);
-        assert_eq!(sentences("it was 5. ."), ["it was 5. ."]);
-        assert_eq!(sentences("plan A. Then"), ["plan A. Then"]);
-        assert_eq!(sentences("in 2001. Then"), ["in 2001.", "Then"]);
+        assert_eq!(split("plan a. then b"), ["plan a. then b"]);
+        assert_eq!(split("in 2001. then"), ["in 2001. then"]);
+        assert_eq!(split("in 2001. (then)"), ["in 2001.", "(then)"]);
+        assert_eq!(split("it was 5. ."), ["it was 5. ."]);
+        assert_eq!(split("plan A. Then"), ["plan A. Then"]);
+        assert_eq!(split("in 2001. Then"), ["in 2001.", "Then"]);
     }
 
     #[test]
     fn ellipses_do_not_split() {
-        assert_eq!(sentences("well... maybe"), ["well... maybe"]);
+        assert_eq!(split("well... maybe"), ["well... maybe"]);
         // Spaced dots are one word token, but each `.` is also a candidate: two breaks.
-        assert_eq!(sentences("well . . . maybe"), ["well .", ".", ".", "maybe"]);
+        assert_eq!(split("well . . . maybe"), ["well .", ".", ".", "maybe"]);
     }
 
     #[test]
     fn closing_brackets_and_quotes_realign() {
-        assert_eq!(sentences("( time etc. ) : x"), ["( time etc. )", ": x"]);
+        assert_eq!(split("( time etc. ) : x"), ["( time etc. )", ": x"]);
         assert_eq!(
-            sentences("he said \"stop.\" then"),
+            split("he said \"stop.\" then"),
             ["he said \"stop.\"", "then"]
         );
-        assert_eq!(sentences("what?! no"), ["what?!", "no"]);
+        assert_eq!(split("what?! no"), ["what?!", "no"]);
     }
 
     #[test]
     fn trailing_whitespace_and_empty_text() {
-        assert_eq!(sentences("one.  two.  "), ["one.", "two."]);
-        assert!(sentences("").is_empty());
-        assert!(sentences("   ").is_empty());
+        assert_eq!(split("one.  two.  "), ["one.", "two."]);
+        assert!(split("").is_empty());
+        assert!(split("   ").is_empty());
     }
 
     #[test]
