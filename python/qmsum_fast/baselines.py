@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 
 from . import _core
-from .data import Example
+from .data import Example, Turn, transcript_key, turn_text
 from .errors import InputError
 
 BASELINES = ("random", "lead", "textrank", "oracle", "bm25")
@@ -146,7 +146,7 @@ def make_predictor(name: str, options: dict | None = None) -> Callable[[Example]
 def transcript_units(example: Example, unit: str = "sentence", clean: bool = True, speaker: bool = False) -> list[str]:
     """The units of an example's transcript (turns, or sentences of turns),
     as they appear in a summary: ``"Speaker: text"`` with ``speaker``."""
-    return [f"{who}: {text}" if speaker else text for who, text in _unit_parts(example, unit, clean)]
+    return [turn_text(Turn(who, text)) if speaker else text for who, text in _unit_parts(example, unit, clean)]
 
 
 def _unit_parts(example: Example, unit: str, clean: bool) -> list[tuple[str, str]]:
@@ -183,18 +183,22 @@ class _UnitCache:
 
     def __init__(self, options: Options) -> None:
         self.options = options
-        self.key: object = None
+        self.key: Hashable = None
+        # The example the units are of: holding it keeps its transcript, and
+        # so the identity in its key, alive.
+        self.example: Example | None = None
         self.units: tuple[list[str], list[str]] = ([], [])
 
     def __call__(self, example: Example) -> tuple[list[str], list[str]]:
-        key = (example.turns, example.raw_transcript)
-        if self.key is None or self.key[0] is not key[0] or self.key[1] != key[1]:
+        key = transcript_key(example)
+        if self.example is None or self.key != key:
             o = self.options
             parts = _unit_parts(example, o.unit, o.clean)
             texts = [text for _, text in parts]
-            lines = [f"{who}: {text}" for who, text in parts] if o.speaker else texts
+            lines = [turn_text(Turn(who, text)) for who, text in parts] if o.speaker else texts
             self.units = (texts, lines)
             self.key = key
+            self.example = example
         return self.units
 
 
@@ -220,11 +224,11 @@ def oracle_batch(examples: list[Example], options: dict | None = None) -> list[s
     """Oracle summaries of many examples at once: each meeting's units are
     tokenized once and the queries run in parallel in Rust."""
     chosen = options_for("oracle", options)
-    meetings: dict[int, int] = {}
+    meetings: dict[Hashable, int] = {}
     unit_lists: list[list[str]] = []
     queries = []
     for example in examples:
-        key = id(example.turns) if example.turns else id(example)
+        key = transcript_key(example)
         if key not in meetings:
             meetings[key] = len(unit_lists)
             unit_lists.append(transcript_units(example, chosen.unit, chosen.clean, chosen.speaker))

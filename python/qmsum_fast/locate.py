@@ -16,11 +16,11 @@ about ``budget`` tokens. Selected neighbours merge into inclusive spans.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from . import _core
-from .data import DOMAINS, Example, Turn
+from .data import DOMAINS, Example, Turn, render_turns, transcript_key, turn_text
 from .errors import InputError
 from .stats import TokenCounter
 
@@ -30,7 +30,8 @@ DEFAULT_WINDOW = _core.DEFAULT_WINDOW
 
 
 def turn_line(turn: Turn) -> str:
-    return f"{turn.speaker}: {turn.content}\n"
+    """A turn's transcript line, with its newline."""
+    return turn_text(turn) + "\n"
 
 
 def turn_costs(turns: Sequence[Turn], counter: TokenCounter) -> list[int]:
@@ -61,7 +62,7 @@ def locate_turns(
         return []
     if costs is None:
         costs = turn_costs(example.turns, counter)
-    texts = [f"{t.speaker}: {t.content}" for t in example.turns]
+    texts = [turn_text(t) for t in example.turns]
     try:
         spans = _core.locate_turns(texts, list(costs), example.query, budget_tokens, method, window)
     except InputError as exc:
@@ -71,7 +72,7 @@ def locate_turns(
 
 def located_transcript(example: Example, spans: Sequence[tuple[int, int]]) -> str:
     """The transcript of the located turns, one line per turn, in order."""
-    return "\n".join(f"{t.speaker}: {t.content}" for start, end in spans for t in example.turns[start : end + 1])
+    return render_turns([t for start, end in spans for t in example.turns[start : end + 1]])
 
 
 def _check_method(method: str) -> None:
@@ -119,11 +120,11 @@ def evaluate_locator(
     specific = [e for e in examples if e.spans]
     if not specific:
         raise InputError("no examples with gold spans (relevant_text_span) to evaluate the locator on")
-    costs_of: dict[int, list[int]] = {}
+    costs_of: dict[Hashable, list[int]] = {}
     rows: dict[tuple[int, str], list[tuple[float, float, int, int]]] = {}
     for example in specific:
         gold = gold_turns(example)
-        key = id(example.turns)
+        key = transcript_key(example)
         if key not in costs_of:
             costs_of[key] = turn_costs(example.turns, counter)
         for budget in budgets:

@@ -21,7 +21,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from . import _core
-from .data import Example, plain_transcript
+from .data import Example, plain_transcript, transcript_key
 from .errors import InputError
 
 MODES = ("none", "qmsum")
@@ -42,7 +42,7 @@ def prepare(examples: Sequence[Example], mode: str = "none") -> list[Prepared]:
     transcripts = _transcripts(examples, mode)
     if mode == "none":
         return [
-            Prepared(example.query, transcripts[_meeting_key(example)], tuple(example.references))
+            Prepared(example.query, transcripts[transcript_key(example)], tuple(example.references))
             for example in examples
         ]
     texts = [text for example in examples for text in (example.query, *example.references)]
@@ -51,23 +51,15 @@ def prepare(examples: Sequence[Example], mode: str = "none") -> list[Prepared]:
     for example in examples:
         query = next(tokenized)
         references = tuple(next(tokenized) for _ in example.references)
-        prepared.append(Prepared(query, transcripts[_meeting_key(example)], references))
+        prepared.append(Prepared(query, transcripts[transcript_key(example)], references))
     return prepared
-
-
-def _meeting_key(example: Example) -> Hashable:
-    # Queries about one meeting share its `turns` tuple. A raw transcript is keyed by its
-    # text instead: its `turns` may be the shared empty tuple.
-    if example.raw_transcript is not None:
-        return ("raw", example.raw_transcript)
-    return ("turns", id(example.turns))
 
 
 def _transcripts(examples: list[Example], mode: str) -> dict[Hashable, str]:
     """Each distinct meeting's transcript, computed once."""
     meetings: dict[Hashable, Example] = {}
     for example in examples:
-        meetings.setdefault(_meeting_key(example), example)
+        meetings.setdefault(transcript_key(example), example)
     if mode == "none":
         return {key: plain_transcript(example) for key, example in meetings.items()}
     with_turns = [key for key, example in meetings.items() if example.raw_transcript is None]
