@@ -17,6 +17,7 @@ releases changed put back to NLTK 3.8.1 (NLTK, Apache-2.0 licence):
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from nltk.tokenize.destructive import NLTKWordTokenizer
 from nltk.tokenize.punkt import PunktLanguageVars, PunktSentenceTokenizer, PunktToken
@@ -54,16 +55,20 @@ _QUOTE_BEFORE_LETTER_381 = (re.compile(r"(?i)(\')(?!re|ve|ll|m|t|s|d|n)(\w)\b"),
 class TreebankWordTokenizer381(NLTKWordTokenizer):
     """The installed ``NLTKWordTokenizer`` with NLTK 3.8.1's rules on ``re``."""
 
-    STARTING_QUOTES = [
+    STARTING_QUOTES: ClassVar[list[tuple[re.Pattern, str]]] = [
         _QUOTE_BEFORE_LETTER_381 if pattern.pattern.startswith("(?i)") else (pattern, substitution)
         for pattern, substitution in _rules(NLTKWordTokenizer.STARTING_QUOTES)
     ]
-    ENDING_QUOTES = [rule for rule in _rules(NLTKWordTokenizer.ENDING_QUOTES) if rule[0].pattern != r"\s+"]
-    PUNCTUATION = [rule for rule in _rules(NLTKWordTokenizer.PUNCTUATION) if r"\u2012" not in rule[0].pattern]
+    ENDING_QUOTES: ClassVar[list[tuple[re.Pattern, str]]] = [
+        rule for rule in _rules(NLTKWordTokenizer.ENDING_QUOTES) if rule[0].pattern != r"\s+"
+    ]
+    PUNCTUATION: ClassVar[list[tuple[re.Pattern, str]]] = [
+        rule for rule in _rules(NLTKWordTokenizer.PUNCTUATION) if r"\u2012" not in rule[0].pattern
+    ]
     PARENS_BRACKETS = _rules([NLTKWordTokenizer.PARENS_BRACKETS])[0]
     DOUBLE_DASHES = _rules([NLTKWordTokenizer.DOUBLE_DASHES])[0]
-    CONTRACTIONS2 = [_stdlib(pattern) for pattern in NLTKWordTokenizer.CONTRACTIONS2]
-    CONTRACTIONS3 = [_stdlib(pattern) for pattern in NLTKWordTokenizer.CONTRACTIONS3]
+    CONTRACTIONS2: ClassVar[list[re.Pattern]] = [_stdlib(pattern) for pattern in NLTKWordTokenizer.CONTRACTIONS2]
+    CONTRACTIONS3: ClassVar[list[re.Pattern]] = [_stdlib(pattern) for pattern in NLTKWordTokenizer.CONTRACTIONS3]
 
 
 class PunktLanguageVars381(PunktLanguageVars):
@@ -73,7 +78,7 @@ class PunktLanguageVars381(PunktLanguageVars):
 
     @property
     def _re_non_word_chars(self):
-        return r"(?:[)\";}\]\*:@\'\({\[%s])" % re.escape("".join(set(self.sent_end_chars) - {"."}))
+        return r"(?:[)\";}\]\*:@\'\({\[" + re.escape("".join(set(self.sent_end_chars) - {"."})) + "])"
 
     def _word_tokenizer_re(self):
         try:

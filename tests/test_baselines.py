@@ -42,7 +42,7 @@ def greedy_oracle_on_rouge_score(units: list[str], reference: str, max_units: in
         for unit in range(len(units)):
             if unit in selected:
                 continue
-            text = "\n".join(units[i] for i in sorted(selected + [unit]))
+            text = "\n".join(units[i] for i in sorted([*selected, unit]))
             scores = SCORER.score(reference, text)
             score = scores["rouge1"].fmeasure + scores["rouge2"].fmeasure
             if score > best_score:

@@ -205,7 +205,7 @@ def test_scores_equal_rouge_score_on_random_texts(target, prediction, stem):
 
 @settings(max_examples=25, deadline=None)
 @given(
-    words=st.lists(st.sampled_from(WORDS + ["\n", "."]), min_size=150, max_size=400),
+    words=st.lists(st.sampled_from([*WORDS, "\n", "."]), min_size=150, max_size=400),
     cut=st.integers(0, 400),
     stem=st.booleans(),
 )

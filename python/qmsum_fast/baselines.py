@@ -102,8 +102,20 @@ def make_predictor(name: str, options: dict | None = None) -> Callable[[Example]
             return _oracle(example, lines, tokenized["oracle"], chosen)
 
         return oracle
+    order = _ranking(name, chosen)
+
+    def predict(example: Example) -> str:
+        texts, lines = units_of(example)
+        chosen_units = _select(order(example, texts), texts, chosen)
+        return "\n".join(lines[i] for i in chosen_units)
+
+    return predict
+
+
+def _ranking(name: str, options: Options) -> Callable[[Example, list[str]], list[int]]:
+    """How baseline ``name`` (not the oracle) orders a meeting's units, best first."""
     if name == "random":
-        rng = random.Random(chosen.seed)
+        rng = random.Random(options.seed)
 
         def order(example: Example, units: list[str]) -> list[int]:
             shuffled = list(range(len(units)))
@@ -135,12 +147,7 @@ def make_predictor(name: str, options: dict | None = None) -> Callable[[Example]
                 raise InputError(f"{example.id}: {exc}") from None
             return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
-    def predict(example: Example) -> str:
-        texts, lines = units_of(example)
-        chosen_units = _select(order(example, texts), texts, chosen)
-        return "\n".join(lines[i] for i in chosen_units)
-
-    return predict
+    return order
 
 
 def transcript_units(example: Example, unit: str = "sentence", clean: bool = True, speaker: bool = False) -> list[str]:
@@ -151,7 +158,7 @@ def transcript_units(example: Example, unit: str = "sentence", clean: bool = Tru
 
 def _unit_parts(example: Example, unit: str, clean: bool) -> list[tuple[str, str]]:
     """(speaker, text) of each unit; empty units (a turn of annotations) are dropped."""
-    parts = []
+    parts: list[tuple[str, str]] = []
     for turn in _turns(example):
         content = clean_annotations(turn.content) if clean else turn.content.strip()
         texts = _core.split_turn_sentences(content) if unit == "sentence" else ([content] if content else [])

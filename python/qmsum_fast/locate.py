@@ -67,7 +67,7 @@ def locate_turns(
         spans = _core.locate_turns(texts, list(costs), example.query, budget_tokens, method, window)
     except InputError as exc:
         raise InputError(f"{example.id}: {exc}") from None
-    return [tuple(span) for span in spans]
+    return [(start, end) for start, end in spans]
 
 
 def located_transcript(example: Example, spans: Sequence[tuple[int, int]]) -> str:

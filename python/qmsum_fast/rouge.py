@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from ._core import RougeCore, rouge_tokenize, split_summary_sentences
 
@@ -76,14 +76,15 @@ class RougeScorer:
 
     def score(self, target: str, prediction: str) -> dict[str, Score]:
         """Scores of ``prediction`` against one ``target``."""
-        return self._core.score(target, prediction)
+        # The core builds each value with score_class=Score.
+        return cast("dict[str, Score]", self._core.score(target, prediction))
 
     def score_multi(self, targets: Sequence[str], prediction: str) -> dict[str, Score]:
         """Per type, the score against the target with the highest F-measure
         (the first one on ties), as rouge-score's ``score_multi``."""
         if not targets:
             raise ValueError("score_multi needs at least one target")
-        return self._core.score_multi(list(targets), prediction)
+        return cast("dict[str, Score]", self._core.score_multi(list(targets), prediction))
 
     def score_batch(
         self,
