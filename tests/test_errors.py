@@ -41,13 +41,15 @@ def assert_error_line(result, *fragments: str) -> str:
 
 
 def assert_usage_error(result, option: str) -> str:
-    """Exit 2 and click's one ``Error:`` line naming ``option``."""
+    """Exit 2 and one ``qmsum-fast: error:`` line naming ``option`` (the style
+    of every other error), pointing at the command's help; returns the message."""
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit), repr(result.exception)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and f"'{option}'" in errors[0], result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("qmsum-fast: error: Invalid value for "), result.stderr
+    assert f"'{option}'" in lines[0] and lines[0].endswith(" --help')"), result.stderr
     assert "Traceback" not in result.output
-    return errors[0]
+    return lines[0].removeprefix("qmsum-fast: error: ").split(" (see '")[0]
 
 
 def existing(path: Path, content: bytes = OLD) -> Path:
@@ -309,5 +311,5 @@ def test_a_bad_split_or_domain_is_refused_the_same_way_everywhere(tmp_path, opti
     for command in SPLIT_COMMANDS:
         args = [arg.format(out=out) for arg in SPLIT_COMMANDS[command]]
         errors.add(assert_usage_error(run(*args, option, value), option))
-    assert errors == {f"Error: Invalid value for '{option}': {message}"}
+    assert errors == {f"Invalid value for '{option}': {message}"}
     assert out.read_bytes() == OLD

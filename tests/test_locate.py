@@ -217,7 +217,9 @@ def test_cli_table_and_json():
 def test_cli_bad_budget_is_a_usage_error(budget, message):
     result = invoke("--data", str(DATA), "--budget", budget)
     assert result.exit_code == 2
-    assert result.stderr.strip().splitlines()[-1] == f"Error: Invalid value for '--budget': {message}"
+    assert result.stderr.strip().splitlines() == [
+        f"qmsum-fast: error: Invalid value for '--budget': {message.rstrip('.')} (see 'main locate --help')"
+    ]
 
 
 def test_cli_spans_outside_transcript(tmp_path):

@@ -56,7 +56,9 @@ def test_existing_runs_are_protected_and_every_difference_is_named(tmp_path):
     with pytest.raises(InputError, match="already exists: pass --resume"):
         plan_output(path, CONFIG, resume=False, overwrite=False)
     other = dataclasses.replace(CONFIG, split="test", domain="academic")
-    with pytest.raises(InputError, match="cannot resume: split was 'val', now 'test'; domain was 'all', now 'academic'"):
+    with pytest.raises(
+        InputError, match="cannot resume: split was 'val', now 'test'; domain was 'all', now 'academic'"
+    ):
         plan_output(path, other, resume=True, overwrite=False)
     with pytest.raises(InputError, match="exclude each other"):
         plan_output(path, CONFIG, resume=True, overwrite=True)
@@ -124,7 +126,8 @@ def test_the_reader_refuses_duplicated_ids_and_two_runs_in_one_file(tmp_path):
 def test_csv_columns(tmp_path):
     table = tmp_path / "run.csv"
     write_csv(table, [record("a", "summary, with comma")], {"a": "the input\nspans lines"})
-    rows = list(csv.reader(table.open()))
+    with open(table, newline="") as handle:
+        rows = list(csv.reader(handle))
     assert rows == [
         ["instruction", "input", "output", "summary"],
         ["q a", "the input\nspans lines", "r", "summary, with comma"],

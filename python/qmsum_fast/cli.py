@@ -1,12 +1,15 @@
 """The ``qmsum-fast`` command line.
 
 Commands live in ``qmsum_fast.commands.<name>`` and are imported only when
-invoked, so ``qmsum-fast analyze`` and ``score`` never load torch.
+invoked, so ``qmsum-fast analyze`` and ``score`` never load torch. Every error
+a user can cause, a bad option included, is one line on stderr with exit
+status 2; Ctrl-C exits with status 130.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import NoReturn
 
 import click
 
@@ -40,9 +43,17 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            _usage_error(ctx, exc)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            _usage_error(exc.ctx or ctx, exc)
         except InputError as exc:
             click.echo(f"qmsum-fast: error: {exc}", err=True)
             ctx.exit(2)
@@ -50,8 +61,15 @@ class LazyGroup(click.Group):
             click.echo(f"qmsum-fast: {exc}", err=True)
             ctx.exit(130)
         except KeyboardInterrupt:
-            click.echo("qmsum-fast: interrupted: nothing was written", err=True)
+            click.echo("qmsum-fast: interrupted", err=True)
             ctx.exit(130)
+
+
+def _usage_error(ctx: click.Context, exc: click.UsageError) -> NoReturn:
+    """A bad option or argument, in the one-line style of every other error."""
+    message = exc.format_message().rstrip(".")
+    click.echo(f"qmsum-fast: error: {message} (see '{ctx.command_path} --help')", err=True)
+    ctx.exit(2)
 
 
 def _module_name(command: str) -> str:
