@@ -65,19 +65,16 @@ PATH = click.Path(path_type=Path, dir_okay=False)
 @json_option
 def command(pred_path, ref_paths, rouge_types, stemmer, split_sentences, bootstrap, seed, by, as_json):
     """ROUGE of predictions against references, with bootstrap intervals."""
-    from ..data.runs import load_run, load_text_pairs
+    from ..data.runs import load_predictions
     from ..evaluate import Settings, evaluate, group_json, render_table
 
     types = tuple(t.strip() for t in rouge_types.split(",") if t.strip())
     if not types:
         raise InputError("--rouge-types: no ROUGE type given")
     fields = [f.strip() for f in by.split(",") if f.strip()]
-    if ref_paths:
-        if fields:
-            raise InputError("--by needs a JSONL run (--pred OUT.jsonl without --ref)")
-        run = load_text_pairs(pred_path, list(ref_paths))
-    else:
-        run = load_run(pred_path)
+    if ref_paths and fields:
+        raise InputError("--by needs a JSONL run (--pred OUT.jsonl without --ref)")
+    run = load_predictions(pred_path, ref_paths)
     settings = Settings(types, stemmer, split_sentences, bootstrap, seed)
     groups = evaluate(run, settings, fields)
     if as_json:

@@ -16,6 +16,7 @@ Every problem raises :class:`~qmsum_fast.errors.InputError` naming the file and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,6 +148,14 @@ def _check_id(path: Path, number: int, record: dict, seen: dict[str, int]) -> No
     if example_id in seen:
         raise InputError(f"{path}:{number}: id {example_id!r} is also on line {seen[example_id]}")
     seen[example_id] = number
+
+
+def load_predictions(prediction_path: Path, reference_paths: Sequence[Path] = ()) -> Run:
+    """What ``score`` and ``report`` score: a run file alone, or predictions
+    with separate reference files (plain text, one summary per line)."""
+    if reference_paths:
+        return load_text_pairs(prediction_path, list(reference_paths))
+    return load_run(prediction_path)
 
 
 def load_run(path: Path) -> Run:
