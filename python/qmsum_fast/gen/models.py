@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import pickle
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -289,10 +290,11 @@ def _from_pretrained(auto_class, options: LoadOptions, kwargs: dict, device: str
 
 
 def _load_reason(path: str, exc: BaseException) -> str:
-    if _is_corrupt_file_error(exc):
-        files = ", ".join(_weight_files(path)) or "weights"
-        return f"{files} is corrupt or truncated ({describe_error(exc)})"
-    return _hub_reason(exc)
+    # transformers may wrap the reader's error in its own (older releases: an OSError).
+    corrupt = next(filter(None, map(_corrupt_file_reason, _causes(exc))), None)
+    if corrupt is None:
+        return _hub_reason(exc)
+    return f"{', '.join(_weight_files(path)) or 'a weights file'}: {corrupt}"
 
 
 def _weight_files(path: str) -> list[str]:
@@ -303,20 +305,27 @@ def _weight_files(path: str) -> list[str]:
     return names[:3] + (["..."] if len(names) > 3 else [])
 
 
-def _is_corrupt_file_error(exc: BaseException) -> bool:
-    """safetensors' header errors, torch.load's unpickling and zip errors."""
-    module = type(exc).__module__ or ""
-    if module.startswith("safetensors") or isinstance(exc, (pickle.UnpicklingError, EOFError)):
-        return True
-    return isinstance(exc, RuntimeError) and "PytorchStreamReader" in str(exc)
+def _corrupt_file_reason(exc: BaseException | None) -> str | None:
+    """What is wrong with a weights file that safetensors or torch.load could not
+    read; None for any other error."""
+    if isinstance(exc, pickle.UnpicklingError):
+        # torch.load's own message suggests weights_only=False, which runs arbitrary code: not our advice.
+        return "not a readable PyTorch weights file (corrupt, truncated, or holding more than tensors)"
+    if exc is not None and (type(exc).__module__ or "").startswith("safetensors"):
+        return f"corrupt or truncated safetensors file ({_first_line(exc)})"
+    # torch.load signals a file cut short with EOFError, OSError or RuntimeError alike: where it was raised tells.
+    if exc is not None and _raised_in(exc, "torch.serialization"):
+        return f"corrupt or truncated PyTorch file ({_first_line(exc)})"
+    return None
+
+
+def _raised_in(exc: BaseException, module: str) -> bool:
+    return any(frame.f_globals.get("__name__") == module for frame, _ in traceback.walk_tb(exc.__traceback__))
 
 
 def describe_error(exc: BaseException | None) -> str:
-    """One line for an exception from reading a file or loading a model."""
-    if isinstance(exc, pickle.UnpicklingError):
-        # torch.load's own message suggests weights_only=False, which runs arbitrary code: not our advice.
-        return "not a readable PyTorch file (UnpicklingError)"
-    return _first_line(exc)
+    """One line for an exception from reading a weights file or loading a model."""
+    return _corrupt_file_reason(exc) or _first_line(exc)
 
 
 def load_tokenizer(options: LoadOptions, is_seq2seq: bool):
@@ -353,5 +362,12 @@ def max_positions(config) -> int | None:
 
 
 def _first_line(exc: BaseException | None) -> str:
+    """The message's first line, or its whole text on one line when the first
+    line only introduces the rest (``... from one of:``)."""
     text = str(exc).strip() if exc is not None else "unknown error"
-    return text.splitlines()[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines[0].endswith(":") and len(lines) > 1:
+        return " ".join(lines)[:400]
+    return lines[0]
