@@ -13,6 +13,8 @@ __all__ = [
     "fit_shares",
     "length_summary",
     "locate_turns",
+    "longbench_rouge_l",
+    "longbench_rouge_scores",
     "oracle_select",
     "oracle_select_batch",
     "qmsum_raw_transcripts",
@@ -74,6 +76,14 @@ class RougeCore:
     def score_multi_batch(
         self, targets: list[list[str]], predictions: list[str]
     ) -> list[dict[str, tuple[float, float, float]]]: ...
+
+# --- longbench_rouge (LongBench's ROUGE-L: the rouge package 1.0.1) -------------
+# max_depth: the most nested backtrack frames that do not raise RecursionError (None: no limit).
+
+def longbench_rouge_l(prediction: str, reference: str, max_depth: int | None = None) -> float | None: ...
+def longbench_rouge_scores(
+    predictions: list[str], references: list[list[str]], max_depth: int | None = None
+) -> list[float]: ...
 
 # --- preprocess ----------------------------------------------------------------
 

@@ -9,7 +9,8 @@
 //!   token budgets);
 //! - ROUGE: `rouge` (scores equal to rouge-score), `stem` (NLTK's Porter
 //!   stemmer), `lcs` (longest common subsequences), `summary_sentences` (the
-//!   sentences of a summary for rougeLsum with `split_summaries`);
+//!   sentences of a summary for rougeLsum with `split_summaries`),
+//!   `longbench_rouge` (LongBench's ROUGE-L: the `rouge` package 1.0.1);
 //! - QMSum preprocessing: `preprocess` (the upstream recipe), built on
 //!   `preprocess_sentences` (NLTK's untrained Punkt), `treebank` (NLTK's word
 //!   tokenizer) and `pyunicode` (Python's character classes);
@@ -28,6 +29,7 @@ pub mod stats;
 
 // ROUGE
 pub mod lcs;
+pub mod longbench_rouge;
 pub mod rouge;
 pub mod stem;
 pub mod summary_sentences;

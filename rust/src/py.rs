@@ -21,6 +21,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     register_count(m)?;
     register_stats(m)?;
     register_rouge(m)?;
+    register_longbench_rouge(m)?;
     register_preprocess(m)?;
     register_chunk(m)?;
     register_rank(m)?;
@@ -97,7 +98,7 @@ mod arg {
 
     sizes!(size -> usize: budget, overlap, separator_tokens, window, reserve);
     sizes!(sizes -> Vec<usize>: lengths, windows, turn_tokens, token_counts, order);
-    sizes!(optional_size -> Option<usize>: max_units, max_tokens);
+    sizes!(optional_size -> Option<usize>: max_units, max_tokens, max_depth);
 
     fn optional_size(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<usize>> {
         if value.is_none() {
@@ -376,6 +377,45 @@ impl PyRougeCore {
             .map_err(input_error)?;
         self.to_dicts(py, rows)
     }
+}
+
+// ---------------------------------------------------------------------------
+// longbench_rouge: LongBench's ROUGE-L, the `rouge` package 1.0.1 (longbench_rouge.rs)
+// ---------------------------------------------------------------------------
+
+fn register_longbench_rouge(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(longbench_rouge_l, m)?)?;
+    m.add_function(wrap_pyfunction!(longbench_rouge_scores, m)?)?;
+    Ok(())
+}
+
+/// rouge 1.0.1's ROUGE-L F of one pair; None where rouge raises. `max_depth`:
+/// the most nested backtrack frames that do not raise RecursionError.
+#[pyfunction]
+#[pyo3(signature = (prediction, reference, max_depth=None))]
+fn longbench_rouge_l(
+    py: Python<'_>,
+    prediction: &str,
+    reference: &str,
+    #[pyo3(from_py_with = arg::max_depth)] max_depth: Option<usize>,
+) -> Option<f64> {
+    let scorer = crate::longbench_rouge::LongbenchRouge::new(max_depth);
+    py.detach(|| scorer.rouge_l(prediction, reference).ok())
+}
+
+/// LongBench's score of each example (best over its references, 0.0 where
+/// rouge raises), in parallel with the GIL released.
+#[pyfunction]
+#[pyo3(signature = (predictions, references, max_depth=None))]
+fn longbench_rouge_scores(
+    py: Python<'_>,
+    predictions: Vec<String>,
+    references: Vec<Vec<String>>,
+    #[pyo3(from_py_with = arg::max_depth)] max_depth: Option<usize>,
+) -> PyResult<Vec<f64>> {
+    let scorer = crate::longbench_rouge::LongbenchRouge::new(max_depth);
+    py.detach(|| scorer.best_scores(&predictions, &references))
+        .map_err(input_error)
 }
 
 // ---------------------------------------------------------------------------
