@@ -39,12 +39,16 @@ def read_text(path: Path) -> str:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
+class MalformedJSON(InputError):
+    """Text that is not JSON (as opposed to JSON holding something refused)."""
+
+
 def parse(text: str, path: Path | str, line: int | None = None) -> object:
     """One JSON value: a whole file's (``line`` None) or one JSONL line's."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{line or exc.lineno}: malformed JSON: {exc.msg} (column {exc.colno})") from None
+        raise MalformedJSON(f"{path}:{line or exc.lineno}: malformed JSON: {exc.msg} (column {exc.colno})") from None
     if _SURROGATE_ESCAPE.search(text):
         check_unicode(value, f"{path}:{line}" if line else str(path))
     return value
@@ -62,10 +66,78 @@ def jsonl_records(path: Path, text: str | None = None) -> Iterator[tuple[int, di
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        record = parse(line, path, lineno)
+        record = parse_line(line, path, lineno, text)
         if not isinstance(record, dict):
+            refuse_document(path, text)
             raise InputError(f"{path}:{lineno}: expected a JSON object, found {type(record).__name__}")
         yield lineno, record
+
+
+def parse_line(line: str, path: Path, lineno: int, text: str) -> object:
+    """One line of the JSONL file whose whole text is ``text``. A line that is
+    not JSON in a file that is one JSON document (pretty-printed, say) is
+    reported as that, not as malformed JSON."""
+    try:
+        return parse(line, path, lineno)
+    except MalformedJSON:
+        refuse_document(path, text)
+        raise
+
+
+def refuse_document(path: Path, text: str) -> None:
+    """Raises "a JSON document, not JSONL" when ``text`` is one JSON value that
+    is not an object on one line (a pretty-printed object, a list); else returns."""
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return
+    raise InputError(f"{path}: a JSON document, not JSONL: {describe_document(value, text)}")
+
+
+def describe_document(value: object, text: str) -> str:
+    """What a JSON document holds, in a few words, and what JSONL would be."""
+    lines = text.strip().count("\n") + 1
+    spread = f" over {lines} lines" if lines > 1 else ""
+    if isinstance(value, dict) and looks_like_submission(value):
+        entries = plural(len(value), "id: text entry", "id: text entries")
+        what = f"one object of {entries}{spread}, like a SCROLLS or ZeroSCROLLS submission"
+    elif isinstance(value, dict):
+        what = f"one object with {plural(len(value), 'key')}{spread}"
+    elif isinstance(value, list):
+        what = f"a list of {plural(len(value), 'item')}{spread}"
+    else:
+        what = f"one {type(value).__name__}"
+    return f"{what} (JSONL holds one JSON object per line)"
+
+
+def plural(count: int, singular: str, several: str | None = None) -> str:
+    """``1 item``, ``2 items``."""
+    return f"{count} {singular if count == 1 else several or singular + 's'}"
+
+
+def looks_like_submission(record: dict) -> bool:
+    """An object of id: prediction strings (a SCROLLS or ZeroSCROLLS submission),
+    not a record with named fields."""
+    return bool(record) and all(isinstance(v, str) for v in record.values()) and not set(record) & RECORD_FIELDS
+
+
+# Field names of the records this package reads; a submission's keys are ids.
+RECORD_FIELDS = frozenset(
+    {
+        "header",
+        "id",
+        "pid",
+        "_id",
+        "input",
+        "output",
+        "context",
+        "prediction",
+        "pred",
+        "instruction",
+        "query",
+        "meeting",
+    }
+)
 
 
 def check_unicode(value: object, where: str, field: str = "") -> None:

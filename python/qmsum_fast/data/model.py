@@ -35,8 +35,14 @@ class Example:
     # Inclusive turn ranges the answer is drawn from; empty for general queries.
     spans: tuple[tuple[int, int], ...] = field(default=())
     # The transcript as given, for formats that carry it as one string
-    # (SCROLLS, LongBench, alpaca); None when it is built from turns.
+    # (SCROLLS, ZeroSCROLLS, LongBench, alpaca); None when it is built from turns.
     raw_transcript: str | None = None
+    # The id a peer's file gave the example (SCROLLS and ZeroSCROLLS ``id``,
+    # LongBench ``_id``): leaderboards know it by that id, so run records and
+    # exports carry it. None for the package's own ids (``test/Bed003/s2``).
+    source_id: str | None = None
+    # SCROLLS and ZeroSCROLLS ``pid`` of each row of the example, in file order.
+    source_pids: tuple[str, ...] = ()
 
 
 def example_id(split: str, meeting: str, query_type: str, index: int) -> str:

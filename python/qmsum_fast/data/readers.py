@@ -7,8 +7,8 @@ What a path holds picks the reader:
 - a folder with ``train/``, ``val/``, ``test/`` folders, or one of those folders
   itself, or a single meeting ``.json``: upstream per-meeting files;
 - ``.jsonl`` (optionally ``.gz``): upstream meetings (one per line, as upstream
-  and the bundle write them), SCROLLS rows or LongBench rows, told apart by
-  their fields; a folder of such files reads them all (the bundle is one);
+  and the bundle write them), SCROLLS, ZeroSCROLLS or LongBench rows, told
+  apart by their fields; a folder of such files reads them all (the bundle is one);
 - a ``.json`` holding a list: the original experiments' alpaca format.
 
 Every error is an :class:`InputError` naming the file, the line (or entry)
@@ -21,12 +21,12 @@ import gc
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError
-from .jsonio import jsonl_records, load_json
+from .jsonio import jsonl_records, load_json, looks_like_submission
 from .model import (
     DOMAINS,
     SPLITS,
@@ -85,10 +85,15 @@ def _read_split_folders(
     examples = []
     for split in splits:
         files = sorted((folder / split).glob("*.json"))
-        examples.extend(_read_json_files(files, lambda meeting, split=split: split, domains, domain))
+        examples.extend(_read_json_files(files, _same_split(split), domains, domain))
     if not examples and not any((folder / s).is_dir() for s in splits):
         raise InputError(f"{folder}: no folder for split {' or '.join(splits)}")
     return examples
+
+
+def _same_split(split: str) -> Callable[[str], str]:
+    """Meeting name -> split for a folder holding one split."""
+    return lambda meeting: split
 
 
 def _split_lookup(folder: Path):
@@ -116,6 +121,7 @@ def _read_json_files(
         if domain is not None and domains.known(meeting) not in (None, domain):
             continue
         data = load_json(path)
+        _refuse_submission(path, data)
         if isinstance(data, dict):
             examples.extend(meeting_examples(data, str(path), meeting, split_of(meeting), domains(meeting)))
         elif isinstance(data, list):
@@ -125,6 +131,12 @@ def _read_json_files(
                 f"{path}: expected a QMSum meeting (object) or an alpaca list, found {type(data).__name__}"
             )
     return examples
+
+
+def _refuse_submission(path: Path, data: object) -> None:
+    """Predictions given as data would be reported as a meeting without turns."""
+    if isinstance(data, dict) and looks_like_submission(data):
+        raise InputError(f"{path}: a SCROLLS or ZeroSCROLLS submission ({{id: prediction}}), not QMSum data")
 
 
 class DomainLookup:
@@ -176,6 +188,7 @@ def _read_file(path: Path, name_split: str | None, domain: str | None) -> list[E
 
 def _read_json_file(path: Path, name_split: str | None) -> list[Example]:
     data = load_json(path)
+    _refuse_submission(path, data)
     if isinstance(data, dict):
         meeting = path.name.split(".")[0]
         domains = _folder_domains(path.parent.parent)
@@ -195,7 +208,8 @@ def _read_jsonl(path: Path, name_split: str | None, domain: str | None = None) -
     if kind is None:
         raise InputError(
             f"{path}:{lineno}: unknown record with fields {sorted(first)} (expected an upstream QMSum meeting "
-            "with meeting_transcripts, SCROLLS id/pid/input/output, LongBench _id/input/context/answers, "
+            "with meeting_transcripts, SCROLLS id/pid/input/output, ZeroSCROLLS input with "
+            "document_start_index/query_start_index, LongBench _id/input/context/answers, "
             "or alpaca instruction/input/output)"
         )
     if kind == "upstream":
@@ -213,6 +227,8 @@ def _jsonl_kind(record: dict) -> str | None:
     keys = set(record)
     if keys & _UPSTREAM_KEYS:
         return "upstream"
+    if keys & {*ZEROSCROLLS_INDICES, "truncation_seperator"}:
+        return "zeroscrolls"  # before SCROLLS: these rows have id, pid, input and output too
     if keys & {"context", "answers", "_id"}:
         return "longbench"
     if "instruction" in keys:
@@ -257,7 +273,11 @@ def meeting_examples(
             references = _references(item, at)
             spans = _spans(item, at, len(turns)) if kind == "specific" else ()
             ex_id = example_id(split, meeting, kind, index)
-            examples.append(Example(ex_id, meeting, domain, split, kind, query, references, turns, spans))
+            example = Example(ex_id, meeting, domain, split, kind, query, references, turns, spans)
+            if "source_id" in item or "source_pids" in item:
+                source_id, pids = _source_ids(item, at)
+                example = replace(example, source_id=source_id, source_pids=pids)
+            examples.append(example)
     return examples
 
 
@@ -284,20 +304,23 @@ def _turns(record: dict, where: str) -> tuple[Turn, ...]:
 
 def _turn_columns(record: dict, where: str) -> tuple[list, list]:
     """The bundle's form of the turns: ``speakers`` and ``contents`` lists."""
-    speakers = record["speakers"]
-    contents = _required(record, "contents", where)
-    for name, column in (("speakers", speakers), ("contents", contents)):
-        try:
-            if not isinstance(column, list):
-                raise TypeError
-            "".join(column)  # checks every item is a string, at C speed
-        except TypeError:
-            raise InputError(f"{where}: field '{name}' must be a list of strings") from None
+    speakers = _string_column(record["speakers"], "speakers", where)
+    contents = _string_column(_required(record, "contents", where), "contents", where)
     if len(speakers) != len(contents):
         raise InputError(
             f"{where}: fields 'speakers' and 'contents' differ in length ({len(speakers)} and {len(contents)})"
         )
     return speakers, contents
+
+
+def _string_column(column: object, name: str, where: str) -> list:
+    try:
+        if not isinstance(column, list):
+            raise TypeError
+        "".join(column)  # checks every item is a string, at C speed
+    except TypeError:
+        raise InputError(f"{where}: field '{name}' must be a list of strings") from None
+    return column
 
 
 def _explain_bad_turn(raw: list, where: str) -> None:
@@ -311,13 +334,18 @@ def _explain_bad_turn(raw: list, where: str) -> None:
 
 
 def _references(item: dict, at: str) -> tuple[str, ...]:
-    # "answers" (a list) is this package's extension for several references.
+    # "answers" (a list) is this package's extension for several references,
+    # or none (an example converted from a gold-less SCROLLS test row).
     if "answers" in item:
-        answers = item["answers"]
-        if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
-            raise InputError(f"{at}: field 'answers' must be a non-empty list of strings")
-        return tuple(answers)
+        return tuple(_string_list(item, "answers", at))
     return (_string(item, "answer", at),)
+
+
+def _source_ids(item: dict, at: str) -> tuple[str | None, tuple[str, ...]]:
+    """A peer's id and pids of a query, which ``convert --to jsonl`` keeps (this package's extension)."""
+    source_id = _optional_str(item, "source_id", at)
+    pids = tuple(_string_list(item, "source_pids", at)) if "source_pids" in item else ()
+    return source_id, pids
 
 
 def _spans(item: dict, at: str, n_turns: int) -> tuple[tuple[int, int], ...]:
@@ -350,7 +378,8 @@ class FlatRow:
     key: str | None  # the row's id, when the format has one
     query: str
     transcript: str
-    references: list[str]
+    references: list[str]  # empty for a row without gold (a public test split's)
+    pids: list[str] = field(default_factory=list)  # SCROLLS and ZeroSCROLLS pid of each row
 
 
 def _scrolls_row(record: dict, where: str) -> FlatRow:
@@ -358,16 +387,64 @@ def _scrolls_row(record: dict, where: str) -> FlatRow:
     query, sep, transcript = text.partition("\n\n")
     if not sep:
         raise InputError(f"{where}: field 'input' has no blank line between the query and the transcript")
-    key = _string(record, "id", where)
-    return FlatRow(where, key, query, transcript, [_string(record, "output", where)])
+    return FlatRow(where, _string(record, "id", where), query, transcript, _gold(record, where), _pid(record, where))
+
+
+# ZeroSCROLLS rows hold the whole prompt in 'input'; these give the transcript and the query in it.
+ZEROSCROLLS_INDICES = ("document_start_index", "document_end_index", "query_start_index", "query_end_index")
+
+
+def _zeroscrolls_row(record: dict, where: str) -> FlatRow:
+    text = _string(record, "input", where)
+    doc_start, doc_end, query_start, query_end = (_index(record, name, where) for name in ZEROSCROLLS_INDICES)
+    _check_span(where, "document", doc_start, doc_end, len(text))
+    _check_span(where, "query", query_start, query_end, len(text))
+    if doc_start < query_end and query_start < doc_end:
+        raise InputError(
+            f"{where}: inconsistent ZeroSCROLLS indices: the document ({doc_start}:{doc_end}) "
+            f"and the query ({query_start}:{query_end}) overlap"
+        )
+    query, transcript = text[query_start:query_end], text[doc_start:doc_end]
+    return FlatRow(where, _string(record, "id", where), query, transcript, _gold(record, where), _pid(record, where))
+
+
+def _index(record: dict, name: str, where: str) -> int:
+    value = _required(record, name, where)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InputError(f"{where}: field '{name}' must be an integer, found {type(value).__name__}")
+    return value
+
+
+def _check_span(where: str, part: str, start: int, end: int, length: int) -> None:
+    """``input[start:end]`` must be a non-empty part of ``input``."""
+    names = f"{part}_start_index {start}, {part}_end_index {end}"
+    if not 0 <= start < end <= length:
+        raise InputError(
+            f"{where}: inconsistent ZeroSCROLLS indices: {names} do not mark a non-empty part of "
+            f"'input' ({length} characters)"
+        )
+
+
+def _gold(record: dict, where: str) -> list[str]:
+    """The SCROLLS ``output``: one reference, or none where it is null (the
+    public SCROLLS and ZeroSCROLLS test splits hide their gold)."""
+    output = _required(record, "output", where)
+    if output is None:
+        return []
+    if not isinstance(output, str):
+        raise InputError(f"{where}: field 'output' must be a string or null, found {type(output).__name__}")
+    return [output]
+
+
+def _pid(record: dict, where: str) -> list[str]:
+    pid = _optional_str(record, "pid", where)
+    return [] if pid is None else [pid]
 
 
 def _longbench_row(record: dict, where: str) -> FlatRow:
-    answers = _required(record, "answers", where)
-    if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
-        raise InputError(f"{where}: field 'answers' must be a non-empty list of strings")
+    answers = _string_list(record, "answers", where)
     key = _optional_str(record, "_id", where)
-    return FlatRow(where, key, _string(record, "input", where), _string(record, "context", where), list(answers))
+    return FlatRow(where, key, _string(record, "input", where), _string(record, "context", where), answers)
 
 
 def _alpaca_row(record: dict, where: str) -> FlatRow:
@@ -377,7 +454,12 @@ def _alpaca_row(record: dict, where: str) -> FlatRow:
     return FlatRow(where, None, query, _string(record, "input", where), [_string(record, "output", where)])
 
 
-_FLAT_READERS = {"scrolls": _scrolls_row, "longbench": _longbench_row, "alpaca": _alpaca_row}
+_FLAT_READERS = {
+    "scrolls": _scrolls_row,
+    "zeroscrolls": _zeroscrolls_row,
+    "longbench": _longbench_row,
+    "alpaca": _alpaca_row,
+}
 
 
 def alpaca_examples(entries: list, path: Path, name_split: str | None) -> list[Example]:
@@ -393,7 +475,8 @@ def flat_examples(rows: list[FlatRow], name_split: str | None) -> list[Example]:
     Ids written by this package (``test/Bed003/s2``) give back split, meeting,
     query type and index. Other rows get a meeting name from a hash of the
     transcript, the query type from the query's wording (see
-    :func:`query_type_of`) and the split from the file name (else test).
+    :func:`query_type_of`) and the split from the file name (else test); their
+    own id is kept as ``source_id`` (and SCROLLS pids as ``source_pids``).
     """
     merged: dict[object, FlatRow] = {}
     for row in rows:
@@ -402,13 +485,14 @@ def flat_examples(rows: list[FlatRow], name_split: str | None) -> list[Example]:
         key = row.key if row.key is not None else object()  # rows without ids never merge
         first = merged.get(key)
         if first is None:
-            merged[key] = FlatRow(row.where, row.key, row.query, row.transcript, list(row.references))
+            merged[key] = FlatRow(row.where, row.key, row.query, row.transcript, list(row.references), list(row.pids))
         elif (first.query, first.transcript) != (row.query, row.transcript):
             raise InputError(
                 f"{row.where}: id {row.key!r} is also used at {first.where} for another query or transcript"
             )
         else:
             first.references.extend(row.references)
+            first.pids.extend(row.pids)
     meetings: dict[str, tuple[str, tuple[Turn, ...]]] = {}
     counters: dict[tuple[str, str, str], int] = {}
     examples = []
@@ -425,9 +509,10 @@ def flat_examples(rows: list[FlatRow], name_split: str | None) -> list[Example]:
             counters[(split, meeting, kind)] = index + 1
         ex_id = example_id(split, meeting, kind, index)
         domain = infer_domain(meeting, turns)
-        examples.append(
-            Example(ex_id, meeting, domain, split, kind, row.query, tuple(row.references), turns, (), row.transcript)
-        )
+        # A peer's id (and pids), kept for its leaderboard; the package's own ids are the example id.
+        source_id, pids = (None, ()) if parsed else (row.key, tuple(row.pids))
+        example = Example(ex_id, meeting, domain, split, kind, row.query, tuple(row.references), turns)
+        examples.append(replace(example, raw_transcript=row.transcript, source_id=source_id, source_pids=pids))
     return examples
 
 
@@ -519,6 +604,13 @@ def _string(record: dict, name: str, where: str) -> str:
     value = _required(record, name, where)
     if not isinstance(value, str):
         raise InputError(f"{where}: field '{name}' must be a string, found {type(value).__name__}")
+    return value
+
+
+def _string_list(record: dict, name: str, where: str) -> list[str]:
+    value = _required(record, name, where)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InputError(f"{where}: field '{name}' must be a list of strings")
     return value
 
 
