@@ -8,20 +8,42 @@ configuration (``config``; see :mod:`qmsum_fast.gen.config`) and is not an
 example. Blank lines are skipped. A header anywhere but first (records of two
 runs in one file) and an id that occurs twice are refused.
 
+LongBench predictions (JSONL, ``pred/<model>/qmsum.jsonl`` of THUDM/LongBench's
+pred.py): one object per line with ``pred`` and ``answers`` (the references),
+also ``all_classes`` and ``length``.
+
+A SCROLLS or ZeroSCROLLS submission (one JSON object ``{id: prediction}``) is
+scored against a SCROLLS-format reference file (JSONL rows with ``id`` and
+``output``; several rows with one id are several references).
+
 Plain text: one summary per line (``\\n``-separated; a final newline is
 optional), the prediction file and each reference file line by line.
 
-Every problem raises :class:`~qmsum_fast.errors.InputError` naming the file and line.
+An example without references (a gold-less row of a public test split) cannot
+be scored. Every problem raises :class:`~qmsum_fast.errors.InputError` naming
+the file and line (or the id).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from .jsonio import parse
+from .jsonio import (
+    MalformedJSON,
+    check_unicode,
+    jsonl_records,
+    looks_like_submission,
+    parse,
+    plural,
+    refuse_document,
+)
+
+# What score says of an example without references.
+GOLDLESS = "is gold-less (as in the public SCROLLS and ZeroSCROLLS test splits): only the leaderboard can score it"
 
 
 @dataclass(frozen=True)
@@ -115,7 +137,7 @@ def read_run(path: Path, *, drop_torn: bool = False, missing_ok: bool = False) -
     path = Path(path)
     if missing_ok and not path.exists():
         return RunFile(path, None, [], [])
-    data = _read_bytes(path)
+    whole = data = _read_bytes(path)
     torn = bool(data) and not data.endswith(b"\n")
     if torn and drop_torn:
         data = data[: data.rfind(b"\n") + 1]
@@ -127,7 +149,7 @@ def read_run(path: Path, *, drop_torn: bool = False, missing_ok: bool = False) -
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        record = _parse_object(path, number, line)
+        record = _parse_object(path, number, line, whole)
         if record.get("header") is True:
             if records or header is not None:
                 raise InputError(f"{path}:{number}: a second header: the file holds records of two runs")
@@ -151,20 +173,38 @@ def _check_id(path: Path, number: int, record: dict, seen: dict[str, int]) -> No
 
 
 def load_predictions(prediction_path: Path, reference_paths: Sequence[Path] = ()) -> Run:
-    """What ``score`` and ``report`` score: a run file alone, or predictions
-    with separate reference files (plain text, one summary per line)."""
-    if reference_paths:
-        return load_text_pairs(prediction_path, list(reference_paths))
-    return load_run(prediction_path)
+    """What ``score`` and ``report`` score: a run file or LongBench predictions
+    alone; a SCROLLS / ZeroSCROLLS submission with its SCROLLS-format reference
+    file; or plain-text predictions with plain-text reference files."""
+    if not reference_paths:
+        return load_run(prediction_path)
+    submission = read_submission(prediction_path)
+    if submission is not None:
+        return load_submission(prediction_path, submission, reference_paths)
+    _refuse_row_references(prediction_path, reference_paths)
+    return load_text_pairs(prediction_path, list(reference_paths))
 
 
 def load_run(path: Path) -> Run:
-    """A JSONL run as written by ``qmsum-fast generate``, for scoring."""
+    """A JSONL run as written by ``qmsum-fast generate``, or LongBench's
+    predictions, for scoring."""
+    submission = read_submission(path)
+    if submission is not None:
+        raise InputError(
+            f"{path}: a JSON document, not JSONL: a SCROLLS or ZeroSCROLLS submission of "
+            f"{plural(len(submission), 'prediction')}; score it with --ref and its references "
+            "(SCROLLS rows: id, pid, input, output)"
+        )
     run = read_run(path)
-    rows = [_prediction(path, number, record) for number, record in zip(run.lines, run.records)]
-    if not rows:
+    if not run.records:
         raise InputError(f"{path}: no predictions")
+    reader = _longbench_prediction if _is_longbench(run.records[0]) else _prediction
+    rows = [reader(path, number, record) for number, record in zip(run.lines, run.records)]
     return Run(path, run.header or {}, rows)
+
+
+def _is_longbench(record: dict) -> bool:
+    return "pred" in record and "prediction" not in record
 
 
 def _prediction(path: Path, number: int, record: dict) -> Prediction:
@@ -172,14 +212,123 @@ def _prediction(path: Path, number: int, record: dict) -> Prediction:
     if not isinstance(prediction, str):
         what = "no 'prediction' field" if prediction is None else "'prediction' is not a string"
         raise InputError(f"{path}:{number}: {what}")
-    references = record.get("references")
-    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
-        raise InputError(f"{path}:{number}: 'references' must be a list of strings")
-    if not references:
-        raise InputError(f"{path}:{number}: 'references' is empty")
+    references = _references(path, number, record, "references")
     fields = {k: v for k, v in record.items() if k not in ("prediction", "references")}
     fields["line"] = number
-    return Prediction(prediction, tuple(references), fields)
+    return Prediction(prediction, references, fields)
+
+
+def _longbench_prediction(path: Path, number: int, record: dict) -> Prediction:
+    prediction = record.get("pred")
+    if not isinstance(prediction, str):
+        what = "no 'pred' field" if prediction is None else "'pred' is not a string"
+        raise InputError(f"{path}:{number}: {what} (a LongBench prediction has pred and answers)")
+    references = _references(path, number, record, "answers")
+    # The context is the whole transcript: no use in scoring, and large.
+    fields = {k: v for k, v in record.items() if k not in ("pred", "answers", "context")}
+    fields["line"] = number
+    return Prediction(prediction, references, fields)
+
+
+def _references(path: Path, number: int, record: dict, name: str) -> tuple[str, ...]:
+    references = record.get(name)
+    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
+        raise InputError(f"{path}:{number}: '{name}' must be a list of strings")
+    if not references:
+        example = record.get("id", record.get("_id"))
+        who = f"id {example!r}" if isinstance(example, str) else "the example"
+        raise InputError(f"{path}:{number}: '{name}' is empty: {who} {GOLDLESS}")
+    return tuple(references)
+
+
+# --- SCROLLS / ZeroSCROLLS submissions ------------------------------------------------
+
+
+def read_submission(path: Path) -> dict[str, str] | None:
+    """The ``{id: prediction}`` a SCROLLS or ZeroSCROLLS submission file holds;
+    None when the file is no such JSON object (a run, plain text)."""
+    data = _read_bytes(path)
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"{":
+        return None
+    try:
+        value = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None  # JSONL (a run) or text: not one JSON document
+    if not isinstance(value, dict) or not looks_like_submission(value):
+        return None  # one record of a run, or some other object
+    check_unicode(value, str(path))
+    return value
+
+
+@dataclass
+class _Gold:
+    line: int  # the first row of the id
+    outputs: list[str]
+
+
+def load_submission(prediction_path: Path, predictions: dict[str, str], reference_paths: Sequence[Path]) -> Run:
+    """A submission scored against SCROLLS-format references, in the submission's order."""
+    if len(reference_paths) != 1:
+        raise InputError(
+            f"{prediction_path}: a submission is scored against one SCROLLS-format reference file "
+            f"(rows with id and output), not {len(reference_paths)}"
+        )
+    reference_path = Path(reference_paths[0])
+    gold = read_id_references(reference_path)
+    _check_same_ids(prediction_path, predictions, reference_path, gold)
+    rows = [Prediction(text, tuple(gold[key].outputs), {"id": key}) for key, text in predictions.items()]
+    return Run(prediction_path, {}, rows)
+
+
+def read_id_references(path: Path) -> dict[str, _Gold]:
+    """Id -> references of a SCROLLS-format file (SCROLLS or ZeroSCROLLS rows)."""
+    gold: dict[str, _Gold] = {}
+    for number, row in jsonl_records(path):
+        key = row.get("id")
+        if not isinstance(key, str):
+            what = "no 'id' field" if key is None else "'id' is not a string"
+            raise InputError(f"{path}:{number}: {what} (SCROLLS reference rows have id, pid, input and output)")
+        if "output" not in row:
+            raise InputError(f"{path}:{number}: id {key!r}: no 'output' field")
+        output = row["output"]
+        if output is None:
+            raise InputError(f"{path}:{number}: 'output' is null: id {key!r} {GOLDLESS}")
+        if not isinstance(output, str):
+            raise InputError(f"{path}:{number}: id {key!r}: 'output' is not a string")
+        gold.setdefault(key, _Gold(number, [])).outputs.append(output)
+    if not gold:
+        raise InputError(f"{path}: no reference rows")
+    return gold
+
+
+def _check_same_ids(prediction_path: Path, predictions: dict, reference_path: Path, gold: dict[str, _Gold]) -> None:
+    missing = [key for key in gold if key not in predictions]
+    if missing:
+        where = f"{reference_path}:{gold[missing[0]].line}"
+        raise InputError(f"{prediction_path}: no prediction for id {missing[0]!r} ({where}){_more(missing)}")
+    unknown = [key for key in predictions if key not in gold]
+    if unknown:
+        raise InputError(f"{prediction_path}: id {unknown[0]!r} is not in {reference_path}{_more(unknown)}")
+
+
+def _more(keys: list) -> str:
+    return f" (and {len(keys) - 1} more)" if len(keys) > 1 else ""
+
+
+def _refuse_row_references(prediction_path: Path, reference_paths: Sequence[Path]) -> None:
+    """SCROLLS rows given as references to plain-text predictions would be
+    scored as lines of JSON text: refuse them."""
+    for reference_path in reference_paths:
+        first = _read_bytes(reference_path).split(b"\n", 1)[0]
+        try:
+            row = json.loads(first)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            continue
+        if isinstance(row, dict) and {"id", "output"} <= set(row):
+            raise InputError(
+                f"{reference_path}: SCROLLS reference rows are scored against a submission JSON "
+                f"{{id: prediction}}, and {prediction_path} is not one"
+            )
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -196,8 +345,22 @@ def _decode(path: Path, number: int, line: bytes) -> str:
         raise InputError(f"{path}:{number}: invalid UTF-8 at byte {exc.start}") from None
 
 
-def _parse_object(path: Path, number: int, line: str) -> dict:
-    record = parse(line, path, number)
+def _parse_object(path: Path, number: int, line: str, data: bytes) -> dict:
+    try:
+        record = parse(line, path, number)
+    except MalformedJSON:
+        _refuse_document(path, data)
+        raise
     if not isinstance(record, dict):
+        _refuse_document(path, data)
         raise InputError(f"{path}:{number}: expected a JSON object")
     return record
+
+
+def _refuse_document(path: Path, data: bytes) -> None:
+    """A file that is one JSON document (pretty-printed) is named as such."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return
+    refuse_document(path, text)
