@@ -26,22 +26,45 @@ BUILTIN = {
     # The original experiments' LED instruction mode: the instruction follows the transcript.
     "led": "{transcript}Instruction:{query}\nSummary: ",
     "plain": "{query}\n{transcript}",
-    # SCROLLS qmsum: the query, a blank line, then the transcript.
+    # SCROLLS qmsum (tau-nlp/scrolls, MIT): the row's 'input', i.e. the query, a
+    # blank line, then the transcript.
     "scrolls": "{query}\n\n{transcript}",
-    # LongBench's qmsum prompt (THUDM/LongBench, config/dataset2prompt.json, MIT).
+    # lm-evaluation-harness's scrolls_qmsum (EleutherAI, MIT; lm_eval 0.4.13,
+    # lm_eval/tasks/scrolls/task.py): class QMSum overrides only _process_doc, so
+    # its prompt is _SCROLLSSummaryTask.doc_to_text, the whole SCROLLS 'input'
+    # followed by a fixed question (the query stays inside 'input').
+    "lm-eval-scrolls": "{query}\n\n{transcript}\n\nQuestion: What is a summary of the preceding text?\nAnswer:",
+    # LongBench's qmsum prompt (THUDM/LongBench, config/dataset2prompt.json, MIT),
+    # {context} and {input} renamed; lm-eval's longbench_qmsum renders the same text.
     "longbench": (
         "You are given a meeting transcript and a query containing a question or instruction. "
         "Answer the query in one or more sentences.\n\nTranscript:\n{transcript}\n\n"
         "Now, answer the query based on the above meeting transcript in one or more sentences."
         "\n\nQuery: {query}\nAnswer:"
     ),
-    # ZeroSCROLLS' qmsum prompt (tau-nlp/zero_scrolls, MIT).
+    # ZeroSCROLLS' qmsum prompt (tau-nlp/zero_scrolls, MIT). UNVERIFIED: written
+    # from the paper's QMSum example (Shaham et al. 2023, the figure of a QMSum
+    # prompt); ZeroSCROLLS ships each prompt inside its rows' 'input', and no real
+    # row has been checked against this text yet (docs/leaderboards.md).
     "zeroscrolls": (
         "You are given a meeting transcript and a query containing a question or instruction. "
         "Answer the query in one or more sentences.\n\nTranscript:\n{transcript}\n\n"
         "Query:\n{query}\n\nAnswer:\n"
     ),
 }
+
+# The templates of leaderboards (SCROLLS, lm-eval, LongBench, ZeroSCROLLS): they
+# render the transcript as the peers have it, so they take it unpreprocessed.
+PEER_TEMPLATES = ("scrolls", "lm-eval-scrolls", "longbench", "zeroscrolls")
+
+
+def default_preprocess(template: str | None) -> str:
+    """The preprocessing a template's prompts get unless ``--preprocess`` says
+    otherwise: none (the raw transcript, as the peers build their prompts) for
+    the peers' templates, else qmsum (the original experiments' recipe).
+    ``analyze`` and ``generate`` both decide by this."""
+    return "none" if template in PEER_TEMPLATES else "qmsum"
+
 
 PLACEHOLDERS = ("query", "transcript")
 

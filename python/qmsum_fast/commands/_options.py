@@ -14,6 +14,7 @@ import click
 
 from ..data import DOMAINS, SPLIT_ALIASES, SPLITS
 from ..preprocess import MODES as PREPROCESS_MODES
+from ..templates import PEER_TEMPLATES
 
 # Ranges that keep every integer within what the Rust core and numpy accept.
 MAX_TOKENS = 2**31 - 1
@@ -60,13 +61,17 @@ def tokens(minimum: int = 1) -> click.IntRange:
     return click.IntRange(minimum, MAX_TOKENS)
 
 
-data_option = click.option(
-    "--data",
-    "data_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="QMSum data: an upstream data root, split folder, meeting file, JSONL (upstream, SCROLLS, "
-    "LongBench) or alpaca JSON. Default: the bundled QMSum.",
+DATA_PATH = click.Path(path_type=Path)
+
+
+def make_data_option(help_text: str) -> Any:
+    """``--data`` with what it is for in one command (``export``: the data of a run)."""
+    return click.option("--data", "data_path", type=DATA_PATH, default=None, help=help_text)
+
+
+data_option = make_data_option(
+    "QMSum data: an upstream data root, split folder, meeting file, JSONL (upstream, SCROLLS, ZeroSCROLLS, "
+    "LongBench) or alpaca JSON. Default: the bundled QMSum."
 )
 split_option = click.option(
     "--split",
@@ -96,20 +101,27 @@ overwrite_option = click.option(
 )
 
 
-def make_preprocess_option(default: str) -> Any:
+def make_preprocess_option(default: str | None) -> Any:
     """``--preprocess`` with ``default``: ``convert`` keeps 'Speaker: text' lines unless asked (its
-    ``--to jsonl`` takes no other mode); everything else follows the original experiments."""
+    ``--to jsonl`` takes no other mode). None: the template decides
+    (:func:`qmsum_fast.templates.default_preprocess`), as in ``analyze`` and ``generate``."""
+    modes = "qmsum: the upstream recipe (lowercased, word-tokenized, noise markers removed), as the original "
+    modes += "experiments; none: 'Speaker: text' lines as given."
+    if default is None:
+        modes += (
+            f" Default: none with the peers' templates ({', '.join(PEER_TEMPLATES)}), which build their prompts "
+            "from the raw transcript; qmsum otherwise."
+        )
     return click.option(
         "--preprocess",
         type=click.Choice(PREPROCESS_MODES),
         default=default,
-        show_default=True,
-        help="qmsum: the upstream recipe (lowercased, word-tokenized, noise markers removed), as the original "
-        "experiments; none: 'Speaker: text' lines as given.",
+        show_default=default is not None,
+        help=modes,
     )
 
 
-preprocess_option = make_preprocess_option("qmsum")
+preprocess_option = make_preprocess_option(None)
 tokenizer_option = click.option(
     "--tokenizer",
     default=None,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..templates import BUILTIN
 from ._options import (
     data_option,
     domain_option,
@@ -30,7 +31,7 @@ from ._options import (
     "--template",
     default="alpaca",
     show_default=True,
-    help="alpaca|led|plain|scrolls|longbench|zeroscrolls, or a file with {query} and {transcript} placeholders.",
+    help=f"{'|'.join(BUILTIN)}, or a file with {{query}} and {{transcript}} placeholders.",
 )
 @preprocess_option
 @click.option(
@@ -53,10 +54,11 @@ from ._options import (
 def command(data_path, split, domain, tokenizer, template, preprocess, reserve, plots_dir, overwrite, as_json):
     """Exact token statistics of prompts and reference summaries, per split and domain."""
     from ..analyze import group_rows
-    from ..templates import load_template
+    from ..templates import default_preprocess, load_template
 
     started = time.perf_counter()
     chosen_template = load_template(template)
+    preprocess = preprocess or default_preprocess(template)
     if plots_dir is not None:
         _check_plots(plots_dir, overwrite)
     rows, counter = _count(data_path, split, domain, tokenizer, preprocess, chosen_template)

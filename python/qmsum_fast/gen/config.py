@@ -45,7 +45,7 @@ class Request:
     template: str | None = None
     strategy: str | None = None
     input: str | None = None
-    preprocess: str = "qmsum"
+    preprocess: str | None = None  # None: the template's default (templates.default_preprocess)
     max_input_tokens: int | None = None
     max_new_tokens: int | None = None
     max_seq_len: int | None = None
@@ -161,6 +161,7 @@ def _data_fields(request: Request) -> dict:
 
 def _baseline_config(request: Request, data: dict) -> RunConfig:
     from ..baselines import options_for
+    from ..templates import default_preprocess
 
     _refuse_model_options(request)
     options = options_for(request.model, {"unit": request.unit, "budget": request.budget, "seed": request.seed})
@@ -176,7 +177,7 @@ def _baseline_config(request: Request, data: dict) -> RunConfig:
         model_fingerprint=None,
         strategy="extractive",
         template=None,
-        preprocess=request.preprocess,
+        preprocess=request.preprocess or default_preprocess(None),
         input=input_mode,
         max_input_tokens=None,
         generation={},
@@ -217,7 +218,7 @@ def _refuse_model_options(request: Request) -> None:
 
 
 def _model_config(request: Request, data: dict, dtype: str) -> RunConfig:
-    from ..templates import template_from
+    from ..templates import default_preprocess, template_from
 
     preset = _preset_for(request)
     kind = "preset" if request.model in PRESETS else "model"
@@ -237,7 +238,7 @@ def _model_config(request: Request, data: dict, dtype: str) -> RunConfig:
         model_fingerprint=folder_fingerprint(model_path),
         strategy=strategy,
         template=template_from(request.template or preset.template).text,
-        preprocess=request.preprocess,
+        preprocess=request.preprocess or default_preprocess(request.template or preset.template),
         input=input_mode,
         max_input_tokens=max_input,
         generation=generation,

@@ -193,6 +193,8 @@ def _emitter(writer: RunWriter, config: RunConfig, progress: Progress):
             "truncated": finished.truncated,
             "seconds": round(finished.seconds, 4),
         }
+        if example.source_id is not None:  # the id a peer's file gave it: `export` writes it for the leaderboard
+            record["source_id"] = example.source_id
         if finished.error:
             record["error"] = finished.error
             sys.stderr.write(f"qmsum-fast: warning: {example.id}: {finished.error}\n")
