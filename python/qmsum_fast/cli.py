@@ -18,6 +18,7 @@ from .errors import InputError, Interrupted
 COMMANDS = {
     "analyze": "Exact token statistics, context-fit tables and histograms.",
     "convert": "Write QMSum in another format (alpaca, scrolls, longbench, jsonl).",
+    "export": "Write a run as a SCROLLS submission or as LongBench predictions.",
     "score": "ROUGE scores of predictions against references (rouge-score exact).",
     "report": "A results table and bar chart across generation runs.",
     "generate": "Generate query-focused summaries with a model or a baseline.",
