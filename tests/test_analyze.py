@@ -85,3 +85,17 @@ def test_unreadable_tokenizer(tmp_path):
     result = run("--tokenizer", str(path))
     assert result.exit_code == 2
     assert str(path) in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("template", ["scrolls", "lm-eval-scrolls", "longbench", "zeroscrolls"])
+def test_the_peers_templates_count_raw_transcripts_unless_told(template):
+    # The peers build their prompts from the raw transcript; the table's head says what was used.
+    head = run("--split", "val", "--domain", "academic", "--template", template).output.splitlines()[0]
+    assert head.endswith(f"template {template} · preprocess none · reserve 0")
+    told = run("--split", "val", "--domain", "academic", "--template", template, "--preprocess", "qmsum", "--json")
+    assert json.loads(told.output)["preprocess"] == "qmsum"
+
+
+def test_the_default_template_keeps_the_original_experiments_preprocessing():
+    head = run("--split", "val", "--domain", "academic").output.splitlines()[0]
+    assert head.endswith("· template alpaca · preprocess qmsum · reserve 0")  # as the README shows it

@@ -308,6 +308,41 @@ def test_longbench_rows():
     assert len({ex.meeting for ex in examples}) == 1
 
 
+def test_peer_ids_are_kept_and_the_packages_own_are_not_repeated(bundled):
+    scrolls = [json.loads(line) for line in (FORMATS / "scrolls_validation.jsonl").read_text().splitlines()]
+    examples = load_examples(FORMATS / "scrolls_validation.jsonl")
+    assert [ex.source_id for ex in examples] == [row["id"] for row in scrolls[:3]]
+    assert [ex.source_pids for ex in examples] == [(row["pid"],) for row in scrolls[:2]] + [
+        (scrolls[2]["pid"], scrolls[3]["pid"])
+    ]
+    longbench = [json.loads(line) for line in (FORMATS / "longbench_qmsum.jsonl").read_text().splitlines()]
+    examples = load_examples(FORMATS / "longbench_qmsum.jsonl")
+    assert [(ex.source_id, ex.source_pids) for ex in examples] == [(row["_id"], ()) for row in longbench]
+    assert {(ex.source_id, ex.source_pids) for ex in bundled} == {(None, ())}
+
+
+def test_rows_without_gold_have_no_references(tmp_path):
+    path = tmp_path / "test.jsonl"
+    rows = [
+        {"id": "x", "pid": "x_0", "input": "q\n\nA: b", "output": None},
+        {"_id": "y", "input": "q", "context": "A: b", "answers": []},
+    ]
+    for row in rows:
+        path.write_text(json.dumps(row) + "\n")
+        assert load_examples(path)[0].references == ()
+    path.write_text(json.dumps({**rows[0], "output": 3}) + "\n")
+    assert cli_error(path) == f"{path}:1: field 'output' must be a string or null, found int"
+
+
+def test_upstream_records_may_carry_peer_ids_and_no_answer(tmp_path):
+    query = {"query": "q", "answers": [], "source_id": "ab12", "source_pids": ["ab12_0"]}
+    meeting = meeting_with(general_query_list=[query], specific_query_list=[])
+    path = tmp_path / "val.jsonl"
+    path.write_text(json.dumps(meeting) + "\n")
+    (example,) = load_examples(path, split="all")
+    assert (example.references, example.source_id, example.source_pids) == ((), "ab12", ("ab12_0",))
+
+
 def test_alpaca_entries_of_the_original_experiments():
     entries = json.loads((FORMATS / "alpaca_format_test.json").read_text())
     examples = load_examples(FORMATS / "alpaca_format_test.json")
@@ -557,9 +592,8 @@ def test_error_span_outside_the_transcript(tmp_path, span):
             meeting_with(specific_query_list=[{"query": "q", "answer": "a", "relevant_text_span": [["0", "1"], span]}])
         )
     )
-    assert cli_error(path) == (
-        f"{path}: specific_query_list[0].relevant_text_span: span {json.dumps(span)} is outside the transcript (turns 0 to 1)"
-    )
+    where = f"{path}: specific_query_list[0].relevant_text_span"
+    assert cli_error(path) == f"{where}: span {json.dumps(span)} is outside the transcript (turns 0 to 1)"
 
 
 def test_error_span_reversed(tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 
 from qmsum_fast import InputError, load_template
-from qmsum_fast.templates import BUILTIN, parse_template
+from qmsum_fast.templates import BUILTIN, PEER_TEMPLATES, default_preprocess, parse_template
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))
@@ -44,3 +44,48 @@ def test_bad_templates_name_the_problem(text, message):
 def test_unknown_template_name():
     with pytest.raises(InputError, match="unknown template 'nope'"):
         load_template("nope")
+
+
+def test_lm_eval_scrolls_is_lm_evals_scrolls_qmsum_prompt():
+    # lm-evaluation-harness 0.4.13 (MIT), lm_eval/tasks/scrolls/task.py: QMSum takes
+    # _SCROLLSSummaryTask.doc_to_text, f"{doc['input']}\n\nQuestion: What is a summary of the preceding text?\nAnswer:",
+    # where doc['input'] is the SCROLLS input, the query, a blank line and the transcript.
+    scrolls_input = load_template("scrolls").render("What did they decide?", "A: hi\nB: yes")
+    assert scrolls_input == "What did they decide?\n\nA: hi\nB: yes"
+    rendered = load_template("lm-eval-scrolls").render("What did they decide?", "A: hi\nB: yes")
+    assert rendered == f"{scrolls_input}\n\nQuestion: What is a summary of the preceding text?\nAnswer:"
+
+
+def test_longbench_is_longbenchs_qmsum_prompt():
+    # THUDM/LongBench (MIT), LongBench/config/dataset2prompt.json, "qmsum".
+    prompt = (
+        "You are given a meeting transcript and a query containing a question or instruction. "
+        "Answer the query in one or more sentences.\n\nTranscript:\n{context}\n\n"
+        "Now, answer the query based on the above meeting transcript in one or more sentences.\n\n"
+        "Query: {input}\nAnswer:"
+    )
+    assert load_template("longbench").render("Q", "T") == prompt.format(context="T", input="Q")
+
+
+def test_the_peers_templates_take_the_raw_transcript_by_default():
+    assert set(PEER_TEMPLATES) == {"scrolls", "lm-eval-scrolls", "longbench", "zeroscrolls"} <= set(BUILTIN)
+    assert [default_preprocess(name) for name in PEER_TEMPLATES] == ["none"] * 4
+    for other in ("alpaca", "led", "plain", None, "{query}\n\n{transcript}"):
+        assert default_preprocess(other) == "qmsum"
+
+
+@pytest.mark.parametrize(
+    "template, preprocess, expected",
+    [
+        ("longbench", None, "none"),
+        ("lm-eval-scrolls", None, "none"),
+        (None, None, "qmsum"),
+        ("longbench", "qmsum", "qmsum"),
+    ],
+)
+def test_generate_decides_the_default_preprocessing_by_the_same_rule(template, preprocess, expected):
+    from qmsum_fast.gen.config import Request, build_config
+
+    config = build_config(Request(model="led", template=template, preprocess=preprocess), dtype="float32")
+    assert config.preprocess == expected
+    assert build_config(Request(model="lead")).preprocess == "qmsum"  # baselines have no template
