@@ -275,3 +275,14 @@ def test_gzip_output_is_reproducible_and_names_the_output(tmp_path):
 def test_cli_unknown_format_is_a_usage_error(tmp_path):
     result = run("--to", "csv", "-o", str(tmp_path / "x"))
     assert result.exit_code == 2 and "'csv' is not one of" in result.stderr
+
+
+SCROLLS_FILES = [FORMATS_DIR / "scrolls_validation.jsonl", DATA / "peer" / "scrolls_qmsum_test.jsonl"]
+
+
+@pytest.mark.parametrize("fixture", SCROLLS_FILES)
+def test_scrolls_files_convert_back_to_their_bytes(tmp_path, fixture):
+    # The peer's ids and pids survive, and a gold-less row stays one row with output null.
+    out = tmp_path / fixture.name
+    convert(load_examples(fixture), "scrolls", out)
+    assert out.read_bytes() == fixture.read_bytes()
