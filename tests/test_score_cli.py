@@ -296,3 +296,114 @@ def test_report_bad_run(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_bytes(b'{"prediction": "a", "references": ["\xff"]}\n')
     assert_input_error(run("report", path, "--chart", tmp_path / "c.png"), f"{path}:1: invalid UTF-8")
+
+
+# --- --metric: the leaderboards' figures ------------------------------------------
+
+
+def test_default_metric_is_rouge_score_unchanged(run_file):
+    for extra in ((), ("--json",), ("--by", "domain", "--seed", "2")):
+        default = run("score", "--pred", run_file, *extra)
+        explicit = run("score", "--pred", run_file, "--metric", "rouge-score", *extra)
+        assert default.exit_code == 0 and explicit.output == default.output
+    assert "metric" not in json.loads(run("score", "--pred", run_file, "--json").output)
+
+
+@pytest.mark.parametrize("metric", ["scrolls", "lm-eval-scrolls", "longbench", "lm-eval-longbench"])
+def test_peer_metric_json_and_text(run_file, metric):
+    from qmsum_fast.data.runs import load_predictions
+    from qmsum_fast.metrics import peer_metric
+
+    expected = peer_metric(load_predictions(run_file), metric)
+    result = run("score", "--pred", run_file, "--metric", metric, "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload == {"metric": metric, "score": expected.score, **expected.figures}
+    text = run("score", "--pred", run_file, "--metric", metric).output.splitlines()
+    assert text[1] == f"{len(load_predictions(run_file).predictions)} examples; headline: {expected.headline}"
+    assert any(
+        line.startswith(expected.headline + " ") and line.endswith(expected.text(expected.headline)) for line in text
+    )
+
+
+def test_peer_metric_headlines(run_file):
+    payloads = {
+        metric: json.loads(run("score", "--pred", run_file, "--metric", metric, "--json").output)
+        for metric in ("scrolls", "lm-eval-scrolls", "longbench", "lm-eval-longbench")
+    }
+    assert (
+        payloads["scrolls"]["score"]
+        == payloads["scrolls"]["scrolls_score"]
+        == payloads["scrolls"]["rouge/geometric_mean"]
+    )
+    assert payloads["lm-eval-scrolls"]["rouge1,none"] == payloads["scrolls"]["rouge/rouge1"]
+    assert payloads["longbench"]["score"] == payloads["longbench"]["qmsum"]
+    # LongBench: x 100, 2 decimals; lm-eval: the unrounded fraction (its table prints 4 decimals).
+    assert payloads["longbench"]["qmsum"] == round(100 * payloads["lm-eval-longbench"]["score,none"], 2)
+
+
+def test_peer_metric_with_text_files_and_lcs_depth(tmp_path):
+    long_sentence = " ".join(["word"] * 1200)
+    pred, ref = tmp_path / "p.txt", tmp_path / "r.txt"
+    pred.write_text(f"{long_sentence}\nshort one\n", encoding="utf-8")
+    ref.write_text(f"{long_sentence}\nshort one\n", encoding="utf-8")
+
+    def qmsum(*extra):
+        result = run("score", "--pred", pred, "--ref", ref, "--metric", "longbench", "--json", *extra)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["qmsum"]
+
+    # 1200 words in one sentence: LongBench's eval.py hits RecursionError, the example scores 0.0.
+    assert qmsum() == 50.0
+    assert qmsum("--max-lcs-depth", "0") == 100.0
+    assert qmsum("--max-lcs-depth", "1201") == 100.0
+    assert qmsum("--max-lcs-depth", "1200") == 50.0
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (("--metric", "scrolls", "--bootstrap", "10"), ("--bootstrap applies to --metric rouge-score only",)),
+        (("--metric", "longbench", "--by", "domain"), ("--by applies to --metric rouge-score only",)),
+        (("--metric", "lm-eval-scrolls", "--no-stemmer"), ("--stemmer applies to --metric rouge-score only",)),
+        (("--max-lcs-depth", "5"), ("--max-lcs-depth applies to --metric longbench or lm-eval-longbench only",)),
+        (("--metric", "scrolls", "--max-lcs-depth", "5"), ("--max-lcs-depth", "not scrolls")),
+        (("--metric", "rouge"), ("'rouge' is not one of", "--metric")),
+        (("--metric", "longbench", "--max-lcs-depth", "-1"), ("--max-lcs-depth",)),
+    ],
+)
+def test_metric_option_errors(run_file, args, fragments):
+    assert_input_error(run("score", "--pred", run_file, *args), *fragments)
+
+
+def test_report_several_metrics_side_by_side(tmp_path, run_file):
+    from qmsum_fast.data.runs import load_predictions
+    from qmsum_fast.metrics import peer_metric
+
+    result = run("report", run_file, "--metric", "rouge-score,scrolls", "--metric", "longbench", "--metric", "scrolls")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "| Model | n | rouge-score R-1 | rouge-score R-2 | rouge-score R-L | rouge-score Geo-mean "
+        "| scrolls rouge/rouge1 | scrolls rouge/rouge2 | scrolls rouge/rougeL | scrolls scrolls_score "
+        "| longbench qmsum |"
+    )
+    assert lines[1] == "|---|" + "--:|" * 10
+    default = run("report", run_file).stdout.splitlines()[2]
+    scrolls = peer_metric(load_predictions(run_file), "scrolls").figures
+    longbench = peer_metric(load_predictions(run_file), "longbench").figures["qmsum"]
+    cells = " | ".join(f"{scrolls[k]:.4f}" for k in ("rouge/rouge1", "rouge/rouge2", "rouge/rougeL", "scrolls_score"))
+    assert lines[2] == default[:-1] + f"| {cells} | {longbench:.2f} |"
+    only = run("report", run_file, "--metric", "lm-eval-longbench").stdout.splitlines()
+    assert only[0] == "| Model | n | score,none | rouge_score,none |"
+    assert " ± " in only[2]
+
+
+def test_report_metric_errors(tmp_path, run_file):
+    assert_input_error(run("report", run_file, "--metric", "scrolls,bleu"), "--metric: unknown metric 'bleu'")
+    assert_input_error(run("report", run_file, "--metric", ","), "--metric: no metric given")
+    assert_input_error(
+        run("report", run_file, "--metric", "scrolls", "--chart", tmp_path / "c.png"), "--chart draws rouge-score"
+    )
+    assert_input_error(run("report", run_file, "--metric", "scrolls", "--no-stemmer"), "--stemmer/--no-stemmer applies")
+    assert_input_error(run("report", run_file, "--max-lcs-depth", "3"), "--max-lcs-depth applies")

@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
+from ..metrics import METRICS, ROUGE_SCORE, parse_metrics
 from ._options import overwrite_option
+from .score import max_lcs_depth_option
 
 RUN = click.Path(path_type=Path, dir_okay=False)
 OUTPUT = click.Path(path_type=Path)
@@ -16,11 +18,19 @@ OUTPUT = click.Path(path_type=Path)
 @click.command("report")
 @click.argument("runs", type=RUN, nargs=-1, required=True)
 @click.option(
+    "--metric",
+    "metric_values",
+    multiple=True,
+    default=(ROUGE_SCORE,),
+    show_default=True,
+    help=f"Which metrics, side by side: repeat or comma-separate {', '.join(METRICS)}.",
+)
+@click.option(
     "--chart",
     "chart_path",
     type=OUTPUT,
     default=None,
-    help="Also draw the bar chart (PNG) into this file. Default: no chart.",
+    help="Also draw the bar chart of rouge-score's R-1/R-2/R-L (PNG) into this file. Default: no chart.",
 )
 @click.option(
     "--markdown",
@@ -33,20 +43,40 @@ OUTPUT = click.Path(path_type=Path)
     "--stemmer/--no-stemmer",
     default=True,
     show_default=True,
-    help="NLTK Porter stemmer on tokens longer than 3 characters (rouge-score's use_stemmer).",
+    help="rouge-score: NLTK Porter stemmer on tokens longer than 3 characters (rouge-score's use_stemmer).",
 )
+@max_lcs_depth_option
 @overwrite_option
-def command(runs, chart_path, markdown_path, stemmer, overwrite):
-    """Model x R-1/R-2/R-L table (Markdown) and, with --chart, a bar chart of JSONL runs."""
+@click.pass_context
+def command(ctx, runs, metric_values, chart_path, markdown_path, stemmer, max_lcs_depth, overwrite):
+    """Model x metrics table (Markdown) and, with --chart, a bar chart of runs."""
     from ..report import build_report, markdown_table, write_chart, write_markdown
 
+    metrics = _metrics(metric_values)
+    if ROUGE_SCORE not in metrics:
+        if chart_path is not None:
+            raise InputError("--chart draws rouge-score's figures: add --metric rouge-score")
+        if ctx.get_parameter_source("stemmer") == click.core.ParameterSource.COMMANDLINE:
+            raise InputError("--stemmer/--no-stemmer applies to --metric rouge-score only")
+    if max_lcs_depth is not None and not {"longbench", "lm-eval-longbench"} & set(metrics):
+        raise InputError("--max-lcs-depth applies to --metric longbench or lm-eval-longbench only")
     _check_outputs(chart_path, markdown_path, overwrite)
-    rows = build_report(list(runs), use_stemmer=stemmer)
+    rows = build_report(list(runs), metrics, use_stemmer=stemmer, max_depth=max_lcs_depth)
     click.echo(markdown_table(rows))
     if markdown_path is not None:
         click.echo(f"wrote {write_markdown(rows, markdown_path)}", err=True)
     if chart_path is not None:
         click.echo(f"wrote {write_chart(rows, chart_path)}", err=True)
+
+
+def _metrics(values: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        metrics = parse_metrics(values)
+    except ValueError as exc:
+        raise InputError(f"--metric: {exc}") from None
+    if not metrics:
+        raise InputError("--metric: no metric given")
+    return metrics
 
 
 def _check_outputs(chart_path: Path | None, markdown_path: Path | None, overwrite: bool) -> None:

@@ -1,4 +1,5 @@
-"""``qmsum-fast score``: ROUGE of predictions against references (rouge-score exact)."""
+"""``qmsum-fast score``: ROUGE of predictions against references (rouge-score exact),
+or as a leaderboard ecosystem computes it (``--metric``, see :mod:`qmsum_fast.metrics`)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,25 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
+from ..metrics import METRICS, ROUGE_SCORE
 from ._options import json_option, seed_option
 
 # Time grows with samples x examples while the interval hardly moves past a few
 # thousand samples; the cap stops a slip of the keyboard from running for hours.
 MAX_BOOTSTRAP = 100_000
 PATH = click.Path(path_type=Path, dir_okay=False)
+# Python's recursion limit is a C int.
+MAX_DEPTH = 2**31 - 1
+max_lcs_depth_option = click.option(
+    "--max-lcs-depth",
+    type=click.IntRange(0, MAX_DEPTH),
+    default=None,
+    help="longbench, lm-eval-longbench: how many frames rouge 1.0.1's recursive LCS backtrack may nest before "
+    "Python's RecursionError scores the example 0.0 (0: no limit). Default: 991 for longbench, 982 for "
+    "lm-eval-longbench (the peer's script on CPython 3.11+; one less on 3.7-3.10).",
+)
+# Options of this package's own rouge-score table; a peer metric has its own fixed settings.
+ROUGE_SCORE_OPTIONS = ("rouge_types", "stemmer", "split_sentences", "bootstrap", "seed", "by")
 
 
 @click.command("score")
@@ -30,6 +44,14 @@ PATH = click.Path(path_type=Path, dir_okay=False)
     type=PATH,
     multiple=True,
     help="References, one per line, parallel to --pred. Repeat for several references. Default: those of the run.",
+)
+@click.option(
+    "--metric",
+    type=click.Choice(METRICS),
+    default=ROUGE_SCORE,
+    show_default=True,
+    help="rouge-score: this package's table (the options below); scrolls, lm-eval-scrolls, longbench, "
+    "lm-eval-longbench: that leaderboard's own figures, rounded as it rounds (docs/leaderboards.md).",
 )
 @click.option(
     "--rouge-types",
@@ -62,9 +84,23 @@ PATH = click.Path(path_type=Path, dir_okay=False)
     default="",
     help="Also report groups by these JSONL fields, e.g. domain,query_type. Default: all examples only.",
 )
+@max_lcs_depth_option
 @json_option
-def command(pred_path, ref_paths, rouge_types, stemmer, split_sentences, bootstrap, seed, by, as_json):
-    """ROUGE of predictions against references, with bootstrap intervals."""
+@click.pass_context
+def command(ctx, pred_path, ref_paths, metric, max_lcs_depth, as_json, **rouge_score_options):
+    """ROUGE of predictions against references, with bootstrap intervals, or a leaderboard's figures (--metric)."""
+    from ..data.runs import load_predictions
+
+    if metric != ROUGE_SCORE:
+        _refuse_given(ctx, ROUGE_SCORE_OPTIONS, f"--metric {ROUGE_SCORE}")
+        run = load_predictions(pred_path, ref_paths)
+        _print_peer_metric(run, metric, max_lcs_depth, as_json)
+        return
+    _refuse_given(ctx, ("max_lcs_depth",), "--metric longbench or lm-eval-longbench")
+    _rouge_score(pred_path, ref_paths, as_json=as_json, **rouge_score_options)
+
+
+def _rouge_score(pred_path, ref_paths, rouge_types, stemmer, split_sentences, bootstrap, seed, by, as_json):
     from ..data.runs import load_predictions
     from ..evaluate import Settings, evaluate, group_json, render_table
 
@@ -84,3 +120,19 @@ def command(pred_path, ref_paths, rouge_types, stemmer, split_sentences, bootstr
         click.echo(json.dumps(payload, indent=2))
         return
     click.echo(render_table(groups, settings))
+
+
+def _print_peer_metric(run, metric: str, max_lcs_depth: int | None, as_json: bool) -> None:
+    from ..metrics import peer_metric, render
+
+    if max_lcs_depth is not None and metric not in ("longbench", "lm-eval-longbench"):
+        raise InputError(f"--max-lcs-depth applies to --metric longbench or lm-eval-longbench only, not {metric}")
+    result = peer_metric(run, metric, max_lcs_depth)
+    click.echo(json.dumps(result.as_json(), indent=2) if as_json else render(result, len(run.predictions)))
+
+
+def _refuse_given(ctx: click.Context, names: tuple[str, ...], scope: str) -> None:
+    """Options given on the command line that the chosen metric would ignore are an error."""
+    for param in ctx.command.params:
+        if param.name in names and ctx.get_parameter_source(param.name) == click.core.ParameterSource.COMMANDLINE:
+            raise InputError(f"{param.opts[0]} applies to {scope} only")
