@@ -39,8 +39,11 @@ LONGBENCH_QMSUM_PROMPT = (
 
 
 def lm_eval_scrolls_qmsum_prompt(doc: dict) -> str:
-    """lm-eval's scrolls_qmsum: the whole SCROLLS input, then a fixed question."""
-    return f"{doc['input']}\n\nQuestion: What is a summary of the preceding text?\nAnswer:"
+    """lm-eval's scrolls_qmsum: the SCROLLS input split at its first blank line
+    into question and text, rendered as text, then the question."""
+    split = doc["input"].find("\n\n")
+    question, text = doc["input"][:split], doc["input"][split + 2 :]
+    return f"{text}\n\nQuestion: {question}\nAnswer:"
 
 
 def cli(*args):

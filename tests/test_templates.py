@@ -47,13 +47,14 @@ def test_unknown_template_name():
 
 
 def test_lm_eval_scrolls_is_lm_evals_scrolls_qmsum_prompt():
-    # lm-evaluation-harness 0.4.13 (MIT), lm_eval/tasks/scrolls/task.py: QMSum takes
-    # _SCROLLSSummaryTask.doc_to_text, f"{doc['input']}\n\nQuestion: What is a summary of the preceding text?\nAnswer:",
-    # where doc['input'] is the SCROLLS input, the query, a blank line and the transcript.
-    scrolls_input = load_template("scrolls").render("What did they decide?", "A: hi\nB: yes")
-    assert scrolls_input == "What did they decide?\n\nA: hi\nB: yes"
-    rendered = load_template("lm-eval-scrolls").render("What did they decide?", "A: hi\nB: yes")
-    assert rendered == f"{scrolls_input}\n\nQuestion: What is a summary of the preceding text?\nAnswer:"
+    # lm-evaluation-harness 0.4.13 (MIT), lm_eval/tasks/scrolls/task.py: QMSum splits the
+    # SCROLLS input at its first blank line, question = input[:split], text = input[split + 2:],
+    # and renders f"{doc['text']}\n\nQuestion: {doc['question']}\nAnswer:".
+    scrolls_input = load_template("scrolls").render("What did they decide?", "A: hi\n\nB: yes")
+    split = scrolls_input.find("\n\n")
+    question, text = scrolls_input[:split], scrolls_input[split + 2 :]
+    rendered = load_template("lm-eval-scrolls").render("What did they decide?", "A: hi\n\nB: yes")
+    assert rendered == f"{text}\n\nQuestion: {question}\nAnswer:"
 
 
 def test_longbench_is_longbenchs_qmsum_prompt():

@@ -30,10 +30,10 @@ BUILTIN = {
     # blank line, then the transcript.
     "scrolls": "{query}\n\n{transcript}",
     # lm-evaluation-harness's scrolls_qmsum (EleutherAI, MIT; lm_eval 0.4.13,
-    # lm_eval/tasks/scrolls/task.py): class QMSum overrides only _process_doc, so
-    # its prompt is _SCROLLSSummaryTask.doc_to_text, the whole SCROLLS 'input'
-    # followed by a fixed question (the query stays inside 'input').
-    "lm-eval-scrolls": "{query}\n\n{transcript}\n\nQuestion: What is a summary of the preceding text?\nAnswer:",
+    # lm_eval/tasks/scrolls/task.py): QMSum splits the SCROLLS 'input' at its first
+    # blank line into question and text (_process_doc_prepended_question) and its
+    # doc_to_text is f"{text}\n\nQuestion: {question}\nAnswer:".
+    "lm-eval-scrolls": "{transcript}\n\nQuestion: {query}\nAnswer:",
     # LongBench's qmsum prompt (THUDM/LongBench, config/dataset2prompt.json, MIT),
     # {context} and {input} renamed; lm-eval's longbench_qmsum renders the same text.
     "longbench": (
