@@ -16,6 +16,7 @@ from ..baselines import BASELINES
 from ..gen.config import INPUTS, STRATEGIES
 from ..gen.models import ATTENTION, DTYPES
 from ..gen.presets import PRESETS
+from ..templates import BUILTIN
 from ._options import (
     MAX_SEED,
     data_option,
@@ -27,6 +28,7 @@ from ._options import (
 )
 
 RUNTIME_OPTIONS = ("device", "batch_size", "device_map", "max_memory", "offload_folder", "progress")
+SERVED_RUNTIME_OPTIONS = ("base_url", "concurrency", "request_timeout", "max_retries", "api_key_env")
 OUTPUT_OPTIONS = ("out", "csv", "resume", "overwrite")
 
 
@@ -61,8 +63,8 @@ def _batch_size(value: str) -> int | str:
 )
 @click.option(
     "--template",
-    help="A built-in template (alpaca, led, plain, scrolls, longbench, zeroscrolls), a template file, or text "
-    "with {transcript} and {query}. Default: the preset's (plain for other models).",
+    help=f"A built-in template ({', '.join(BUILTIN)}), a template file, or text with {{transcript}} and {{query}}. "
+    "Default: the preset's (plain for other models).",
 )
 @click.option(
     "--strategy",
@@ -175,17 +177,67 @@ def _batch_size(value: str) -> int | str:
 @click.option(
     "--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal)."
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["hf", "openai"]),
+    default="hf",
+    show_default=True,
+    help="hf: the model runs in this process; openai: an OpenAI-compatible server runs it (see docs/serving.md).",
+)
+@click.option(
+    "--base-url",
+    multiple=True,
+    help="--engine openai: the server's API root, e.g. http://127.0.0.1:8000/v1; repeat it for replicas "
+    "(requests go to the least busy). Default: none.",
+)
+@click.option(
+    "--served-model",
+    help="--engine openai with a preset: the model's name on the server. Default: the preset's hub id.",
+)
+@click.option(
+    "--api",
+    type=click.Choice(["completions", "chat"]),
+    default="completions",
+    show_default=True,
+    help="--engine openai: /completions sends the prompt as is; /chat/completions as one user message.",
+)
+@click.option(
+    "--tokenizer",
+    help="--engine openai: the served model's tokenizer (tokenizer.json, its folder, or a hub name in the local "
+    "HF cache); budgets count with it. Required with --engine openai; default: none.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 4096),
+    help="--engine openai: requests in flight at once, over all replicas (default 8).",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0.0, min_open=True),
+    help="--engine openai: seconds without an answer before a request is retried (default 600).",
+)
+@click.option(
+    "--max-retries",
+    type=click.IntRange(0, 100),
+    help="--engine openai: retries of a request after 429, 5xx, a lost connection or a timeout (default 5).",
+)
+@click.option(
+    "--api-key-env",
+    help="--engine openai: the environment variable holding the API key (never recorded). Default: no key.",
+)
 def command(**options) -> None:
     """Generate a summary for each query and write them to --out as JSONL."""
     from ..gen.config import Request, Runtime, build_config
     from ..gen.run import Outputs, device_for, dtype_name, run_generation
+    from ..gen.served import prepare_engine
 
-    runtime = Runtime(**{name: options.pop(name) for name in RUNTIME_OPTIONS})
+    runtime = Runtime(**{name: options.pop(name) for name in (*RUNTIME_OPTIONS, *SERVED_RUNTIME_OPTIONS)})
     outputs = Outputs(**{name: options.pop(name) for name in OUTPUT_OPTIONS})
     options["data_path"] = str(options["data_path"]) if options["data_path"] is not None else None
     request = Request(**options)
+    runtime, served = prepare_engine(request, runtime)  # --engine openai: what the server reports
     dtype = None
-    if request.model not in BASELINES:
+    if request.model not in BASELINES and served is None:
         dtype = dtype_name(request.dtype, device_for(runtime))
-    config = build_config(request, dtype=dtype)
+    config = build_config(request, dtype=dtype, served=served)
     click.echo(run_generation(config, runtime, outputs), err=True)
