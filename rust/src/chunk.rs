@@ -78,10 +78,17 @@ fn chunk_with(
         ));
     }
     let n = turn_tokens.len();
-    let mut chunks = Vec::new();
+    let mut chunks: Vec<Chunk> = Vec::new();
     let mut start = 0;
     while start < n {
-        let chunk = longest_fit(turn_tokens, start, budget, separator_tokens, &measure)?;
+        let mut chunk = longest_fit(turn_tokens, start, budget, separator_tokens, &measure)?;
+        // The repeated turns joined with the next one can count more than their
+        // estimate (merges across the joins): repeat fewer turns until the chunk
+        // brings a new one (from the first new turn on, it always does).
+        while chunks.last().is_some_and(|last| chunk.end <= last.end) {
+            start += 1;
+            chunk = longest_fit(turn_tokens, start, budget, separator_tokens, &measure)?;
+        }
         chunks.push(chunk);
         if chunk.end + 1 >= n {
             break;
@@ -193,6 +200,27 @@ mod tests {
         // Repeating turn 1 (4 tokens) would leave no room for turn 2 (4 tokens).
         let chunks = chunk_counts(&[4, 4, 4], 5, 4, 0).unwrap();
         assert_eq!(ranges(&chunks), vec![(0, 0), (1, 1), (2, 2)]);
+    }
+
+    #[test]
+    fn every_chunk_brings_a_new_turn_when_joins_count_more_than_estimated() {
+        // Turns of 1 token each (no separator tokens), but joining turn 3 to
+        // turn 0 or 1 merges into 4 tokens: after the chunk 0..=2, repeating
+        // turns 1 and 2 beside turn 3 fits the estimate and not the exact count.
+        let measure = |start: usize, end: usize| {
+            Ok(match (start, end) {
+                (0 | 1, 3) => 4,
+                _ => (end - start + 1).min(2),
+            })
+        };
+        let chunks = chunk_with(&[1, 1, 1, 1], 3, 2, 0, measure).unwrap();
+        for pair in chunks.windows(2) {
+            assert!(
+                pair[1].end > pair[0].end && pair[1].start > pair[0].start,
+                "{chunks:?}"
+            );
+        }
+        assert_eq!(chunks.last().unwrap().end, 3);
     }
 
     #[test]

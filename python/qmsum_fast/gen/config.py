@@ -68,6 +68,10 @@ class Request:
     attention: str = "auto"
     trust_remote_code: bool = False
     adapter: str | None = None
+    engine: str = "hf"  # hf: in this process; openai: an OpenAI-compatible server (gen/served.py)
+    served_model: str | None = None
+    api: str = "completions"
+    tokenizer: str | None = None  # the served model's tokenizer
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,12 @@ class Runtime:
     max_memory: str | None = None
     offload_folder: str | None = None
     progress: bool | None = None
+    # --engine openai: where the replicas are and how requests go (None: not a served run).
+    base_url: tuple[str, ...] = ()
+    concurrency: int | None = None
+    request_timeout: float | None = None
+    max_retries: int | None = None
+    api_key_env: str | None = None  # the variable's name; the key is never recorded
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -121,6 +131,8 @@ class RunConfig:
     split: str
     domain: str  # a domain or "all"
     limit: int | None
+    # --engine openai: engine, served name, api, its /v1/models entry, tokenizer, request fields; None in-process.
+    served: Mapping[str, Any] | None = None
 
     @property
     def is_baseline(self) -> bool:
@@ -140,10 +152,15 @@ class RunConfig:
         ]
 
 
-def build_config(request: Request, dtype: str | None = None) -> RunConfig:
+def build_config(request: Request, dtype: str | None = None, served: Mapping[str, Any] | None = None) -> RunConfig:
     """The run configuration of ``request``; ``dtype`` is the resolved dtype
-    name of a model run (``auto`` depends on the device)."""
+    name of a model run (``auto`` depends on the device); ``served`` what the
+    server's /v1/models reported for an ``--engine openai`` run."""
     data = _data_fields(request)
+    if request.engine != "hf":
+        from .served import served_config
+
+        return served_config(request, data, served or {})
     if request.model in BASELINES:
         return _baseline_config(request, data)
     return _model_config(request, data, dtype or request.dtype)
@@ -255,7 +272,7 @@ def _model_config(request: Request, data: dict, dtype: str) -> RunConfig:
         chunk_overlap=request.chunk_overlap or 0,
         reduce_tokens=(request.reduce_tokens or preset.reduce_tokens or 500) if strategy == "map-reduce" else None,
         adapter=request.adapter,
-        adapter_fingerprint=file_fingerprint(Path(request.adapter)) if request.adapter else None,
+        adapter_fingerprint=_adapter_fingerprint(request.adapter),
         seed=request.seed,
         **data,
     )
@@ -334,6 +351,14 @@ def folder_fingerprint(path: str) -> dict | None:
     if not folder.is_dir():
         return None
     return {item.name: file_fingerprint(item) for item in sorted(folder.iterdir()) if item.is_file()}
+
+
+def _adapter_fingerprint(adapter: str | None) -> dict | None:
+    """An adapter file's fingerprint, or a PEFT adapter folder's."""
+    if adapter is None:
+        return None
+    path = Path(adapter)
+    return folder_fingerprint(adapter) if path.is_dir() else file_fingerprint(path)
 
 
 def file_fingerprint(path: Path) -> dict:
