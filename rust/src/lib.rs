@@ -17,6 +17,8 @@
 //! - extractive baselines and the query locator: `rank` (words, the sentences
 //!   of a turn, budgets, spans), `bm25`, `tfidf`, `textrank`, `locate`,
 //!   `oracle` (the greedy ROUGE oracle);
+//! - faithfulness signals: `fragments` (extractive fragment coverage and
+//!   density, Grusky et al. 2018; novel n-grams);
 //! - shared: `vocabulary` (the string interner), `choice` (string options).
 
 pub mod choice;
@@ -47,6 +49,9 @@ pub mod oracle;
 pub mod rank;
 pub mod textrank;
 pub mod tfidf;
+
+// faithfulness signals
+pub mod fragments;
 
 #[cfg(feature = "python")]
 mod py;
