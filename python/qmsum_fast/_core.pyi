@@ -3,6 +3,7 @@
 from typing import final
 
 __all__ = [
+    "DEFAULT_NGRAM",
     "DEFAULT_WINDOW",
     "OracleUnits",
     "RougeCore",
@@ -11,6 +12,7 @@ __all__ = [
     "chunk_turn_counts",
     "chunk_turns",
     "fit_shares",
+    "fragment_signals",
     "length_summary",
     "locate_turns",
     "longbench_rouge_l",
@@ -141,3 +143,17 @@ def oracle_select_batch(
     max_units: int | None = None,
     max_tokens: int | None = None,
 ) -> list[list[int]]: ...
+
+# --- fragments: faithfulness signals (fragments.rs) ----------------------------
+
+DEFAULT_NGRAM: int
+
+def fragment_signals(
+    summaries: list[str],
+    sources: list[str],
+    queries: list[str],
+    source_of: list[int],
+    *,
+    n: int = ...,  # DEFAULT_NGRAM
+    stem: bool = False,
+) -> list[tuple[int, float | None, float | None, float | None, list[tuple[int, int, int]]]]: ...

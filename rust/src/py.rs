@@ -25,6 +25,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     register_preprocess(m)?;
     register_chunk(m)?;
     register_rank(m)?;
+    register_fragments(m)?;
     Ok(())
 }
 
@@ -632,4 +633,64 @@ fn oracle_select_batch(
     };
     py.detach(|| crate::oracle::select_batch(&meetings, &queries, stem, limits))
         .map_err(input_error)
+}
+
+// ---------------------------------------------------------------------------
+// fragments: faithfulness signals (fragments.rs)
+// ---------------------------------------------------------------------------
+
+fn register_fragments(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("DEFAULT_NGRAM", crate::fragments::DEFAULT_NGRAM)?;
+    m.add_function(wrap_pyfunction!(fragment_signals, m)?)?;
+    Ok(())
+}
+
+fn source_of(value: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
+    sizes(value, "source_of")
+}
+
+fn ngram_size(value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    size(value, "n")
+}
+
+/// `(summary start, source start, length)` of each fragment, in tokens.
+type FragmentTuple = (usize, usize, usize);
+/// `(tokens, coverage, density, novel n-gram share, fragments)` of one summary.
+type SignalsTuple = (
+    usize,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Vec<FragmentTuple>,
+);
+
+fn signals_tuple(s: crate::fragments::Signals) -> SignalsTuple {
+    let fragments = s
+        .fragments
+        .iter()
+        .map(|f| (f.summary_start, f.source_start, f.len))
+        .collect();
+    (s.tokens, s.coverage, s.density, s.novel_ngrams, fragments)
+}
+
+/// Extractive fragments, coverage, density and the novel `n`-gram share of
+/// each summary against `sources[source_of[i]]` and `queries[i]`, in
+/// parallel with the GIL released.
+#[pyfunction]
+#[pyo3(signature = (summaries, sources, queries, source_of, *, n=crate::fragments::DEFAULT_NGRAM, stem=false))]
+fn fragment_signals(
+    py: Python<'_>,
+    summaries: Vec<String>,
+    sources: Vec<String>,
+    queries: Vec<String>,
+    #[pyo3(from_py_with = source_of)] source_of: Vec<usize>,
+    #[pyo3(from_py_with = ngram_size)] n: usize,
+    stem: bool,
+) -> PyResult<Vec<SignalsTuple>> {
+    let signals = py
+        .detach(|| {
+            crate::fragments::signals_batch(&summaries, &sources, &queries, &source_of, n, stem)
+        })
+        .map_err(input_error)?;
+    Ok(signals.into_iter().map(signals_tuple).collect())
 }
