@@ -1,9 +1,11 @@
-"""A one-line progress bar on stderr: examples, generated tokens/s and ETA."""
+"""A one-line progress bar on stderr: examples, generated tokens/s and ETA
+(a served run adds its requests in flight, retries and requests/s)."""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 
 class Progress:
@@ -14,6 +16,13 @@ class Progress:
         self.done = 0
         self.tokens = 0
         self.started = time.perf_counter()
+        self.status: Callable[[], str] | None = None  # more to show after the ETA
+
+    def refresh(self) -> None:
+        """Redraws the line without counting anything (a served run, while it waits)."""
+        if self.enabled:
+            sys.stderr.write("\r" + self.line())
+            sys.stderr.flush()
 
     def update(self, examples: int = 1, tokens: int = 0) -> None:
         self.done += examples
@@ -33,6 +42,7 @@ class Progress:
         return (
             f"{self.label}[{bar}] {self.done}/{self.total} examples  "
             f"{self.tokens / elapsed:.1f} tok/s  ETA {eta_text}  "
+            + (f"{self.status()}  " if self.status is not None else "")
         )
 
     def close(self) -> None:

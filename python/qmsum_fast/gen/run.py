@@ -96,7 +96,7 @@ def run_generation(config: RunConfig, runtime: Runtime, outputs: Outputs) -> str
         check_output(outputs.csv, outputs.overwrite)
     examples = _load_examples(config)
     header = _header(config, runtime, plan)
-    runner: Runner = _baseline_runner(config) if config.is_baseline else _model_runner(config, runtime, parallel)
+    runner: Runner = _baseline_runner(config) if config.is_baseline else _generator(config, runtime, parallel)
     target = plan if parallel.world == 1 else continue_scratch(plan.out, _shard(plan, parallel), config)
     done = plan.done | target.done
     mine = [example for example in examples[parallel.rank :: parallel.world] if example.id not in done]
@@ -142,29 +142,31 @@ def _write_records(runner, sources, target: Plan, header: dict, config, runtime,
     """Runs the examples, writing each record as it finishes; returns how many."""
     show = sys.stderr.isatty() if runtime.progress is None else runtime.progress
     progress = Progress(len(sources), show, label=f"[{parallel.rank}] " if parallel.world > 1 else "")
+    if hasattr(runner, "attach_progress"):  # a served run shows requests in flight, retries, req/s
+        runner.attach_progress(progress)
     with RunWriter(target, header) as writer:
         try:
             runner.run(sources, _emitter(writer, config, progress))
         except KeyboardInterrupt:
             progress.close()
-            raise Interrupted(_kept(writer, target, "interrupted")) from None
+            raise Interrupted(f"interrupted: {_kept(writer, target)}") from None
         except InputError as exc:
             progress.close()
-            raise InputError(f"{exc}{_kept(writer, target, ';')}" if writer.written else str(exc)) from None
+            raise InputError(f"{exc}; {_kept(writer, target)}" if writer.written else str(exc)) from None
         progress.close()
         return writer.written
 
 
-def _kept(writer: RunWriter, target: Plan, lead: str) -> str:
+def _kept(writer: RunWriter, target: Plan) -> str:
     """What a stopped run leaves behind, and how to continue it."""
     if not writer.written and not target.done:
-        return f"{lead}: nothing was written"
+        return "nothing was written"
     count = len(writer.done)
     if target.path != target.out and target.path.name.endswith(".partial"):
         how = "run the same command again to continue it"
     else:
         how = "add --resume to continue"
-    return f"{lead}: {count} records kept in {target.path}; {how}"
+    return f"{count} records kept in {target.path}; {how}"
 
 
 def _load_examples(config: RunConfig) -> list:
@@ -195,6 +197,7 @@ def _emitter(writer: RunWriter, config: RunConfig, progress: Progress):
         }
         if example.source_id is not None:  # the id a peer's file gave it: `export` writes it for the leaderboard
             record["source_id"] = example.source_id
+        record.update(getattr(finished, "extra", {}))  # a served run's usage and finish_reason
         if finished.error:
             record["error"] = finished.error
             sys.stderr.write(f"qmsum-fast: warning: {example.id}: {finished.error}\n")
@@ -297,6 +300,15 @@ class _ModelRunner:
             batcher=self.batcher,
             overlap=self.config.chunk_overlap,
         ).run(sources, emit)
+
+
+def _generator(config: RunConfig, runtime: Runtime, parallel: Parallel) -> Runner:
+    """The model in this process, or behind an OpenAI-compatible server (--engine openai)."""
+    if config.served is not None:
+        from .served_runner import served_runner
+
+        return served_runner(config, runtime)
+    return _model_runner(config, runtime, parallel)
 
 
 def _model_runner(config: RunConfig, runtime: Runtime, parallel: Parallel) -> _ModelRunner:
