@@ -84,7 +84,8 @@ def main() -> None:
             "(a) json.load per upstream file",
             best_of(lambda: usual_script(root)),
             process_time(
-                f"import json, pathlib, sys; sys.path.insert(0, 'benches'); import bench_load; bench_load.usual_script(pathlib.Path({str(root)!r}))"
+                "import json, pathlib, sys; sys.path.insert(0, 'benches'); import bench_load; "
+                f"bench_load.usual_script(pathlib.Path({str(root)!r}))"
             ),
         ),
         (

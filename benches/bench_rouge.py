@@ -193,8 +193,8 @@ def main() -> None:
         cache_path.write_text(json.dumps(cache))
         print("RESULT " + json.dumps(rows))
         return
-    expected_file = tempfile.NamedTemporaryFile(suffix=".json", delete=False)
-    expected_file.close()
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as expected_file:
+        pass
     os.unlink(expected_file.name)
     single_thread_rows: list[dict] = []
     for threads in ("1", "all"):

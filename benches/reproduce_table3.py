@@ -74,9 +74,8 @@ def main() -> None:
                 failed.append(name)
         else:
             paper_text, diff_text = "-", "-"
-        print(
-            f"| {name} | {r1:.2f} | {r2:.2f} | {rl:.2f} | {paper_text} | {diff_text} | {row['words']:.1f} | {row['seconds']:.2f} |"
-        )
+        scores = f"{r1:.2f} | {r2:.2f} | {rl:.2f}"
+        print(f"| {name} | {scores} | {paper_text} | {diff_text} | {row['words']:.1f} | {row['seconds']:.2f} |")
     print(f"\nwithin {TOLERANCE} points of the paper: {'all' if not failed else 'NOT ' + ', '.join(failed)}")
     if failed:
         raise SystemExit(1)

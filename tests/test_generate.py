@@ -120,7 +120,9 @@ def config_of(model, **given):
 
 
 def test_presets_keep_the_original_settings():
-    resolve_settings = lambda model, given: config_of(model, **given)  # noqa: E731
+    def resolve_settings(model, given):
+        return config_of(model, **given)
+
     led = resolve_settings("led", {})
     assert led.max_input_tokens == 15000 and led.generation["num_beams"] == 4
     assert led.generation["repetition_penalty"] == 3.5 and led.generation["min_length"] == 16
@@ -440,10 +442,10 @@ def test_baselines_run_without_torch(tmp_path):
     script = (
         "import sys\n"
         "from qmsum_fast.cli import main\n"
-        "try:\n    main(%r)\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        "try:\n    main({argv!r})\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
-    ) % (
-        [
+    ).format(
+        argv=[
             "generate",
             "--model",
             "lead",
