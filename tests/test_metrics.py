@@ -2,8 +2,9 @@
 
 LongBench's ROUGE-L is checked per pair against the ``rouge`` package 1.0.1
 itself, every input where it raises included: a RecursionError depends on how
-deep the caller's stack already is, so each call of the package here measures
-its own depth and the Rust side is given the frames that call had left.
+deep the caller's stack already is, so each call of the package here first
+measures the stack headroom it has and the Rust side is given the frames that
+call had left.
 SCROLLS' figures are checked against a plain computation with rouge-score.
 """
 
