@@ -1,0 +1,75 @@
+"""``qmsum-fast view``: runs side by side in one self-contained HTML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import InputError
+from ..metrics import METRICS, ROUGE_SCORE
+from ._options import domain_option, make_data_option, overwrite_option, split_option
+from .score import max_lcs_depth_option
+
+RUN = click.Path(path_type=Path, dir_okay=False)
+
+
+@click.command("view")
+@click.argument("run_paths", metavar="RUN.jsonl...", type=RUN, nargs=-1, required=True)
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="The HTML file to write.")
+@click.option(
+    "--metric",
+    type=click.Choice(METRICS),
+    default=ROUGE_SCORE,
+    show_default=True,
+    help="The headline figures (as report gives them) and the per-example score to sort by; the cards always "
+    "show rouge-score's F-measures too.",
+)
+@click.option(
+    "--stemmer/--no-stemmer",
+    default=True,
+    show_default=True,
+    help="rouge-score: NLTK Porter stemmer on tokens longer than 3 characters (rouge-score's use_stemmer); the "
+    "marked words follow it.",
+)
+@max_lcs_depth_option
+@click.option(
+    "--ref",
+    "ref_paths",
+    type=RUN,
+    multiple=True,
+    help="References for prediction files that hold none: the SCROLLS-format file of a SCROLLS / ZeroSCROLLS "
+    "submission, or plain-text references (repeatable) of plain-text predictions. Default: none (runs and "
+    "LongBench predictions carry theirs).",
+)
+@make_data_option(
+    "The data the runs answer (transcripts, gold spans, ids). Default: the data the first run's header names, "
+    "else the bundled QMSum."
+)
+@split_option
+@domain_option
+@click.option("--title", default=None, help="The page's title. Default: 'qmsum-fast view: ' and the run names.")
+@overwrite_option
+@click.pass_context
+def command(ctx, run_paths, out, metric, stemmer, max_lcs_depth, ref_paths, data_path, split, domain, title, overwrite):
+    """One HTML page (no server, no network) with every example's query, references, each run's prediction
+    with its scores and faithfulness, the gold spans and the turns fed. --split, when not given, is the one the
+    runs' headers record (test when they record none)."""
+    from ..files import check_output
+    from ..view import Options, build_view, write_view
+
+    if max_lcs_depth is not None and metric not in ("longbench", "lm-eval-longbench"):
+        raise InputError(f"--max-lcs-depth applies to --metric longbench or lm-eval-longbench only, not {metric}")
+    check_output(out, overwrite)
+    split_given = ctx.get_parameter_source("split") == click.core.ParameterSource.COMMANDLINE
+    view = build_view(
+        run_paths,
+        reference_paths=ref_paths,
+        data_path=data_path,
+        split=split if split_given else None,
+        domain=domain,
+        options=Options(metric, stemmer, max_lcs_depth),
+    )
+    path = write_view(view, out, title)
+    size = path.stat().st_size / 2**20
+    click.echo(f"wrote {path}: {len(view.examples)} examples, {len(view.runs)} runs, {size:.1f} MiB")
