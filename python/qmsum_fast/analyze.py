@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .data import Example
+from .data import DOMAINS, SPLITS, Example
 from .preprocess import Prepared
 from .stats import WINDOWS, TokenCounter, count_prompt_tokens, fit_shares, length_summary
 from .templates import Template
@@ -65,8 +65,8 @@ def count_examples(
 def group_rows(rows: Sequence[Counted]) -> list[Group]:
     """One group per split and domain present, a total per split, and an overall
     total when more than one split is present."""
-    splits = _ordered({row.example.split for row in rows}, ("train", "val", "test"))
-    domains = _ordered({row.example.domain for row in rows}, ("academic", "product", "committee"))
+    splits = _ordered({row.example.split for row in rows}, SPLITS)
+    domains = _ordered({row.example.domain for row in rows}, DOMAINS)
     groups = []
     for split in splits:
         in_split = [row for row in rows if row.example.split == split]

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import Example, parse_example_id, plain_transcript
+from .data import Example, meeting_of, parse_example_id, plain_transcript
 from .errors import InputError
 from .files import atomic_open, check_output
 from .preprocess import MODES as PREPROCESS_MODES
@@ -237,7 +237,7 @@ def meeting_records(examples: Sequence[Example]) -> list[dict]:
     """One upstream meeting record per (split, meeting), queries by their index."""
     meetings: dict[tuple[str, str], list[Example]] = {}
     for ex in examples:
-        meetings.setdefault((ex.split, ex.meeting), []).append(ex)
+        meetings.setdefault(meeting_of(ex), []).append(ex)
     return [_meeting_record(group) for group in meetings.values()]
 
 
