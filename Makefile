@@ -23,3 +23,4 @@ bench:
 	python benches/bench_rouge.py
 	python benches/bench_baselines.py
 	python benches/bench_preprocess.py
+	python benches/bench_metrics.py

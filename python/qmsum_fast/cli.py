@@ -19,7 +19,7 @@ COMMANDS = {
     "analyze": "Exact token statistics, context-fit tables and histograms.",
     "convert": "Write QMSum in another format (alpaca, scrolls, longbench, jsonl).",
     "export": "Write a run as a SCROLLS submission or as LongBench predictions.",
-    "score": "ROUGE scores of predictions against references (rouge-score exact).",
+    "score": "ROUGE of predictions: rouge-score exact, or SCROLLS, LongBench and lm-eval figures.",
     "report": "A results table and bar chart across generation runs.",
     "generate": "Generate query-focused summaries with a model or a baseline.",
     "make-model": "Save a random-weight model with a real architecture (for tests).",
