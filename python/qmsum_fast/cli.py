@@ -20,7 +20,7 @@ COMMANDS = {
     "convert": "Write QMSum in another format (alpaca, scrolls, longbench, jsonl).",
     "export": "Write a run as a SCROLLS submission or as LongBench predictions.",
     "score": "ROUGE of predictions: rouge-score exact, or SCROLLS, LongBench and lm-eval figures.",
-    "report": "A results table and bar chart across generation runs.",
+    "report": "One results table across runs (several metrics side by side), and a bar chart if asked.",
     "generate": "Generate query-focused summaries with a model or a baseline.",
     "make-model": "Save a random-weight model with a real architecture (for tests).",
     "locate": "Rank transcript turns for a query and evaluate against gold spans.",
