@@ -51,7 +51,7 @@ def command(run_path: Path, fmt: str, out: Path, data_path: Path | None, overwri
         write_submission(out, predictions)
         if all(record.peer_id == record.id for record in records):  # a leaderboard would not know them
             click.echo(
-                "qmsum-fast: note: the run's data had no SCROLLS ids; the submission uses qmsum-fast's", err=True
+                "qmsum-fast: note: the run's data had no SCROLLS ids; the submission uses qmsum-fast's ids", err=True
             )
         click.echo(f"wrote {len(predictions)} predictions as a SCROLLS submission to {out}")
         return
