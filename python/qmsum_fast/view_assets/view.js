@@ -271,11 +271,18 @@ ${turnsHtml(i)}
         `${b} higher on ${worse}, equal on ${points.length - better - worse}; mean ${format(state.key, mean)}`
       : "no shown example is answered by both runs";
     const width = 960;
-    const height = 180;
-    const pad = 30;
-    const top = Math.max(1e-12, ...points.map(([, d]) => Math.abs(d)));
+    const height = 160;
+    const pad = 40;
+    const margin = 10;
+    const values = points.map(([, d]) => d);
+    const high = Math.max(0, ...values);
+    const low = Math.min(0, ...values);
+    const range = high - low || 1;
     const step = (width - 2 * pad) / Math.max(points.length, 1);
-    const y = (d) => height / 2 - (d / top) * (height / 2 - 12);
+    const y = (d) => margin + ((high - d) / range) * (height - 2 * margin);
+    const label = (d) => `<text x="2" y="${(y(d) + 4).toFixed(2)}" font-size="11">${d ? format(state.key, d) : "0"}</text>`;
+    // The bounds, and 0 between them, unless a bound would overprint the 0.
+    const labels = [...new Set([high, 0, low])].filter((d) => d === 0 || Math.abs(y(d) - y(0)) >= 14).map(label).join("");
     const bars = points.map(([i, d], n) => {
       const x = pad + n * step;
       const y0 = Math.min(y(0), y(d));
@@ -286,7 +293,7 @@ ${turnsHtml(i)}
     }).join("");
     $("plot").innerHTML = `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="per-example difference">
 <line x1="${pad}" x2="${width - pad}" y1="${y(0)}" y2="${y(0)}" stroke="#888"/>
-<text x="2" y="14" font-size="11">+${format(state.key, top)}</text><text x="2" y="${height - 4}" font-size="11">−${format(state.key, top)}</text>
+${labels}
 ${bars}</svg>`;
   }
 
