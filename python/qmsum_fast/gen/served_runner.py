@@ -24,7 +24,7 @@ from .config import RunConfig, Runtime
 from .served import make_client, served_tokenizer, tokenizer_spec_of
 from .served_client import RequestFailed, Retryable
 from .served_dispatch import Dispatcher
-from .strategies import Finished, MapReduce, run_truncate
+from .strategies import Finished, MapReduce
 
 
 @dataclass(frozen=True)
@@ -42,21 +42,34 @@ class Reply:
     finish_reason: str | None
 
 
-class ChatTokenizer:
-    """Counts a prompt as the server sees it under ``--api chat``: as the one
-    user message of the chat template, with the assistant's turn opened.
-    Without special tokens (cutting a transcript, the reduce budget) it is the
-    plain tokenizer."""
+class CountingTokenizer:
+    """The tokenizer as PromptBuilder calls it, counting a prompt as the server
+    will: as is (``--api completions``), or as the one user message of the chat
+    template with the assistant's turn opened (``--api chat``). Without special
+    tokens (cutting a transcript, the reduce budget) it is the plain tokenizer;
+    a transcript's offsets are kept for the next call, since a meeting's queries
+    cut the same transcript one after another."""
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, chat: bool) -> None:
         self.tokenizer = tokenizer
+        self.chat = chat
+        self._last_offsets: tuple[str, Any] | None = None
 
     def __call__(self, text: str, add_special_tokens: bool = True, **kwargs: Any) -> Any:
-        if not add_special_tokens:
-            return self.tokenizer(text, add_special_tokens=False, **kwargs)
-        message = [{"role": "user", "content": text}]
-        ids = self.tokenizer.apply_chat_template(message, add_generation_prompt=True, tokenize=True, return_dict=False)
-        return {"input_ids": list(ids)}
+        if add_special_tokens and self.chat:
+            message = [{"role": "user", "content": text}]
+            ids = self.tokenizer.apply_chat_template(
+                message, add_generation_prompt=True, tokenize=True, return_dict=False
+            )
+            return {"input_ids": list(ids)}
+        if add_special_tokens or kwargs != {"return_offsets_mapping": True}:
+            return self.tokenizer(text, add_special_tokens=add_special_tokens, **kwargs)
+        last = self._last_offsets
+        if last is not None and last[0] == text:
+            return last[1]
+        encoded = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        self._last_offsets = (text, encoded)
+        return encoded
 
 
 class _Requests:
@@ -145,14 +158,25 @@ class ServedRunner:
     # --- strategies ------------------------------------------------------------------
 
     def _truncate(self, sources, emit) -> None:
+        """strategies.run_truncate, but each prompt is built while the requests
+        before it are generated (cutting a long transcript takes a while)."""
+        feed = _PromptFeed(self.builder, sources)
         self.dispatcher.affinity = lambda index: meeting_of(sources[index].example)
         self.requests.name = lambda index, text: f"example {sources[index].example.id}"
-        run_truncate(
-            sources,
-            self.builder,
-            self.requests,  # type: ignore[arg-type]  # the Batcher's run(), over HTTP
-            lambda finished: emit(self._answered(finished, [])),
-        )
+
+        def done(result: Result) -> None:
+            prompt, reply = feed.take(result.index), result.output
+            assert isinstance(reply, Reply)
+            source = sources[result.index]
+            finished = Finished(source, reply.text, prompt.n_tokens, prompt.truncated, result.seconds)
+            emit(self._answered(dataclasses.replace(finished, new_tokens=reply.new_tokens), []))
+
+        texts = _View(len(sources), lambda index: feed.prompt(index).text)
+        lengths = _View(len(sources), lambda index: feed.prompt(index).n_tokens)
+        try:
+            self.requests.run(texts, lengths, done)
+        finally:
+            feed.close()
 
     def _map_reduce(self, sources, emit) -> None:
         from .prompting import PromptBuilder
@@ -251,6 +275,66 @@ class ServedRunner:
             self.retries += 1
 
 
+class _PromptFeed:
+    """Prompts built in order by one thread of their own, ahead of the requests
+    that send them; a prompt is waited for when it is not built yet."""
+
+    def __init__(self, builder, sources: Sequence) -> None:
+        self.builder, self.sources = builder, sources
+        self._prompts: dict[int, Any] = {}
+        self._failure: BaseException | None = None
+        self._closed = False
+        self._ready = threading.Condition()
+        threading.Thread(target=self._build, name="qmsum-prompts", daemon=True).start()
+
+    def _build(self) -> None:
+        for index, source in enumerate(self.sources):
+            if self._closed:
+                return
+            try:
+                prompt = self.builder.build(source.query, source.transcript)
+            except BaseException as exc:  # handed to whoever waits for this prompt
+                with self._ready:
+                    self._failure = exc
+                    self._ready.notify_all()
+                return
+            with self._ready:
+                self._prompts[index] = prompt
+                self._ready.notify_all()
+
+    def prompt(self, index: int) -> Any:
+        with self._ready:
+            self._ready.wait_for(lambda: index in self._prompts or self._failure is not None or self._closed)
+            if index in self._prompts:
+                return self._prompts[index]
+            if self._failure is not None:
+                raise self._failure
+            raise RuntimeError("the prompts are no longer built: the run is stopping")
+
+    def take(self, index: int) -> Any:
+        """The prompt of a finished request, forgotten here (memory stays bounded)."""
+        with self._ready:
+            return self._prompts.pop(index)
+
+    def close(self) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+
+
+class _View(Sequence):
+    """A sequence whose items are computed on access."""
+
+    def __init__(self, length: int, item: Callable[[int], Any]) -> None:
+        self._length, self._item = length, item
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):  # type: ignore[override]  # int indices only
+        return self._item(index)
+
+
 def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
@@ -277,7 +361,7 @@ def served_runner(config: RunConfig, runtime: Runtime) -> ServedRunner:
             "--engine openai spreads requests itself (--concurrency, several --base-url): run it without accelerate"
         )
     loaded = served_tokenizer(tokenizer_spec_of(config), config.served["api"])
-    counting = ChatTokenizer(loaded.tokenizer) if config.served["api"] == "chat" else loaded.tokenizer
+    counting = CountingTokenizer(loaded.tokenizer, chat=config.served["api"] == "chat")
     builder = PromptBuilder(counting, parse_template(config.template or "{transcript}"), config.max_input_tokens)
     counter = TokenCounter.load(str(loaded.path))
     locate = _bound_locator(config, builder, counter) if config.input == "locator" else None
