@@ -39,7 +39,7 @@ def free_port() -> int:
 
 
 def start_server(model: Path, port: int, log: Path) -> subprocess.Popen:
-    command = [str(Path(sys.executable).with_name("transformers")), "serve", str(model), "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "transformers.cli.transformers", "serve", str(model), "--host", "127.0.0.1"]
     command += ["--port", str(port), "--device", "cpu", "--continuous-batching"]
     command += ["--cb-block-size", "32", "--cb-num-blocks", "1024", "--cb-max-batch-tokens", "2048"]
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")

@@ -58,7 +58,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> None:
-        command = [str(Path(sys.executable).with_name("transformers")), "serve", str(self.model)]
+        # The transformers CLI as a module: the same interpreter, wherever its console script went.
+        command = [sys.executable, "-m", "transformers.cli.transformers", "serve", str(self.model)]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--device", "cpu", "--continuous-batching"]
         command += ["--cb-block-size", "32", "--cb-num-blocks", "256", "--cb-max-batch-tokens", "1024"]
         env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
@@ -388,6 +389,7 @@ def test_ctrl_c_keeps_what_finished_and_resume_completes(tmp_path, model, proxy,
     args = served_args(model, [proxy.url], out, "--concurrency", "2")
     process = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _wait_for_records(process, out, 2)
+    time.sleep(0.1)  # not while the second record is being written
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr

@@ -203,6 +203,7 @@ def _batch_size(value: str) -> int | str:
 )
 @click.option(
     "--tokenizer",
+    default=None,
     help="--engine openai: the served model's tokenizer (tokenizer.json, its folder, or a hub name in the local "
     "HF cache); budgets count with it. Required with --engine openai; default: none.",
 )
