@@ -28,7 +28,7 @@ from rouge_score import rouge_scorer
 
 from qmsum_fast.cli import main
 from qmsum_fast.data import Example, load_examples, plain_transcript, render_turns
-from qmsum_fast.data.runs import load_run
+from qmsum_fast.data.runs import load_run, read_run
 from qmsum_fast.fragments import faithfulness, faithfulness_of
 from qmsum_fast.report import build_report
 from qmsum_fast.rouge import tokenize
@@ -309,6 +309,35 @@ def test_located_and_gold_turns_are_recomputed(tmp_path, examples):
             assert lead["fed"] is None
         turns = view.payload["turns"][item["tk"]]["t"]
         assert {str(i) for start, end in bm25["fed"] + item["g"] for i in range(start, end + 1)} <= set(turns)
+
+
+def test_a_model_run_s_located_turns_are_what_it_was_fed(tmp_path, examples):
+    """The prompt rebuilt from the recomputed turns has the token count the
+    run recorded, with the room beside each prompt or --locate-budget."""
+    pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from qmsum_fast.gen.inputs import prepare_function, with_turns
+    from qmsum_fast.gen.prompting import PromptBuilder
+    from qmsum_fast.templates import parse_template
+
+    model = tmp_path / "tiny-llama"
+    ok("make-model", "--arch", "llama", "--size", "tiny", model)
+    paths = [tmp_path / "room.jsonl", tmp_path / "budget.jsonl"]
+    for path, budget in zip(paths, ([], ["--locate-budget", "300"])):
+        where = ["--split", "test", "--domain", "academic", "--limit", "3"]
+        limits = ["--max-input-tokens", "512", "--max-new-tokens", "2"]
+        ok("generate", "--model", model, *where, *limits, "--input", "locator", *budget, "--out", path)
+    view = build_view(paths)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(model)
+    for index, path in enumerate(paths):
+        config = read_run(path).config
+        builder = PromptBuilder(tokenizer, parse_template(config["template"]), config["max_input_tokens"])
+        for item in view.payload["examples"]:
+            prediction = item["p"][index]
+            assert "recomputed" in prediction["fn"] and prediction["fed"]
+            chosen = with_turns(examples[item["id"]], prediction["fed"])
+            source = prepare_function(config["preprocess"])([chosen])[0]
+            assert builder.build(source.query, source.transcript).n_tokens == prediction["s"]["ni"]
 
 
 # --- runs of other shapes ---------------------------------------------------------------------

@@ -260,12 +260,23 @@ def bits(marks: Sequence[bool]) -> str:
 # --- turns fed to the model ---------------------------------------------------------------
 
 
+NOT_RECOMPUTED = "input: located turns (not recomputed: {why})"
+
+
+@dataclass(frozen=True)
+class RunTokenizer:
+    """What the locator of a run counted with, and (model runs) the model's own
+    tokenizer, which measures the room beside each prompt."""
+
+    counter: Any  # qmsum_fast.stats.TokenCounter
+    model_tokenizer: Any | None  # a transformers tokenizer; None for baselines
+
+
 @dataclass
 class FedTurns:
     """Recomputes the turns each run gave its model, from its header's config."""
 
-    notes: dict[str, str] = field(default_factory=dict)
-    _counters: dict[str, Any] = field(default_factory=dict)
+    _tokenizers: dict[str, RunTokenizer | None] = field(default_factory=dict)
     _costs: dict[tuple[str, Hashable], list[int]] = field(default_factory=dict)
 
     def spans(self, config: dict, example: Example) -> tuple[list[tuple[int, int]] | None, str]:
@@ -283,32 +294,78 @@ class FedTurns:
         return None, "input: the whole transcript" + chunked
 
     def _located(self, config: dict, example: Example, chunked: str) -> tuple[list[tuple[int, int]] | None, str]:
+        """The locator rerun as the run ran it: its method, window and budget
+        (``--locate-budget``, else the room beside the query's prompt)."""
         from .locate import locate_turns, turn_costs
 
-        budget, method, window = config.get("locate_budget"), config.get("locate_method"), config.get("locate_window")
-        if not isinstance(budget, int) or not isinstance(method, str) or not isinstance(window, int):
-            return None, "input: located turns (not recomputed: the budget was the room beside each prompt)"
-        counter = self._counter(config)
-        if counter is None or not example.turns:
-            return None, "input: located turns (not recomputed: the model's tokenizer is not available here)"
-        key = (counter.source, transcript_key(example))
+        method, window = config.get("locate_method"), config.get("locate_window")
+        if not isinstance(method, str) or not isinstance(window, int) or not example.turns:
+            return None, NOT_RECOMPUTED.format(why="the header holds no locator settings")
+        tokenizer = self._tokenizer(config)
+        if tokenizer is None:
+            return None, NOT_RECOMPUTED.format(why="the model's tokenizer is not available here")
+        budget, how = config.get("locate_budget"), "tokens"
+        if not isinstance(budget, int):
+            budget, how = _room(config, tokenizer, example), "tokens: the room beside the prompt"
+        if budget is None:
+            return None, NOT_RECOMPUTED.format(why="the room beside the prompt needs --max-input-tokens in the header")
+        key = (tokenizer.counter.source, transcript_key(example))
         if key not in self._costs:
-            self._costs[key] = turn_costs(example.turns, counter)
-        spans = locate_turns(example, budget, counter, method=method, costs=self._costs[key], window=window)
-        return spans, f"input: located turns ({method}, {budget} tokens, recomputed){chunked}"
+            self._costs[key] = turn_costs(example.turns, tokenizer.counter)
+        spans = locate_turns(example, budget, tokenizer.counter, method=method, costs=self._costs[key], window=window)
+        return spans, f"input: located turns ({method}, {budget} {how}; recomputed){chunked}"
 
-    def _counter(self, config: dict) -> Any:
-        from .stats import TokenCounter
+    def _tokenizer(self, config: dict) -> RunTokenizer | None:
+        key = json.dumps([config.get("kind"), config.get("model_path"), config.get("model")])
+        if key not in self._tokenizers:
+            self._tokenizers[key] = _run_tokenizer(config)
+        return self._tokenizers[key]
 
-        # Baselines count with the bundled tokenizer; a model run with its own.
-        spec = None if config.get("kind") == "baseline" else (config.get("model_path") or config.get("model"))
-        name = str(spec)
-        if name not in self._counters:
-            try:
-                self._counters[name] = TokenCounter.load(spec)
-            except InputError:
-                self._counters[name] = None
-        return self._counters[name]
+
+def _run_tokenizer(config: dict) -> RunTokenizer | None:
+    """Baselines count with the bundled tokenizer (as ``generate`` does); a
+    model run with its model's, from a local folder or the local HF cache."""
+    from .stats import TokenCounter
+
+    if config.get("kind") == "baseline":
+        return RunTokenizer(TokenCounter.load(None), None)
+    path = config.get("model_path") or config.get("model")
+    if not isinstance(path, str):
+        return None
+    model_tokenizer = _model_tokenizer(path)
+    try:
+        if model_tokenizer is not None:  # what generate counts with
+            return RunTokenizer(
+                TokenCounter.from_json(model_tokenizer.backend_tokenizer.to_str(), path), model_tokenizer
+            )
+        return RunTokenizer(TokenCounter.load(path), None)
+    except (InputError, AttributeError):
+        return None
+
+
+def _model_tokenizer(path: str) -> Any | None:
+    """The model's transformers tokenizer, never from the network and never
+    running a model's own code; None without transformers or the files."""
+    try:
+        import transformers
+
+        return transformers.AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+    except Exception:  # no transformers, no files, remote code needed: not recomputed, and the note says so
+        return None
+
+
+def _room(config: dict, tokenizer: RunTokenizer, example: Example) -> int | None:
+    """The transcript tokens that fit beside the query's prompt, as ``generate`` measured them."""
+    from .gen.prompting import PromptBuilder
+    from .templates import parse_template
+
+    budget, template = config.get("max_input_tokens"), config.get("template")
+    if tokenizer.model_tokenizer is None or not isinstance(budget, int) or not isinstance(template, str):
+        return None
+    try:
+        return PromptBuilder(tokenizer.model_tokenizer, parse_template(template), budget).room(example.query)
+    except InputError:
+        return None
 
 
 # --- scores -----------------------------------------------------------------------------
