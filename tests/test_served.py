@@ -252,6 +252,11 @@ def test_presets_run_through_the_server(tmp_path, model, server):
     generate(model, [server.url], mpt, "--model", "mpt-storywriter", "--served-model", str(model), "--greedy")
     request = records(mpt)[0]["config"]["served"]["request"]
     assert request["stop"] == ["A short summary of the following conversation is:"]
+    located = tmp_path / "locate.jsonl"
+    generate(model, [server.url], located, "--strategy", "locate", "--limit", "2")
+    config = records(located)[0]["config"]
+    assert config["strategy"] == "locate" and config["input"] == "locator"
+    assert all(r["usage"]["prompt_tokens"] == r["n_input_tokens"] <= 300 for r in records(located)[1])
     result = generate(model, [server.url], tmp_path / "led.jsonl", "--model", "led", "--served-model", "x", expect=2)
     one_line_error(result.output, "the API cannot express num_beams=4", "repetition_penalty=3.5")
 
