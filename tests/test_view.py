@@ -29,7 +29,7 @@ from rouge_score import rouge_scorer
 from qmsum_fast.cli import main
 from qmsum_fast.data import Example, load_examples, plain_transcript, render_turns
 from qmsum_fast.data.runs import load_run, read_run
-from qmsum_fast.fragments import faithfulness, faithfulness_of
+from qmsum_fast.fragments import faithfulness, faithfulness_of, mean_signals
 from qmsum_fast.report import build_report
 from qmsum_fast.rouge import tokenize
 from qmsum_fast.view import Options, build_view, packed_spans, rouge_token_spans, run_faithfulness
@@ -284,6 +284,9 @@ def test_run_faithfulness_finds_the_run_s_examples(runs, data):
     signals = run_faithfulness(load_run(runs["oracle"]))
     assert [s.coverage for s in signals] == [item["p"][2]["s"]["cov"] for item in data["examples"]]
     assert [s.density for s in signals] == [item["p"][2]["s"]["den"] for item in data["examples"]]
+    means = mean_signals(signals)
+    assert data["runs"][2]["faithfulness"] == means
+    assert means["density"] == sum(s.density for s in signals) / 281
 
 
 # --- what the runs fed their models --------------------------------------------------------
@@ -299,7 +302,7 @@ def test_located_and_gold_turns_are_recomputed(tmp_path, examples):
     for item in view.payload["examples"]:
         example = examples[item["id"]]
         bm25, lead = item["p"]
-        assert bm25["fn"].startswith("input: located turns (bm25, 300 tokens, recomputed)")
+        assert bm25["fn"] == "input: located turns (bm25, 300 tokens; recomputed)"
         fed = render_turns([example.turns[i] for start, end in bm25["fed"] for i in range(start, end + 1)])
         # bm25 picks whole turns: every word it wrote is in the turns it was fed.
         assert faithfulness(bm25["t"], fed).coverage == 1.0

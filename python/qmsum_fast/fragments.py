@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from ._core import DEFAULT_NGRAM, fragment_signals
 from .data import Example, plain_transcript, transcript_key
 
-__all__ = ["DEFAULT_NGRAM", "Faithfulness", "faithfulness", "faithfulness_batch", "faithfulness_of"]
+__all__ = ["DEFAULT_NGRAM", "Faithfulness", "faithfulness", "faithfulness_batch", "faithfulness_of", "mean_signals"]
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,16 @@ def _signals(
         Faithfulness(tokens, coverage, density, novel, n, tuple(fragments))
         for tokens, coverage, density, novel, fragments in rows
     ]
+
+
+def mean_signals(signals: Sequence[Faithfulness]) -> dict[str, float | None]:
+    """A run's figures (``view``'s runs table, a ``report`` column): the mean of
+    each signal over the predictions that have it (None when none has)."""
+    n = signals[0].n if signals else DEFAULT_NGRAM
+    columns = {"coverage": [s.coverage for s in signals], "density": [s.density for s in signals]}
+    columns[f"novel_{n}grams"] = [s.novel_ngrams for s in signals]
+    means: dict[str, float | None] = {}
+    for name, values in columns.items():
+        present = [v for v in values if v is not None]
+        means[name] = sum(present) / len(present) if present else None
+    return means

@@ -39,7 +39,7 @@ from . import __version__
 from .data import DOMAINS, QUERY_TYPES, Example, load_examples, transcript_key, turn_text
 from .data.runs import Prediction, Run, load_predictions, load_run, read_submission
 from .errors import InputError
-from .fragments import DEFAULT_NGRAM, Faithfulness, faithfulness_of
+from .fragments import DEFAULT_NGRAM, Faithfulness, faithfulness_of, mean_signals
 from .metrics import (
     DEFAULT_MAX_DEPTH,
     ROUGE_SCORE,
@@ -503,7 +503,8 @@ def _shown_examples(examples: Sequence[Example], runs: Sequence[ViewRun]) -> lis
 def _payload(runs: list[ViewRun], examples: list[Example], options: Options, data: str, split: str) -> dict:
     fed = FedTurns()
     needed: dict[str, set[int]] = {}
-    records = [_run_records(view_run, options, fed, needed) for view_run in runs]
+    signals = [faithfulness_of([p.prediction for p in r.run.predictions], r.examples) for r in runs]
+    records = [_run_records(view_run, options, signal, fed, needed) for view_run, signal in zip(runs, signals)]
     keys = [*ROUGE_KEYS, *metric_keys(options.metric), *FAITHFULNESS_KEYS]
     items = []
     for example in examples:
@@ -518,7 +519,7 @@ def _payload(runs: list[ViewRun], examples: list[Example], options: Options, dat
         "stemmer": options.use_stemmer,
         "ngram": DEFAULT_NGRAM,
         "keys": [{"k": k, "l": label, "x": scale, "d": decimals} for k, label, scale, decimals in keys],
-        "runs": [_run_summary(view_run, options) for view_run in runs],
+        "runs": [_run_summary(view_run, options, signal) for view_run, signal in zip(runs, signals)],
         "examples": items,
         "turns": _turn_texts(examples, needed),
     }
@@ -557,11 +558,12 @@ def _turn_texts(examples: Sequence[Example], needed: dict[str, set[int]]) -> dic
     return texts
 
 
-def _run_records(view_run: ViewRun, options: Options, fed: FedTurns, needed: dict[str, set[int]]) -> dict[str, dict]:
+def _run_records(
+    view_run: ViewRun, options: Options, signals: list[Faithfulness], fed: FedTurns, needed: dict[str, set[int]]
+) -> dict[str, dict]:
     """Each prediction's card data, by example id."""
     run = view_run.run
     scores = example_scores(run, options)
-    signals = faithfulness_of([p.prediction for p in run.predictions], view_run.examples)
     records = {}
     for prediction, example, score, signal in zip(run.predictions, view_run.examples, scores, signals):
         record = _prediction_item(prediction, example, score, signal, options)
@@ -605,13 +607,14 @@ def _prediction_item(
     return item
 
 
-def _run_summary(view_run: ViewRun, options: Options) -> dict:
+def _run_summary(view_run: ViewRun, options: Options, signals: list[Faithfulness]) -> dict:
     result = headline(view_run.run, options)
     return {
         "label": view_run.label,
         "path": str(view_run.run.path),
         "n": len(view_run.run.predictions),
         "headline": {name: result.text(name) for name in result.columns},
+        "faithfulness": mean_signals(signals),
         "config": _config_summary(view_run.config),
     }
 
@@ -677,7 +680,9 @@ def _runs_table(view: View) -> str:
     rows = []
     for index, run in enumerate(runs):
         cells = "".join(f'<td class="num">{html.escape(run["headline"][c])}</td>' for c in columns)
-        cells += "".join(f'<td class="num">{_mean_text(view, index, key)}</td>' for key in ("cov", "den", "nov"))
+        cells += "".join(
+            f'<td class="num">{_mean_text(name, value)}</td>' for name, value in run["faithfulness"].items()
+        )
         config = ", ".join(f"{k}={_short(v)}" for k, v in run["config"].items()) or "no header"
         rows.append(
             f'<tr><td class="run r{index}">{html.escape(run["label"])}</td><td class="num">{run["n"]}</td>{cells}'
@@ -696,14 +701,10 @@ def _stemmer_note(options: Options) -> str:
     return " (F-measures in %, stemmer " + ("on" if options.use_stemmer else "off") + ")"
 
 
-def _mean_text(view: View, run_index: int, key: str) -> str:
-    values = [
-        p["s"][key] for item in view.payload["examples"] if (p := item["p"][run_index]) and p["s"][key] is not None
-    ]
-    if not values:
+def _mean_text(name: str, mean: float | None) -> str:
+    if mean is None:
         return "–"
-    mean = sum(values) / len(values)
-    return f"{100 * mean:.1f}%" if key == "nov" else f"{mean:.3f}" if key == "cov" else f"{mean:.2f}"
+    return f"{100 * mean:.1f}%" if name.startswith("novel") else f"{mean:.3f}" if name == "coverage" else f"{mean:.2f}"
 
 
 def _short(value: Any) -> str:
