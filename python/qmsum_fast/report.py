@@ -20,6 +20,7 @@ from .metrics import ROUGE_SCORE, MetricResult, peer_metric
 from .plots import save_figure
 
 LABELS = {"rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L"}
+FAITHFULNESS = "faithfulness"
 GEO_MEAN = "Geo-mean"
 
 
@@ -39,8 +40,10 @@ def build_report(
     metrics: Sequence[str] = (ROUGE_SCORE,),
     use_stemmer: bool = True,
     max_depth: int | None = None,
+    faithfulness: bool = False,
 ) -> list[ReportRow]:
-    """Each run's ``metrics``, in the order given. ``max_depth``: see
+    """Each run's ``metrics``, in the order given, then with ``faithfulness``
+    its mean faithfulness signals. ``max_depth``: see
     :func:`~qmsum_fast.metrics.peer_metric`."""
     rows = []
     for path in paths:
@@ -49,6 +52,8 @@ def build_report(
             rouge_score_result(run, use_stemmer) if metric == ROUGE_SCORE else peer_metric(run, metric, max_depth)
             for metric in metrics
         )
+        if faithfulness:
+            results += (faithfulness_result(run),)
         rows.append(ReportRow(run.name, Path(path), len(run.predictions), results))
     return _distinct_names(rows)
 
@@ -61,6 +66,16 @@ def rouge_score_result(run: Run, use_stemmer: bool = True) -> MetricResult:
     figures = {LABELS[t]: fmeasures[t] for t in GEOMETRIC_MEAN_TYPES}
     figures[GEO_MEAN] = geometric_mean(fmeasures)
     return MetricResult(ROUGE_SCORE, GEO_MEAN, figures, tuple(figures), 2, {})
+
+
+def faithfulness_result(run: Run) -> MetricResult:
+    """The run's mean faithfulness signals against its transcripts (coverage,
+    density, share of novel 2-grams; :mod:`qmsum_fast.fragments`), 3 decimals."""
+    from .fragments import mean_signals
+    from .view import run_faithfulness
+
+    means = mean_signals(run_faithfulness(run))
+    return MetricResult(FAITHFULNESS, "coverage", dict(means), tuple(means), 3, {})
 
 
 def _distinct_names(rows: list[ReportRow]) -> list[ReportRow]:

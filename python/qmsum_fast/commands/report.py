@@ -9,7 +9,7 @@ import click
 from ..errors import InputError
 from ..metrics import METRICS, ROUGE_SCORE, parse_metrics
 from ._options import overwrite_option
-from .score import max_lcs_depth_option
+from .score import faithfulness_option, max_lcs_depth_option
 
 RUN = click.Path(path_type=Path, dir_okay=False)
 OUTPUT = click.Path(path_type=Path)
@@ -46,9 +46,10 @@ OUTPUT = click.Path(path_type=Path)
     help="rouge-score: NLTK Porter stemmer on tokens longer than 3 characters (rouge-score's use_stemmer).",
 )
 @max_lcs_depth_option
+@faithfulness_option
 @overwrite_option
 @click.pass_context
-def command(ctx, runs, metric_values, chart_path, markdown_path, stemmer, max_lcs_depth, overwrite):
+def command(ctx, runs, metric_values, chart_path, markdown_path, stemmer, max_lcs_depth, faithfulness, overwrite):
     """Model x metrics table (Markdown) and, with --chart, a bar chart of runs."""
     from ..report import build_report, markdown_table, write_chart, write_markdown
 
@@ -61,7 +62,7 @@ def command(ctx, runs, metric_values, chart_path, markdown_path, stemmer, max_lc
     if max_lcs_depth is not None and not {"longbench", "lm-eval-longbench"} & set(metrics):
         raise InputError("--max-lcs-depth applies to --metric longbench or lm-eval-longbench only")
     _check_outputs(chart_path, markdown_path, overwrite)
-    rows = build_report(list(runs), metrics, use_stemmer=stemmer, max_depth=max_lcs_depth)
+    rows = build_report(list(runs), metrics, use_stemmer=stemmer, max_depth=max_lcs_depth, faithfulness=faithfulness)
     click.echo(markdown_table(rows))
     if markdown_path is not None:
         click.echo(f"wrote {write_markdown(rows, markdown_path)}", err=True)

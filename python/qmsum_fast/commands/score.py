@@ -26,6 +26,13 @@ max_lcs_depth_option = click.option(
     "Python's RecursionError scores the example 0.0 (0: no limit). Default: 991 for longbench, 982 for "
     "lm-eval-longbench (the peer's script on CPython 3.11+; one less on 3.7-3.10).",
 )
+faithfulness_option = click.option(
+    "--faithfulness",
+    is_flag=True,
+    help="Also each prediction's faithfulness signals against its transcript and query (extractive coverage "
+    "and density, share of novel 2-grams; docs/view.md): per example under 'examples' with --json, means "
+    "otherwise. Needs the data the run was made from (its header names it). Default: off.",
+)
 # Options of this package's own rouge-score table; a peer metric has its own fixed settings.
 ROUGE_SCORE_OPTIONS = ("rouge_types", "stemmer", "split_sentences", "bootstrap", "seed", "by")
 
@@ -85,22 +92,25 @@ ROUGE_SCORE_OPTIONS = ("rouge_types", "stemmer", "split_sentences", "bootstrap",
     help="Also report groups by these JSONL fields, e.g. domain,query_type. Default: all examples only.",
 )
 @max_lcs_depth_option
+@faithfulness_option
 @json_option
 @click.pass_context
-def command(ctx, pred_path, ref_paths, metric, max_lcs_depth, as_json, **rouge_score_options):
+def command(ctx, pred_path, ref_paths, metric, max_lcs_depth, faithfulness, as_json, **rouge_score_options):
     """ROUGE of predictions against references, with bootstrap intervals, or a leaderboard's figures (--metric)."""
     from ..data.runs import load_predictions
 
     if metric != ROUGE_SCORE:
         _refuse_given(ctx, ROUGE_SCORE_OPTIONS, f"--metric {ROUGE_SCORE}")
         run = load_predictions(pred_path, ref_paths)
-        _print_peer_metric(run, metric, max_lcs_depth, as_json)
+        _print_peer_metric(run, metric, max_lcs_depth, as_json, faithfulness)
         return
     _refuse_given(ctx, ("max_lcs_depth",), "--metric longbench or lm-eval-longbench")
-    _rouge_score(pred_path, ref_paths, as_json=as_json, **rouge_score_options)
+    _rouge_score(pred_path, ref_paths, as_json=as_json, faithfulness=faithfulness, **rouge_score_options)
 
 
-def _rouge_score(pred_path, ref_paths, rouge_types, stemmer, split_sentences, bootstrap, seed, by, as_json):
+def _rouge_score(
+    pred_path, ref_paths, rouge_types, stemmer, split_sentences, bootstrap, seed, by, as_json, faithfulness
+):
     from ..data.runs import load_predictions
     from ..evaluate import Settings, evaluate, group_json, render_table
 
@@ -117,18 +127,43 @@ def _rouge_score(pred_path, ref_paths, rouge_types, stemmer, split_sentences, bo
         payload = group_json(groups[0])
         if fields:
             payload["groups"] = {g.label: group_json(g) for g in groups[1:]}
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(json.dumps(_with_faithfulness(payload, run) if faithfulness else payload, indent=2))
         return
     click.echo(render_table(groups, settings))
+    if faithfulness:
+        click.echo(_faithfulness_line(run))
 
 
-def _print_peer_metric(run, metric: str, max_lcs_depth: int | None, as_json: bool) -> None:
+def _print_peer_metric(run, metric: str, max_lcs_depth: int | None, as_json: bool, faithfulness: bool) -> None:
     from ..metrics import peer_metric, render
 
     if max_lcs_depth is not None and metric not in ("longbench", "lm-eval-longbench"):
         raise InputError(f"--max-lcs-depth applies to --metric longbench or lm-eval-longbench only, not {metric}")
     result = peer_metric(run, metric, max_lcs_depth)
-    click.echo(json.dumps(result.as_json(), indent=2) if as_json else render(result, len(run.predictions)))
+    if as_json:
+        payload = result.as_json()
+        click.echo(json.dumps(_with_faithfulness(payload, run) if faithfulness else payload, indent=2))
+        return
+    click.echo(render(result, len(run.predictions)))
+    if faithfulness:
+        click.echo(_faithfulness_line(run))
+
+
+def _with_faithfulness(payload: dict, run) -> dict:
+    """``payload`` with each prediction's signals under ``examples`` and their means."""
+    from ..fragments import mean_signals
+    from ..view import run_faithfulness
+
+    signals = run_faithfulness(run)
+    examples = [{"id": p.fields.get("id"), **s.as_json()} for p, s in zip(run.predictions, signals)]
+    return {**payload, "faithfulness": mean_signals(signals), "examples": examples}
+
+
+def _faithfulness_line(run) -> str:
+    from ..report import faithfulness_result
+
+    result = faithfulness_result(run)
+    return "\nfaithfulness (means): " + ", ".join(f"{name} {result.text(name)}" for name in result.columns)
 
 
 def _refuse_given(ctx: click.Context, names: tuple[str, ...], scope: str) -> None:
