@@ -576,7 +576,7 @@ def test_make_model_saves_a_loadable_model_with_the_bundled_tokenizer(tmp_path):
     assert model.config.vocab_size >= len(tokenizer) == 50277
     assert tokenizer("Hello world")["input_ids"] == [12092, 1533]
     again = CliRunner().invoke(main, ["make-model", "--arch", "gpt-neox", str(tmp_path / "m")])
-    assert again.exit_code == 2 and "not empty" in again.output
+    assert again.exit_code == 2 and "not an empty folder" in again.output
 
 
 def test_full_configs_have_the_published_shapes():
@@ -845,3 +845,25 @@ def test_generate_and_analyze_default_to_the_same_preprocessing(tmp_path):
     assert records(out)[0]["config"]["preprocess"] == "qmsum"
     analyzed = CliRunner().invoke(main, ["analyze", "--data", str(DATA), "--split", "val", "--json"])
     assert json.loads(analyzed.output)["preprocess"] == "qmsum"
+
+
+def test_make_model_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    import errno
+
+    import transformers
+
+    target = tmp_path / "models" / "m"
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(transformers.PreTrainedTokenizerFast, "save_pretrained", disk_full)
+    result = CliRunner().invoke(main, ["make-model", "--arch", "gpt-neox", str(target)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.strip() == f"qmsum-fast: error: {target}: cannot write: No space left on device"
+    assert list((tmp_path / "models").iterdir()) == []  # no half-written model, no staging folder
+    monkeypatch.undo()
+    (tmp_path / "file").write_text("x")
+    for taken, message in ((tmp_path / "file", "is a file"), (tmp_path, "exists and is not an empty folder")):
+        result = CliRunner().invoke(main, ["make-model", "--arch", "gpt-neox", str(taken)])
+        assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1

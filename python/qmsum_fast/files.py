@@ -110,8 +110,22 @@ def _existing_ancestor(folder: Path) -> Path:
     return folder
 
 
-def _default_mode() -> int:
-    """The permissions a plain ``open`` would give (mkstemp makes files 0600)."""
+def _default_mode(folder: bool = False) -> int:
+    """The permissions a plain ``open`` or ``mkdir`` would give (mkstemp and
+    mkdtemp make them private)."""
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return (0o777 if folder else 0o666) & ~mask
+
+
+def publish_folder(staging: Path, out: Path) -> None:
+    """Renames a complete ``staging`` folder (made by ``tempfile.mkdtemp`` beside
+    ``out``) into place, with the permissions of a plain ``mkdir``; ``out`` may
+    exist only as an empty folder."""
+    try:
+        os.chmod(staging, _default_mode(folder=True))
+        if out.exists():
+            out.rmdir()
+        os.replace(staging, out)
+    except OSError as exc:
+        raise write_error(out, exc) from None

@@ -10,9 +10,12 @@ LLaMA's 32,000 grow to 50,304; MPT's 50,432 stays.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import make_folder, publish_folder, write_error
 from ..stats import BUNDLED_TOKENIZER
 
 ARCHITECTURES = ("led", "mpt", "llama", "gpt-neox")
@@ -115,15 +118,27 @@ def build_model(arch: str, size: str = "tiny", seed: int = 0, device: str = "cpu
 def make_model(
     arch: str, size: str, out_dir: str | Path, seed: int = 0, device: str = "cpu", dtype: str = "fp32"
 ) -> Path:
-    """Saves a random-weight model and its tokenizer into ``out_dir``."""
+    """Saves a random-weight model and its tokenizer into ``out_dir``: into a
+    temporary folder beside it, renamed into place when complete, so a failed
+    or killed save leaves no half-written model folder."""
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()):
-        raise InputError(f"{out}: folder exists and is not empty")
+    if out.is_file() or (out.exists() and any(out.iterdir())):
+        raise InputError(f"{out}: exists and is not an empty folder")
     model, tokenizer = build_model(arch, size, seed, device, dtype)
     import transformers
 
     transformers.utils.logging.disable_progress_bar()
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    make_folder(out.parent)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise write_error(out, exc) from None
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        publish_folder(staging, out)
+    except OSError as exc:
+        raise write_error(out, exc) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return out
