@@ -107,6 +107,14 @@ def _batch_size(value: str) -> int | str:
     help="Seed of sampling and of the random baseline (0 to 2**32-1).",
 )
 @click.option(
+    "--reuse",
+    type=click.Choice(["auto", "off"]),
+    default="auto",
+    show_default=True,
+    help="Causal models: compute the prompt prefix a meeting's queries share once and continue each query from it "
+    "(same outputs; auto falls back where that is not exact or the prefix is short).",
+)
+@click.option(
     "--chunk-overlap", type=tokens(0), help="map-reduce: tokens of whole turns repeated between chunks (default 0)."
 )
 @click.option(

@@ -72,6 +72,7 @@ class Request:
     served_model: str | None = None
     api: str = "completions"
     tokenizer: str | None = None  # the served model's tokenizer
+    reuse: str = "auto"  # auto: a meeting's shared prompt prefix is computed once (gen/reuse.py); off
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,9 @@ class RunConfig:
     limit: int | None
     # --engine openai: engine, served name, api, its /v1/models entry, tokenizer, request fields; None in-process.
     served: Mapping[str, Any] | None = None
+    # In-process model runs: "auto" computes a meeting's shared prompt prefix once, "off" does not (gen/reuse.py).
+    # Outputs are equal either way; recorded because it changes the computation. None: baselines, served runs.
+    reuse: str | None = None
 
     @property
     def is_baseline(self) -> bool:
@@ -275,6 +279,7 @@ def _model_config(request: Request, data: dict, dtype: str) -> RunConfig:
         adapter_fingerprint=_adapter_fingerprint(request.adapter),
         seed=request.seed,
         **data,
+        reuse=request.reuse,
     )
 
 

@@ -262,10 +262,11 @@ def _baseline_runner(config: RunConfig) -> _BaselineRunner:
 
 
 class _ModelRunner:
-    def __init__(self, config: RunConfig, loaded, builder, batcher, prepare, locate, counter) -> None:
+    def __init__(self, config: RunConfig, loaded, builder, batcher, prepare, locate, counter, reuse=None) -> None:
         self.config = config
         self.loaded, self.builder, self.batcher = loaded, builder, batcher
         self.prepare, self.locate, self.counter = prepare, locate, counter
+        self.reuse = reuse  # reuse.PrefixReuse for the truncate strategy
 
     def sources(self, examples):
         from .inputs import build_sources
@@ -287,7 +288,7 @@ class _ModelRunner:
         from .strategies import MapReduce, run_truncate
 
         if self.config.strategy != "map-reduce":
-            run_truncate(sources, self.builder, self.batcher, emit)
+            run_truncate(sources, self.builder, self.batcher, emit, self.reuse)
             return
         assert self.config.map_instruction is not None and self.config.reduce_tokens is not None
         MapReduce(
@@ -321,6 +322,7 @@ def _model_runner(config: RunConfig, runtime: Runtime, parallel: Parallel) -> _M
     from .inputs import prepare_function
     from .models import LoadOptions, load_model, parse_max_memory
     from .prompting import PromptBuilder
+    from .reuse import prefix_reuse
 
     device = device_for(runtime, parallel)
     loaded = load_model(
@@ -346,7 +348,8 @@ def _model_runner(config: RunConfig, runtime: Runtime, parallel: Parallel) -> _M
     locate = _bound_locator(config, builder, counter) if config.input == "locator" else None
     engine = Engine(loaded, config)
     batcher = Batcher(engine.generate, start_batch_size(runtime.batch_size, 10**9, device.startswith("cuda")))
-    return _ModelRunner(config, loaded, builder, batcher, prepare_function(config.preprocess), locate, counter)
+    reuse = prefix_reuse(engine, batcher, config)
+    return _ModelRunner(config, loaded, builder, batcher, prepare_function(config.preprocess), locate, counter, reuse)
 
 
 def _model_budget(loaded, config: RunConfig) -> int | None:

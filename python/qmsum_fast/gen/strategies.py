@@ -41,8 +41,11 @@ class Finished:
 Emit = Callable[[Finished], None]
 
 
-def run_truncate(sources: Sequence[Source], builder: PromptBuilder, batcher: Batcher, emit: Emit) -> None:
+def run_truncate(sources: Sequence[Source], builder: PromptBuilder, batcher: Batcher, emit: Emit, reuse=None) -> None:
     prompts = [builder.build(source.query, source.transcript) for source in sources]
+    if reuse is not None:  # gen/reuse.py: shared prefixes, per-example sampling seeds
+        reuse.run(sources, prompts, emit)
+        return
 
     def done(result: Result) -> None:
         prompt = prompts[result.index]
