@@ -301,27 +301,17 @@ def _cli(*args):
     return [sys.executable, "-m", "qmsum_fast", *args]
 
 
+def _slow_run_args(tiny, out):
+    """A run of all 17 examples, one prompt at a time: slow enough to stop midway."""
+    return [
+        "generate", "--model", tiny["gpt-neox"], "--data", str(DATA), "--split", "all", "--out", str(out),
+        "--greedy", "--max-new-tokens", "4", "--max-input-tokens", "150", "--batch-size", "1", "--no-progress",
+    ]  # fmt: skip
+
+
 def test_resume_after_sigkill_writes_every_id_once(tmp_path, tiny):
     out = tmp_path / "killed.jsonl"
-    args = [
-        "generate",
-        "--model",
-        tiny["gpt-neox"],
-        "--data",
-        str(DATA),
-        "--split",
-        "all",
-        "--out",
-        str(out),
-        "--greedy",
-        "--max-new-tokens",
-        "4",
-        "--max-input-tokens",
-        "150",
-        "--batch-size",
-        "1",
-        "--no-progress",
-    ]
+    args = _slow_run_args(tiny, out)
     process = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
@@ -800,25 +790,7 @@ def test_a_failed_overwrite_leaves_the_old_run_and_the_same_command_continues(tm
 
 def test_sigint_exits_130_keeps_the_records_and_resume_finishes(tmp_path, tiny):
     out = tmp_path / "interrupted.jsonl"
-    args = [
-        "generate",
-        "--model",
-        tiny["gpt-neox"],
-        "--data",
-        str(DATA),
-        "--split",
-        "all",
-        "--out",
-        str(out),
-        "--greedy",
-        "--max-new-tokens",
-        "4",
-        "--max-input-tokens",
-        "150",
-        "--batch-size",
-        "1",
-        "--no-progress",
-    ]
+    args = _slow_run_args(tiny, out)
     process = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
