@@ -15,10 +15,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from tokenizers import Tokenizer
 
-from qmsum_fast.cli import main
+from cli_helpers import error, ok
 from qmsum_fast.data import bundled_root, load_examples, plain_transcript
 from qmsum_fast.stats import BUNDLED_TOKENIZER, length_summary
 from qmsum_fast.templates import load_template
@@ -44,25 +43,6 @@ def lm_eval_scrolls_qmsum_prompt(doc: dict) -> str:
     split = doc["input"].find("\n\n")
     question, text = doc["input"][:split], doc["input"][split + 2 :]
     return f"{text}\n\nQuestion: {question}\nAnswer:"
-
-
-def cli(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def ok(*args) -> str:
-    result = cli(*args)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def error(*args) -> str:
-    """The one error line of a command that must fail with exit status 2."""
-    result = cli(*args)
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("qmsum-fast: error: "), result.output
-    return lines[0].removeprefix("qmsum-fast: error: ")
 
 
 def rows(path: Path) -> list[dict]:

@@ -21,12 +21,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
-from qmsum_fast.cli import main
+from cli_helpers import error, ok
 from qmsum_fast.data import Example, load_examples, plain_transcript, render_turns
 from qmsum_fast.data.runs import load_run, read_run
 from qmsum_fast.fragments import faithfulness, faithfulness_of, mean_signals
@@ -37,25 +36,6 @@ from qmsum_fast.view import Options, build_view, packed_spans, rouge_token_spans
 BASELINES = ("bm25", "lead", "oracle")
 MAX_BYTES = 10 * 2**20
 MAX_LOAD_SECONDS = 2.0
-
-
-def cli(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def ok(*args) -> str:
-    result = cli(*args)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def error(*args) -> str:
-    """The one error line of a command that must fail with exit status 2."""
-    result = cli(*args)
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("qmsum-fast: error: "), result.output
-    return lines[0].removeprefix("qmsum-fast: error: ")
 
 
 def page_data(path: Path) -> dict:
