@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..data import meeting_of
-from .batching import Batcher, Result
+from .batching import Batcher, Result, _free_cuda_memory, is_out_of_memory
 from .config import RunConfig
 from .engine import Engine, Output
 from .inputs import Source
@@ -109,7 +109,14 @@ class PrefixReuse:
             self._say(f"shared prefixes under {MIN_PREFIX_TOKENS} tokens run without reuse")
             return False
         started = time.perf_counter()
-        cache = self._prefix_cache(ids[0][:prefix])
+        try:
+            cache = self._prefix_cache(ids[0][:prefix])
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            _free_cuda_memory()
+            self._say("a shared prefix did not fit in memory; its meeting runs without reuse")
+            return False
         if cache is None:
             return False
         prefix_seconds = time.perf_counter() - started
@@ -118,13 +125,23 @@ class PrefixReuse:
                 raise AssertionError(f"{sources[index].example.id}: prompt does not start with the cached prefix")
             started = time.perf_counter()
             self._seed(sources[index])
-            output = self._continue(cache, row)
+            output, error = self._continue_or_error(cache, row)
             seconds = time.perf_counter() - started + (prefix_seconds if position == 0 else 0.0)
             # The first query of a group computes the prefix; the others take it from the cache.
             computed = len(row) if position == 0 else len(row) - prefix
             shared = 0 if position == 0 else prefix
-            emit(self._finished(sources[index], prompts[index], output, seconds, None, computed, shared))
+            emit(self._finished(sources[index], prompts[index], output, seconds, error, computed, shared))
         return True
+
+    def _continue_or_error(self, cache: Any, ids: list[int]) -> tuple[Output | None, str | None]:
+        """As the batcher does at batch size 1: out of memory fails this example alone, and the run goes on."""
+        try:
+            return self._continue(cache, ids), None
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            _free_cuda_memory()
+            return None, f"out of memory continuing from the shared prefix: {str(exc).strip()[:200]}"
 
     def _run_plain(self, sources, prompts, indexes: list[int], emit: Emit) -> None:
         # Sampled examples run one by one so each starts from its own seed.
@@ -173,11 +190,11 @@ class PrefixReuse:
             out = loaded.model(
                 input_ids=input_ids,
                 attention_mask=torch.ones_like(input_ids),
-                cache=DynamicCache(config=loaded.model.config),
+                **{_cache_argument(loaded.model): DynamicCache(config=loaded.model.config)},
                 use_cache=True,
                 logits_to_keep=1,
             )
-        cache = out.past_key_values
+        cache = out[_cache_argument(loaded.model)]
         layers = getattr(cache, "layers", None)
         plain = (
             type(cache) is DynamicCache and layers and all(type(layer).__name__ == "DynamicLayer" for layer in layers)
@@ -199,7 +216,8 @@ class PrefixReuse:
             sequences = loaded.model.generate(
                 input_ids=input_ids,
                 attention_mask=torch.ones_like(input_ids),
-                cache=copy.deepcopy(cache),  # generate extends the cache it is given
+                # A copy: generate extends the cache it is given.
+                **{_cache_argument(loaded.model): copy.deepcopy(cache)},
                 **self.engine.generation,
             )
         return self.engine._decode(sequences[0, len(ids) :])
@@ -214,6 +232,11 @@ class PrefixReuse:
         if message not in self._said:
             self._said.add(message)
             sys.stderr.write(f"qmsum-fast: --reuse auto: {message}\n")
+
+
+def _cache_argument(model: Any) -> str:
+    """transformers 5 names the KV cache ``cache`` (in and out), earlier versions ``past_key_values``."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def _by_meeting(sources: Sequence[Source]) -> list[list[int]]:
