@@ -81,3 +81,41 @@ def test_example_seed_depends_only_on_the_run_seed_and_the_id():
     assert example_seed(0, "train/ES2005a/s0") == example_seed(0, "train/ES2005a/s0")
     seeds = {example_seed(seed, ident) for seed in (0, 1) for ident in ("a", "b")}
     assert len(seeds) == 4 and all(0 <= seed < 2**63 for seed in seeds)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt-neox"])
+def test_generated_token_ids_with_reuse_equal_those_without(tiny, arch):
+    """Below the text: every generated token id, per example, up to its end-of-sequence token."""
+    from qmsum_fast.data import load_examples
+    from qmsum_fast.gen.batching import Batcher
+    from qmsum_fast.gen.config import Request, build_config
+    from qmsum_fast.gen.engine import Engine, _generated_length
+    from qmsum_fast.gen.inputs import build_sources, prepare_function
+    from qmsum_fast.gen.models import LoadOptions, load_model
+    from qmsum_fast.gen.prompting import PromptBuilder
+    from qmsum_fast.gen.reuse import prefix_reuse
+    from qmsum_fast.templates import parse_template
+    from test_generate import DATA
+
+    loaded = load_model(LoadOptions(path=tiny[arch], device="cpu", dtype="fp32"))
+    sources = build_sources(load_examples(str(DATA), split="train")[:7], "full", prepare_function("none"))
+    ids, shared = {}, {}
+    for reuse in ("off", "auto"):
+        config = build_config(Request(model=tiny[arch], template="longbench", max_new_tokens=24, reuse=reuse))
+        engine = Engine(loaded, config)
+        decode = engine._decode
+        generated: list[list[int]] = []
+
+        def recording(row, decode=decode, generated=generated):
+            generated.append(row.tolist()[: _generated_length(row.tolist(), loaded.tokenizer, False)])
+            return decode(row)
+
+        engine._decode = recording  # type: ignore[method-assign]
+        builder = PromptBuilder(loaded.tokenizer, parse_template(config.template or ""), 500)
+        prompts = [builder.build(s.query, s.transcript) for s in sources]
+        finished: list = []
+        prefix_reuse(engine, Batcher(engine.generate, 4), config).run(sources, prompts, finished.append)
+        ids[reuse] = {f.source.example.id: row for f, row in zip(finished, generated)}
+        shared[reuse] = sum(1 for f in finished if f.extra["prefix_tokens"] > 0)
+    assert len(ids["auto"]) == 7 and ids["auto"] == ids["off"]
+    assert shared == {"off": 0, "auto": 6}
