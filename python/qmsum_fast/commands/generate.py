@@ -104,7 +104,8 @@ def _batch_size(value: str) -> int | str:
     type=click.IntRange(0, MAX_SEED),
     default=0,
     show_default=True,
-    help="Seed of sampling and of the random baseline (0 to 2**32-1).",
+    help="Seed of sampling (each example samples from a hash of it and the example's id) and of the random "
+    "baseline (0 to 2**32-1).",
 )
 @click.option(
     "--reuse",
