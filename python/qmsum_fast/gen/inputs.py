@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..data import Example
 from ..errors import InputError
@@ -91,3 +92,27 @@ def build_sources(
         Source(example, chosen, item.query, item.transcript)
         for example, chosen, item in zip(examples, selected, prepared)
     ]
+
+
+class PromptSources:
+    """What the prompt-building runners (in-process and served) share: their
+    sources, and the budget check made before anything is written or sent.
+    Subclasses set ``config``, ``builder``, ``prepare`` and ``locate``."""
+
+    config: Any  # gen.config.RunConfig
+    builder: Any  # gen.prompting.PromptBuilder
+    prepare: Callable[[Sequence[Example]], list]
+    locate: Callable[[Example], list] | None
+
+    def sources(self, examples: Sequence[Example]) -> list[Source]:
+        return build_sources(examples, self.config.input, self.prepare, self.locate)
+
+    def check(self, sources: Sequence[Source]) -> None:
+        """Refuses a budget that the prompt alone fills."""
+        if self.builder.budget is None:
+            return
+        if self.config.strategy == "map-reduce":
+            self.builder.room(self.config.map_instruction or "")
+        else:
+            for source in sources:
+                self.builder.room(source.query)

@@ -21,6 +21,7 @@ from ..data import meeting_of
 from ..errors import InputError
 from .batching import Result
 from .config import RunConfig, Runtime
+from .inputs import PromptSources
 from .served import make_client, served_tokenizer, tokenizer_spec_of
 from .served_client import RequestFailed, Retryable
 from .served_dispatch import Dispatcher
@@ -107,7 +108,7 @@ class _Requests:
         )
 
 
-class ServedRunner:
+class ServedRunner(PromptSources):
     def __init__(self, config: RunConfig, runtime: Runtime, tokenizer: Any, builder, counter, prepare, locate) -> None:
         assert config.served is not None and runtime.concurrency is not None
         self.config = config
@@ -119,21 +120,6 @@ class ServedRunner:
         self.client = make_client(runtime, on_retry=self._count_retry)
         self.dispatcher = Dispatcher(self._send, runtime.concurrency, self.client.abort)
         self.requests = _Requests(self.dispatcher)
-
-    def sources(self, examples):
-        from .inputs import build_sources
-
-        return build_sources(examples, self.config.input, self.prepare, self.locate)
-
-    def check(self, sources) -> None:
-        """Refuses a budget that the prompt alone fills, before anything is sent."""
-        if self.builder.budget is None:
-            return
-        if self.config.strategy == "map-reduce":
-            self.builder.room(self.config.map_instruction or "")
-        else:
-            for source in sources:
-                self.builder.room(source.query)
 
     def attach_progress(self, progress) -> None:
         progress.status = self.status
