@@ -239,48 +239,56 @@ def _refuse_model_options(request: Request) -> None:
 
 
 def _model_config(request: Request, data: dict, dtype: str) -> RunConfig:
-    from ..templates import default_preprocess, template_from
-
     preset = _preset_for(request)
-    kind = "preset" if request.model in PRESETS else "model"
     generation = _generation(preset.generation, request)
     config_overrides, max_input = _context(preset, request, generation)
-    strategy = request.strategy or preset.strategy
-    input_mode = request.input or ("locator" if strategy == "locate" else "full")
-    if input_mode == "locator":
-        strategy = "locate"
-    if strategy == "map-reduce" and max_input is None:
-        raise InputError("--strategy map-reduce needs --max-input-tokens (the window of one chunk prompt)")
     model_path = request.model_path or preset.model
     return RunConfig(
-        kind=kind,
+        kind="preset" if request.model in PRESETS else "model",
         model=request.model,
         model_path=model_path,
         model_fingerprint=folder_fingerprint(model_path),
-        strategy=strategy,
-        template=template_from(request.template or preset.template).text,
-        preprocess=request.preprocess or default_preprocess(request.template or preset.template),
-        input=input_mode,
-        max_input_tokens=max_input,
-        generation=generation,
-        baseline=None,
-        **_locator_fields(request, input_mode),
+        **prompt_fields(request, preset, generation, max_input),
         dtype=dtype,
         attention=request.attention,
         trust_remote_code=_trust_remote_code(preset, request),
         config_overrides=config_overrides,
         remote_generate_kwargs=dict(preset.remote_generate_kwargs),
-        answer_marker=preset.answer_marker,
-        instruction=request.instruction is not False,
-        map_instruction=(preset.map_instruction or SUMMARIZE_CHUNK) if strategy == "map-reduce" else None,
-        chunk_overlap=request.chunk_overlap or 0,
-        reduce_tokens=(request.reduce_tokens or preset.reduce_tokens or 500) if strategy == "map-reduce" else None,
         adapter=request.adapter,
         adapter_fingerprint=_adapter_fingerprint(request.adapter),
-        seed=request.seed,
         **data,
         reuse=request.reuse,
     )
+
+
+def prompt_fields(request: Request, preset: Preset, generation: dict, max_input: int | None) -> dict:
+    """The fields that decide a model run's prompts and strategy, from the preset
+    and the request: the same for in-process and served models."""
+    from ..templates import default_preprocess, template_from
+
+    strategy = request.strategy or preset.strategy
+    input_mode = request.input or ("locator" if strategy == "locate" else "full")
+    if input_mode == "locator":
+        strategy = "locate"
+    map_reduce = strategy == "map-reduce"
+    if map_reduce and max_input is None:
+        raise InputError("--strategy map-reduce needs --max-input-tokens (the window of one chunk prompt)")
+    return {
+        "strategy": strategy,
+        "template": template_from(request.template or preset.template).text,
+        "preprocess": request.preprocess or default_preprocess(request.template or preset.template),
+        "input": input_mode,
+        "max_input_tokens": max_input,
+        "generation": generation,
+        "baseline": None,
+        **_locator_fields(request, input_mode),
+        "answer_marker": preset.answer_marker,
+        "instruction": request.instruction is not False,
+        "map_instruction": (preset.map_instruction or SUMMARIZE_CHUNK) if map_reduce else None,
+        "chunk_overlap": request.chunk_overlap or 0,
+        "reduce_tokens": (request.reduce_tokens or preset.reduce_tokens or 500) if map_reduce else None,
+        "seed": request.seed,
+    }
 
 
 def _preset_for(request: Request) -> Preset:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from ..errors import InputError, Interrupted
 from ..files import check_output
 from .config import RunConfig, Runtime
+from .inputs import PromptSources
 from .output import Plan, RunWriter, continue_scratch, finalize, plan_output, shard_path, write_csv
 from .progress import Progress
 
@@ -261,27 +262,12 @@ def _baseline_runner(config: RunConfig) -> _BaselineRunner:
     return _BaselineRunner(config, predict, prepare_function(config.preprocess), locate)
 
 
-class _ModelRunner:
+class _ModelRunner(PromptSources):
     def __init__(self, config: RunConfig, loaded, builder, batcher, prepare, locate, counter, reuse=None) -> None:
         self.config = config
         self.loaded, self.builder, self.batcher = loaded, builder, batcher
         self.prepare, self.locate, self.counter = prepare, locate, counter
         self.reuse = reuse  # reuse.PrefixReuse for the truncate strategy
-
-    def sources(self, examples):
-        from .inputs import build_sources
-
-        return build_sources(examples, self.config.input, self.prepare, self.locate)
-
-    def check(self, sources) -> None:
-        """Refuses a budget that the prompt alone fills, before anything is written."""
-        if self.builder.budget is None:
-            return
-        if self.config.strategy == "map-reduce":
-            self.builder.room(self.config.map_instruction or "")
-        else:
-            for source in sources:
-                self.builder.room(source.query)
 
     def run(self, sources, emit) -> None:
         from .prompting import PromptBuilder

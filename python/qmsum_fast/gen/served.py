@@ -225,9 +225,8 @@ def _agreed(answers: dict[str, dict], name: str) -> dict:
 
 def served_config(request: Request, data: dict, reported: Mapping[str, Any]) -> RunConfig:
     """The run configuration of ``request`` against a server that reported ``reported``."""
-    from ..templates import default_preprocess, template_from
-    from .config import _context, _generation, _locator_fields
-    from .presets import PRESETS, SUMMARIZE_CHUNK
+    from .config import _context, _generation, prompt_fields
+    from .presets import PRESETS
 
     _refuse_baselines(request)
     preset = _preset(request)
@@ -235,39 +234,21 @@ def served_config(request: Request, data: dict, reported: Mapping[str, Any]) -> 
     request_fields = _request_fields(request)
     _, max_input = _context(preset, request, generation)
     max_input = _served_budget(request, max_input, request_fields["max_tokens"], reported)
-    strategy = request.strategy or preset.strategy
-    input_mode = request.input or ("locator" if strategy == "locate" else "full")
-    if input_mode == "locator":
-        strategy = "locate"
-    if strategy == "map-reduce" and max_input is None:
-        raise InputError("--strategy map-reduce needs --max-input-tokens (the window of one chunk prompt)")
+    fields = prompt_fields(request, preset, generation, max_input)
     tokenizer = served_tokenizer(tokenizer_spec(request), request.api)
     return RunConfig(
         kind="preset" if request.model in PRESETS else "model",
         model=request.model,
         model_path=None,
         model_fingerprint=None,
-        strategy=strategy,
-        template=template_from(request.template or preset.template).text,
-        preprocess=request.preprocess or default_preprocess(request.template or preset.template),
-        input=input_mode,
-        max_input_tokens=max_input,
-        generation=generation,
-        baseline=None,
-        **_locator_fields(request, input_mode),
+        **fields,
         dtype=None,
         attention=None,
         trust_remote_code=False,
         config_overrides={},
         remote_generate_kwargs={},
-        answer_marker=preset.answer_marker,
-        instruction=request.instruction is not False,
-        map_instruction=(preset.map_instruction or SUMMARIZE_CHUNK) if strategy == "map-reduce" else None,
-        chunk_overlap=request.chunk_overlap or 0,
-        reduce_tokens=(request.reduce_tokens or preset.reduce_tokens or 500) if strategy == "map-reduce" else None,
         adapter=None,
         adapter_fingerprint=None,
-        seed=request.seed,
         **data,
         served={
             "engine": request.engine,
