@@ -34,11 +34,15 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 from qmsum_fast.baselines import make_predictor
 from qmsum_fast.data import Example, load_examples, plain_transcript
 from qmsum_fast.fragments import faithfulness_of
 from qmsum_fast.rouge import tokenize
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from fragments_reference import paper_fragments
 
 N = 2
 
@@ -56,29 +60,6 @@ def workload(split: str) -> tuple[list[str], list[Example]]:
 
 
 # --- Python -----------------------------------------------------------------------------
-
-
-def paper_fragments(summary: list[str], article: list[str]) -> list[tuple[int, int, int]]:
-    """The paper's pseudocode: (summary start, article start, length) per fragment."""
-    fragments = []
-    i = 0
-    while i < len(summary):
-        best = None
-        j = 0
-        while j < len(article):
-            if summary[i] == article[j]:
-                i2, j2 = i, j
-                while i2 < len(summary) and j2 < len(article) and summary[i2] == article[j2]:
-                    i2, j2 = i2 + 1, j2 + 1
-                if best is None or best[2] < i2 - i:
-                    best = (i, j, i2 - i)
-                j = j2
-            else:
-                j += 1
-        i += best[2] if best else 1
-        if best:
-            fragments.append(best)
-    return fragments
 
 
 def indexed_fragments(summary: list[str], article: list[str], positions: dict) -> list[tuple[int, int, int]]:

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
 from cli_helpers import error, ok
+from fragments_reference import paper_fragments
 from qmsum_fast.data import Example, load_examples, plain_transcript, render_turns
 from qmsum_fast.data.runs import load_run, read_run
 from qmsum_fast.fragments import faithfulness, faithfulness_of, mean_signals
@@ -186,30 +187,6 @@ def test_token_spans_on_unusual_text(text):
 
 
 # --- faithfulness ---------------------------------------------------------------------------
-
-
-def paper_fragments(summary: list[str], article: list[str]) -> list[tuple[int, int, int]]:
-    """Grusky et al. (2018), Newsroom, the greedy fragment algorithm as printed,
-    scanning every article position: (summary start, article start, length)."""
-    fragments = []
-    i = 0
-    while i < len(summary):
-        best: tuple[int, int, int] | None = None
-        j = 0
-        while j < len(article):
-            if summary[i] == article[j]:
-                i2, j2 = i, j
-                while i2 < len(summary) and j2 < len(article) and summary[i2] == article[j2]:
-                    i2, j2 = i2 + 1, j2 + 1
-                if best is None or best[2] < i2 - i:
-                    best = (i, j, i2 - i)
-                j = j2
-            else:
-                j += 1
-        i += best[2] if best else 1
-        if best:
-            fragments.append(best)
-    return fragments
 
 
 def paper_signals(summary: str, article: str, query: str, n: int = 2) -> tuple:
