@@ -198,8 +198,8 @@ def load_run(path: Path) -> Run:
     run = read_run(path)
     if not run.records:
         raise InputError(f"{path}: no predictions")
-    reader = _longbench_prediction if _is_longbench(run.records[0]) else _prediction
-    rows = [reader(path, number, record) for number, record in zip(run.lines, run.records)]
+    form = _LONGBENCH_RECORD if _is_longbench(run.records[0]) else _RUN_RECORD
+    rows = [_prediction(path, number, record, form) for number, record in zip(run.lines, run.records)]
     return Run(path, run.header or {}, rows)
 
 
@@ -207,25 +207,29 @@ def _is_longbench(record: dict) -> bool:
     return "pred" in record and "prediction" not in record
 
 
-def _prediction(path: Path, number: int, record: dict) -> Prediction:
-    prediction = record.get("prediction")
-    if not isinstance(prediction, str):
-        what = "no 'prediction' field" if prediction is None else "'prediction' is not a string"
-        raise InputError(f"{path}:{number}: {what}")
-    references = _references(path, number, record, "references")
-    fields = {k: v for k, v in record.items() if k not in ("prediction", "references")}
-    fields["line"] = number
-    return Prediction(prediction, references, fields)
+@dataclass(frozen=True)
+class _RecordForm:
+    """Where a prediction file's records keep the prediction and the references."""
+
+    prediction: str
+    references: str
+    dropped: tuple[str, ...] = ()  # fields not kept (large and no use in scoring)
+    hint: str = ""  # added to errors about the prediction field
 
 
-def _longbench_prediction(path: Path, number: int, record: dict) -> Prediction:
-    prediction = record.get("pred")
+_RUN_RECORD = _RecordForm("prediction", "references")
+# A LongBench prediction; its context is the whole transcript.
+_LONGBENCH_RECORD = _RecordForm("pred", "answers", ("context",), " (a LongBench prediction has pred and answers)")
+
+
+def _prediction(path: Path, number: int, record: dict, form: _RecordForm = _RUN_RECORD) -> Prediction:
+    prediction = record.get(form.prediction)
     if not isinstance(prediction, str):
-        what = "no 'pred' field" if prediction is None else "'pred' is not a string"
-        raise InputError(f"{path}:{number}: {what} (a LongBench prediction has pred and answers)")
-    references = _references(path, number, record, "answers")
-    # The context is the whole transcript: no use in scoring, and large.
-    fields = {k: v for k, v in record.items() if k not in ("pred", "answers", "context")}
+        what = f"no '{form.prediction}' field" if prediction is None else f"'{form.prediction}' is not a string"
+        raise InputError(f"{path}:{number}: {what}{form.hint}")
+    references = _references(path, number, record, form.references)
+    dropped = (form.prediction, form.references, *form.dropped)
+    fields = {k: v for k, v in record.items() if k not in dropped}
     fields["line"] = number
     return Prediction(prediction, references, fields)
 
