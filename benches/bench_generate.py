@@ -48,21 +48,16 @@ def load_examples(count: int):
 
 
 def transcripts(examples):
-    return ["\n".join(f"{t.speaker}: {t.content}" for t in e.turns) for e in examples]
+    from qmsum_fast.data import render_turns
+
+    return [render_turns(e.turns) for e in examples]
 
 
 def settings_for(arch: str, new_tokens: int) -> dict:
     if arch == "led":  # the preset's beam search, at a fixed output length
-        return dict(
-            num_beams=4,
-            no_repeat_ngram_size=3,
-            encoder_no_repeat_ngram_size=3,
-            repetition_penalty=3.5,
-            early_stopping=True,
-            do_sample=False,
-            min_length=new_tokens,
-            max_length=new_tokens,
-        )
+        from qmsum_fast.gen.presets import LED_BEAMS
+
+        return dict(LED_BEAMS, min_length=new_tokens, max_length=new_tokens)
     return dict(do_sample=False, max_new_tokens=new_tokens, min_new_tokens=new_tokens)
 
 
