@@ -1,6 +1,9 @@
-"""Running the CLI in tests: its output, or its one error line."""
+"""Running the CLI in tests: its output, its one error line, the run file it wrote."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -24,3 +27,14 @@ def error(*args) -> str:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("qmsum-fast: error: "), result.output
     return lines[0].removeprefix("qmsum-fast: error: ")
+
+
+def records(path):
+    """A run file's header and records, the header checked to be first."""
+    lines = [json.loads(line) for line in Path(path).read_text().splitlines()]
+    assert lines[0]["header"] is True
+    return lines[0], lines[1:]
+
+
+def predictions(path):
+    return {r["id"]: r["prediction"] for r in records(path)[1]}

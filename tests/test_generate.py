@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cli_helpers import predictions, records
 from qmsum_fast.cli import main
 from qmsum_fast.data import load_examples
 from qmsum_fast.preprocess import prepare
@@ -36,16 +37,6 @@ def generate(tmp_path, *args, out="run.jsonl", expect=0):
     )
     assert result.exit_code == expect, result.output + repr(result.exception)
     return out_path, result
-
-
-def records(path):
-    lines = [json.loads(line) for line in Path(path).read_text().splitlines()]
-    assert lines[0]["header"] is True
-    return lines[0], lines[1:]
-
-
-def predictions(path):
-    return {r["id"]: r["prediction"] for r in records(path)[1]}
 
 
 def tokenizer_of(folder):

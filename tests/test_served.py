@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cli_helpers import predictions, records
 from fault_proxy import FaultProxy
 from qmsum_fast.cli import main
 from qmsum_fast.data import load_examples
@@ -172,16 +173,6 @@ def generate(model, urls, out, *args, expect=0, env=None):
     result = CliRunner().invoke(main, served_args(model, urls, out, *args), env=env)
     assert result.exit_code == expect, result.output + repr(result.exception)
     return result
-
-
-def records(path):
-    lines = [json.loads(line) for line in Path(path).read_text().splitlines()]
-    assert lines[0]["header"] is True
-    return lines[0], lines[1:]
-
-
-def predictions(path):
-    return {r["id"]: r["prediction"] for r in records(path)[1]}
 
 
 def one_line_error(output: str, *needles: str) -> str:
