@@ -23,7 +23,7 @@ from ..errors import InputError, Interrupted
 from ..files import check_output
 from .config import RunConfig, Runtime
 from .inputs import PromptSources
-from .output import Plan, RunWriter, continue_scratch, finalize, plan_output, shard_path, write_csv
+from .output import Plan, RunWriter, continue_scratch, finalize, partial_path, plan_output, shard_path, write_csv
 from .progress import Progress
 
 SHARD_WAIT_SECONDS = 0.2
@@ -163,7 +163,7 @@ def _kept(writer: RunWriter, target: Plan) -> str:
     if not writer.written and not target.done:
         return "nothing was written"
     count = len(writer.done)
-    if target.path != target.out and target.path.name.endswith(".partial"):
+    if target.path == partial_path(target.out):
         how = "run the same command again to continue it"
     else:
         how = "add --resume to continue"
