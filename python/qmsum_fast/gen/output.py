@@ -46,7 +46,7 @@ class Plan:
     path: Path  # where records are appended now: out, or its partial file
     done: set[str] = field(default_factory=set)  # ids already in path
     append: bool = False  # continue path (else it is replaced at the first record)
-    previous: RunFile | None = None  # the run resumed (its header, for the final one)
+    resumed: dict | None = None  # the configuration in the header of the run resumed
 
 
 def partial_path(out: Path) -> Path:
@@ -71,7 +71,7 @@ def plan_output(out: Path, config: RunConfig, resume: bool, overwrite: bool) -> 
         raise InputError(f"{out} already exists: pass --resume to continue it or --overwrite to replace it")
     previous = read_run(out, drop_torn=True)
     _check_resumable(out, previous, config)
-    return Plan(out, out, previous.ids, append=True, previous=previous)
+    return Plan(out, out, previous.ids, append=True, resumed=previous.config)
 
 
 def continue_scratch(out: Path, path: Path, config: RunConfig) -> Plan:

@@ -132,8 +132,8 @@ def _header(config: RunConfig, runtime: Runtime, plan: Plan) -> dict:
     covers the larger selection (no --limit: all of it)."""
     from .. import __version__
 
-    if plan.previous is not None:
-        old = plan.previous.config.get("limit")
+    if plan.resumed is not None:
+        old = plan.resumed.get("limit")
         limit = None if old is None or config.limit is None else max(old, config.limit)
         config = dataclasses.replace(config, limit=limit)
     return {"header": True, "qmsum_fast": __version__, "config": config.as_dict(), "runtime": runtime.as_dict()}
