@@ -53,7 +53,19 @@ def test_every_option_says_what_it_does():
             assert option.help and len(option.help) > 10, f"{name} {option.opts} has no help"
 
 
-SHARED = ("data_path", "split", "domain", "seed", "tokenizer", "preprocess", "as_json", "overwrite")
+SHARED = (
+    "data_path",
+    "split",
+    "domain",
+    "seed",
+    "tokenizer",
+    "preprocess",
+    "as_json",
+    "overwrite",
+    "stemmer",
+    "max_lcs_depth",
+    "faithfulness",
+)
 
 
 def test_shared_options_are_the_same_in_every_command():

@@ -13,12 +13,15 @@ from typing import Any
 import click
 
 from ..data import DOMAINS, SPLIT_ALIASES, SPLITS
+from ..metrics import METRICS, ROUGE_SCORE
 from ..preprocess import MODES as PREPROCESS_MODES
 from ..templates import PEER_TEMPLATES
 
 # Ranges that keep every integer within what the Rust core and numpy accept.
 MAX_TOKENS = 2**31 - 1
 MAX_SEED = 2**32 - 1
+# Python's recursion limit is a C int.
+MAX_DEPTH = 2**31 - 1
 DEFAULT_SPLIT = "test"
 
 
@@ -129,3 +132,41 @@ tokenizer_option = click.option(
     "gpt-neox-20b.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+
+
+# The metric options of score, report and view.
+METRIC_HELP = (
+    "rouge-score: this package's rouge-score-exact table; scrolls, lm-eval-scrolls, longbench, lm-eval-longbench: "
+    "that leaderboard's own figures, rounded as it rounds (docs/leaderboards.md)."
+)
+
+
+def make_metric_option(what: str) -> Any:
+    """``--metric``, one of :data:`METRICS`; ``what`` says what the command does with it."""
+    return click.option(
+        "--metric", type=click.Choice(METRICS), default=ROUGE_SCORE, show_default=True, help=f"{what} {METRIC_HELP}"
+    )
+
+
+stemmer_option = click.option(
+    "--stemmer/--no-stemmer",
+    default=True,
+    show_default=True,
+    help="rouge-score: NLTK Porter stemmer on tokens longer than 3 characters (rouge-score's use_stemmer); "
+    "the peers' metrics fix their own.",
+)
+max_lcs_depth_option = click.option(
+    "--max-lcs-depth",
+    type=click.IntRange(0, MAX_DEPTH),
+    default=None,
+    help="longbench, lm-eval-longbench: how many frames rouge 1.0.1's recursive LCS backtrack may nest before "
+    "Python's RecursionError scores the example 0.0 (0: no limit). Default: 991 for longbench, 982 for "
+    "lm-eval-longbench (the peer's script on CPython 3.11+; one less on 3.7-3.10).",
+)
+faithfulness_option = click.option(
+    "--faithfulness",
+    is_flag=True,
+    help="Also each prediction's faithfulness signals against its transcript and query (extractive coverage "
+    "and density, share of novel 2-grams; docs/view.md): per example under 'examples' with --json, means "
+    "otherwise. Needs the data the run was made from (its header names it). Default: off.",
+)

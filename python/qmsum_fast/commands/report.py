@@ -8,8 +8,7 @@ import click
 
 from ..errors import InputError
 from ..metrics import METRICS, ROUGE_SCORE, parse_metrics
-from ._options import overwrite_option
-from .score import faithfulness_option, max_lcs_depth_option
+from ._options import METRIC_HELP, faithfulness_option, max_lcs_depth_option, overwrite_option, stemmer_option
 
 RUN = click.Path(path_type=Path, dir_okay=False)
 OUTPUT = click.Path(path_type=Path)
@@ -23,7 +22,7 @@ OUTPUT = click.Path(path_type=Path)
     multiple=True,
     default=(ROUGE_SCORE,),
     show_default=True,
-    help=f"Which metrics, side by side: repeat or comma-separate {', '.join(METRICS)}.",
+    help=f"Which metrics, side by side: repeat or comma-separate {', '.join(METRICS)}. {METRIC_HELP}",
 )
 @click.option(
     "--chart",
@@ -39,12 +38,7 @@ OUTPUT = click.Path(path_type=Path)
     default=None,
     help="Also write the Markdown table into this file. Default: printed only.",
 )
-@click.option(
-    "--stemmer/--no-stemmer",
-    default=True,
-    show_default=True,
-    help="rouge-score: NLTK Porter stemmer on tokens longer than 3 characters (rouge-score's use_stemmer).",
-)
+@stemmer_option
 @max_lcs_depth_option
 @faithfulness_option
 @overwrite_option

@@ -9,30 +9,20 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from ..metrics import METRICS, ROUGE_SCORE
-from ._options import json_option, seed_option
+from ..metrics import ROUGE_SCORE
+from ._options import (
+    faithfulness_option,
+    json_option,
+    make_metric_option,
+    max_lcs_depth_option,
+    seed_option,
+    stemmer_option,
+)
 
 # Time grows with samples x examples while the interval hardly moves past a few
 # thousand samples; the cap stops a slip of the keyboard from running for hours.
 MAX_BOOTSTRAP = 100_000
 PATH = click.Path(path_type=Path, dir_okay=False)
-# Python's recursion limit is a C int.
-MAX_DEPTH = 2**31 - 1
-max_lcs_depth_option = click.option(
-    "--max-lcs-depth",
-    type=click.IntRange(0, MAX_DEPTH),
-    default=None,
-    help="longbench, lm-eval-longbench: how many frames rouge 1.0.1's recursive LCS backtrack may nest before "
-    "Python's RecursionError scores the example 0.0 (0: no limit). Default: 991 for longbench, 982 for "
-    "lm-eval-longbench (the peer's script on CPython 3.11+; one less on 3.7-3.10).",
-)
-faithfulness_option = click.option(
-    "--faithfulness",
-    is_flag=True,
-    help="Also each prediction's faithfulness signals against its transcript and query (extractive coverage "
-    "and density, share of novel 2-grams; docs/view.md): per example under 'examples' with --json, means "
-    "otherwise. Needs the data the run was made from (its header names it). Default: off.",
-)
 # Options of this package's own rouge-score table; a peer metric has its own fixed settings.
 ROUGE_SCORE_OPTIONS = ("rouge_types", "stemmer", "split_sentences", "bootstrap", "seed", "by")
 
@@ -52,26 +42,14 @@ ROUGE_SCORE_OPTIONS = ("rouge_types", "stemmer", "split_sentences", "bootstrap",
     multiple=True,
     help="References, one per line, parallel to --pred. Repeat for several references. Default: those of the run.",
 )
-@click.option(
-    "--metric",
-    type=click.Choice(METRICS),
-    default=ROUGE_SCORE,
-    show_default=True,
-    help="rouge-score: this package's table (the options below); scrolls, lm-eval-scrolls, longbench, "
-    "lm-eval-longbench: that leaderboard's own figures, rounded as it rounds (docs/leaderboards.md).",
-)
+@make_metric_option("Which figures:")
 @click.option(
     "--rouge-types",
     default="rouge1,rouge2,rougeL,rougeLsum",
     show_default=True,
     help="Which ROUGE types, comma-separated: rouge1..rouge9, rougeL, rougeLsum.",
 )
-@click.option(
-    "--stemmer/--no-stemmer",
-    default=True,
-    show_default=True,
-    help="NLTK Porter stemmer on tokens longer than 3 characters (rouge-score's use_stemmer).",
-)
+@stemmer_option
 @click.option(
     "--split-sentences",
     is_flag=True,

@@ -7,9 +7,15 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from ..metrics import METRICS, ROUGE_SCORE
-from ._options import domain_option, make_data_option, overwrite_option, split_option
-from .score import max_lcs_depth_option
+from ._options import (
+    domain_option,
+    make_data_option,
+    make_metric_option,
+    max_lcs_depth_option,
+    overwrite_option,
+    split_option,
+    stemmer_option,
+)
 
 RUN = click.Path(path_type=Path, dir_okay=False)
 
@@ -17,21 +23,11 @@ RUN = click.Path(path_type=Path, dir_okay=False)
 @click.command("view")
 @click.argument("run_paths", metavar="RUN.jsonl...", type=RUN, nargs=-1, required=True)
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="The HTML file to write.")
-@click.option(
-    "--metric",
-    type=click.Choice(METRICS),
-    default=ROUGE_SCORE,
-    show_default=True,
-    help="The headline figures (as report gives them) and the per-example score to sort by; the cards always "
-    "show rouge-score's F-measures too.",
+@make_metric_option(
+    "The headline figures (as report gives them) and the per-example score to sort by; the cards always "
+    "show rouge-score's F-measures too, with the words it counted marked."
 )
-@click.option(
-    "--stemmer/--no-stemmer",
-    default=True,
-    show_default=True,
-    help="rouge-score: NLTK Porter stemmer on tokens longer than 3 characters (rouge-score's use_stemmer); the "
-    "marked words follow it.",
-)
+@stemmer_option
 @max_lcs_depth_option
 @click.option(
     "--ref",
