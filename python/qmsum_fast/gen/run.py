@@ -286,6 +286,9 @@ class _ModelRunner(PromptSources):
             prepare=self.prepare,
             batcher=self.batcher,
             overlap=self.config.chunk_overlap,
+            seed=self.config.seed,
+            reuse=self.config.reuse,
+            sampling=bool(self.config.generation.get("do_sample")),
         ).run(sources, emit)
 
 

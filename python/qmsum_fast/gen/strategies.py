@@ -5,8 +5,8 @@
 - map-reduce: the transcript is cut on turn boundaries into chunks that fit
   the window (exact counts, in the Rust core), each chunk is summarized with
   a fixed instruction, and the joined sub-summaries, cut to a budget, are
-  answered with the query. Chunk prompts do not depend on the query, so each
-  distinct chunk is summarized once per run however many queries share it;
+  answered with the query. Chunk prompts do not depend on the query, so with
+  ``--reuse auto`` a meeting's chunks are summarized once for all its queries;
 - extractive: a baseline predictor picks transcript text, no model.
 
 Each finished example is handed to ``emit`` at once, so it can be written
@@ -15,6 +15,7 @@ durably before the next batch starts.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -64,9 +65,29 @@ def run_truncate(sources: Sequence[Source], builder: PromptBuilder, batcher: Bat
     batcher.run([p.text for p in prompts], [p.n_tokens for p in prompts], done)
 
 
+@dataclass(frozen=True)
+class _Summary:
+    """One chunk's summary and what computing it cost."""
+
+    text: str
+    seconds: float
+    error: str | None
+    new_tokens: int
+
+
 @dataclass
 class MapReduce:
-    """Map-reduce over chunks; ``prepare`` turns turn-subset examples into text."""
+    """Map-reduce over chunks; ``prepare`` turns turn-subset examples into text.
+
+    The map step does not depend on the query, so with ``reuse="auto"`` a
+    meeting's distinct chunk prompts are summarized once and every query's
+    reduce step reads them; with ``"off"`` each query summarizes its own (the
+    reference the shared path is checked against). With ``sampling``, each
+    chunk summary is seeded from the run seed and its prompt text and each
+    reduce from the run seed and the example id, and each runs alone, so any
+    grouping, order or resume samples alike; greedy prompts run batched.
+    ``seed`` None (a served run: the server samples) batches unseeded.
+    """
 
     map_builder: PromptBuilder
     reduce_builder: PromptBuilder
@@ -76,17 +97,19 @@ class MapReduce:
     prepare: Callable
     batcher: Batcher
     overlap: int = 0
-
-    def __post_init__(self) -> None:
-        # map prompt text -> (summary, seconds, error, new tokens)
-        self.summaries: dict[str, tuple[str, float, str | None, int]] = {}
+    seed: int | None = None
+    reuse: str | None = "auto"  # None (served runs) shares as auto does
+    sampling: bool = False
 
     def run(self, sources: Sequence[Source], emit: Emit) -> None:
         # A meeting's queries share its chunks: do them together.
         for group in _by_meeting(sources):
             plans = [self._map_prompts(source) for source in group]
-            self._summarize_chunks([p for plan in plans for p in plan])
-            self._reduce(group, plans, emit)
+            if self.reuse == "off":
+                summaries = [self._summarize(plan) for plan in plans]
+            else:
+                summaries = self._shared(plans)
+            self._reduce(group, plans, summaries, emit)
 
     def chunk_texts(self, source: Source) -> list[str]:
         """The preprocessed text of each chunk of a source's selected turns."""
@@ -105,48 +128,113 @@ class MapReduce:
     def _map_prompts(self, source: Source) -> list[Prompt]:
         return [self.map_builder.build(self.map_instruction, text) for text in self.chunk_texts(source)]
 
-    def _summarize_chunks(self, prompts: list[Prompt]) -> None:
+    def _shared(self, plans: list[list[Prompt]]) -> list[dict[str, _Summary]]:
+        """Each plan's summaries from one pass over the meeting's distinct chunk
+        prompts; a summary is in the dict of the first plan that needs it only."""
+        computed = self._summarize([p for plan in plans for p in plan])
+        owned: list[dict[str, _Summary]] = []
+        for plan in plans:
+            owned.append({p.text: computed.pop(p.text) for p in plan if p.text in computed})
+        return owned
+
+    def _summarize(self, prompts: list[Prompt]) -> dict[str, _Summary]:
+        """A summary of each distinct prompt, by prompt text."""
         todo: dict[str, Prompt] = {}
         for prompt in prompts:
-            if prompt.text not in self.summaries:
-                todo.setdefault(prompt.text, prompt)
+            todo.setdefault(prompt.text, prompt)
         texts = list(todo)
+        summaries: dict[str, _Summary] = {}
 
         def done(result: Result) -> None:
             output = result.output
             text, new_tokens = (output.text, output.new_tokens) if output is not None else ("", 0)
-            self.summaries[texts[result.index]] = (text, result.seconds, result.error, new_tokens)
+            summaries[texts[result.index]] = _Summary(text, result.seconds, result.error, new_tokens)
 
-        self.batcher.run(texts, [todo[t].n_tokens for t in texts], done)
+        self._generate(texts, [todo[t].n_tokens for t in texts], ["map:" + t for t in texts], done)
+        return summaries
 
-    def _reduce(self, group: list[Source], plans: list[list[Prompt]], emit: Emit) -> None:
+    def _generate(self, texts: list[str], lengths: list[int], keys: list[str], done: Callable[[Result], None]) -> None:
+        """Greedy (or served): one batched pass. Sampling: each prompt alone,
+        seeded from the run seed and its key, so its draw is independent of
+        what ran before it."""
+        if not self.sampling or self.seed is None:
+            self.batcher.run(texts, lengths, done)
+            return
+        import torch
+
+        from .reuse import example_seed
+
+        for index, (text, length, key) in enumerate(zip(texts, lengths, keys)):
+            torch.manual_seed(example_seed(self.seed, key))
+            self.batcher.run([text], [length], _at(index, done))
+
+    def _reduce(
+        self, group: list[Source], plans: list[list[Prompt]], owned: list[dict[str, _Summary]], emit: Emit
+    ) -> None:
+        everything = {text: summary for mine in owned for text, summary in mine.items()}
         reduce_prompts = []
         for source, plan in zip(group, plans):
-            joined = "\n".join(self.summaries[p.text][0] for p in plan)
+            joined = "\n".join(everything[p.text].text for p in plan)
             cut, was_cut = cut_to_tokens(self.reduce_builder.tokenizer, joined, self.reduce_tokens)
             reduce_prompts.append((self.reduce_builder.build(source.query, cut), was_cut))
 
         def done(result: Result) -> None:
-            source, plan = group[result.index], plans[result.index]
+            source, plan, mine = group[result.index], plans[result.index], owned[result.index]
             prompt, was_cut = reduce_prompts[result.index]
-            map_results = [self.summaries[p.text] for p in plan]
-            errors = [m[2] for m in map_results if m[2]] + ([result.error] if result.error else [])
-            new_tokens = sum(m[3] for m in map_results)
-            new_tokens += result.output.new_tokens if result.output is not None else 0
+            errors = [everything[p.text].error for p in plan if everything[p.text].error]
             emit(
-                Finished(
+                self._finished(
                     source,
-                    result.output.text if result.output is not None else "",
+                    result,
                     sum(p.n_tokens for p in plan) + prompt.n_tokens,
                     was_cut or prompt.truncated or any(p.truncated for p in plan),
-                    sum(m[1] for m in map_results) + result.seconds,
-                    errors[0] if errors else None,
-                    new_tokens,
+                    errors + ([result.error] if result.error else []),
+                    _accounting(plan, mine, prompt.n_tokens),
+                    list(mine.values()),
                 )
             )
 
         prompts = [p for p, _ in reduce_prompts]
-        self.batcher.run([p.text for p in prompts], [p.n_tokens for p in prompts], done)
+        keys = [source.example.id for source in group]
+        self._generate([p.text for p in prompts], [p.n_tokens for p in prompts], keys, done)
+
+    @staticmethod
+    def _finished(source, result: Result, n_tokens, truncated, errors, extra, mine: list[_Summary]) -> Finished:
+        """The record of one query: the cost of the chunk summaries computed for
+        it (not those it took from another query) and of its reduce step."""
+        from .reuse import ReusedFinished
+
+        output = result.output
+        return ReusedFinished(
+            source,
+            output.text if output is not None else "",
+            n_tokens,
+            truncated,
+            sum(s.seconds for s in mine) + result.seconds,
+            errors[0] if errors else None,
+            sum(s.new_tokens for s in mine) + (output.new_tokens if output is not None else 0),
+            extra=extra,
+        )
+
+
+def _at(index: int, done: Callable[[Result], None]) -> Callable[[Result], None]:
+    """``done`` for a one-prompt batch of a longer list: the result told its place in the list."""
+    return lambda result: done(dataclasses.replace(result, index=index))
+
+
+def _accounting(plan: list[Prompt], mine: dict[str, _Summary], reduce_prompt_tokens: int) -> dict:
+    """Prompt tokens computed for this query: its reduce prompt and the chunk
+    prompts summarized for it (with reuse, the chunks a meeting's first query
+    needs); shared: the chunk prompts whose summaries it took from an earlier
+    query of its meeting (or from its own plan, for a chunk repeated in it)."""
+    computed, shared, seen = reduce_prompt_tokens, 0, set()
+    for prompt in plan:
+        if prompt.text in mine and prompt.text not in seen:
+            computed += prompt.n_tokens
+            seen.add(prompt.text)
+        else:
+            shared += prompt.n_tokens
+    return {"computed_tokens": computed, "prefix_tokens": shared}
 
 
 def run_extractive(sources: Sequence[Source], predict: Callable, emit: Emit) -> None:
