@@ -184,6 +184,12 @@ def _batch_size(value: str) -> int | str:
     help="LLaMA-Adapter weights (a PEFT folder or the v1 release file). Default: none.",
 )
 @click.option(
+    "--adapter-len",
+    type=click.IntRange(min=1),
+    help="--adapter with a v1 file: prompt rows per adapted layer; the top rows/N layers are adapted. "
+    "Default: 10 (the v1 release, llama_adapter_len10_layer30_release.pth).",
+)
+@click.option(
     "--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal)."
 )
 @click.option(

@@ -68,6 +68,7 @@ class Request:
     attention: str = "auto"
     trust_remote_code: bool = False
     adapter: str | None = None
+    adapter_len: int | None = None  # a v1 adapter file's prompt rows per layer (None: adapters.DEFAULT_ADAPTER_LEN)
     engine: str = "hf"  # hf: in this process; openai: an OpenAI-compatible server (gen/served.py)
     served_model: str | None = None
     api: str = "completions"
@@ -137,6 +138,8 @@ class RunConfig:
     # In-process model runs: "auto" computes a meeting's shared prompt prefix once, "off" does not (gen/reuse.py).
     # Outputs are equal either way; recorded because it changes the computation. None: baselines, served runs.
     reuse: str | None = None
+    # A v1 adapter file's prompt rows per adapted layer; None without one or with a PEFT folder (it records its own).
+    adapter_len: int | None = None
 
     @property
     def is_baseline(self) -> bool:
@@ -161,6 +164,8 @@ def build_config(request: Request, dtype: str | None = None, served: Mapping[str
     name of a model run (``auto`` depends on the device); ``served`` what the
     server's /v1/models reported for an ``--engine openai`` run."""
     data = _data_fields(request)
+    if request.adapter_len is not None and request.adapter is None:
+        raise InputError("--adapter-len applies only with --adapter (a LLaMA-Adapter v1 file)")
     if request.engine != "hf":
         from .served import served_config
 
@@ -258,6 +263,7 @@ def _model_config(request: Request, data: dict, dtype: str) -> RunConfig:
         adapter_fingerprint=_adapter_fingerprint(request.adapter),
         **data,
         reuse=request.reuse,
+        adapter_len=_adapter_len(request),
     )
 
 
@@ -345,6 +351,21 @@ def _locator_fields(request: Request, input_mode: str) -> dict:
         return {"locate_method": None, "locate_window": None, "locate_budget": None}
     window = DEFAULT_WINDOW if request.locate_window is None else request.locate_window
     return {"locate_method": request.locate_method, "locate_window": window, "locate_budget": request.locate_budget}
+
+
+def _adapter_len(request: Request) -> int | None:
+    """The prompt rows per layer a v1 adapter file is read with; None without one."""
+    from .adapters import DEFAULT_ADAPTER_LEN
+
+    if request.adapter is None:
+        return None
+    if Path(request.adapter).is_dir():
+        if request.adapter_len is not None:
+            raise InputError(
+                f"--adapter-len: {request.adapter} is a PEFT folder, its adapter_config.json sets the length"
+            )
+        return None
+    return DEFAULT_ADAPTER_LEN if request.adapter_len is None else request.adapter_len
 
 
 def _trust_remote_code(preset: Preset, request: Request) -> bool:

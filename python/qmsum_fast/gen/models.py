@@ -42,6 +42,7 @@ class LoadOptions:
     trust_remote_code: bool = False
     config_overrides: dict = field(default_factory=dict)
     adapter: str | None = None
+    adapter_len: int | None = None  # a v1 adapter file's prompt rows per layer; None: adapters' default
 
 
 @dataclass
@@ -189,7 +190,7 @@ def load_model(options: LoadOptions) -> LoadedModel:
     if options.adapter:
         from .adapters import load_adapter
 
-        model = load_adapter(model, options.adapter)
+        model = load_adapter(model, options.adapter, options.adapter_len)
     model.eval()
     _align_special_tokens(model, tokenizer)
     return LoadedModel(
