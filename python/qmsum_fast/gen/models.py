@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from . import remote_compat
 
 DTYPES = ("auto", "bf16", "fp16", "fp32")
 ATTENTION = ("auto", "flash", "sdpa", "eager")
@@ -179,7 +180,11 @@ def load_model(options: LoadOptions) -> LoadedModel:
             kwargs["max_memory"] = options.max_memory
         if options.offload_folder:
             kwargs["offload_folder"] = options.offload_folder
+    # Remote code written for transformers 4 (LongLLaMA): fixed where needed, each fix named (remote_compat).
+    remote = remote_compat.prepare(config, auto_class, options.path, options.trust_remote_code)
     model, attention = _from_pretrained(auto_class, options, kwargs, device)
+    if remote is not None:
+        model = remote.after_load(model, dtype)
     if "device_map" not in kwargs:
         model.to(device)
     if attention == "eager" and options.attention in ("auto", "sdpa") and getattr(config, "model_type", "") == "mpt":
@@ -286,7 +291,8 @@ def _from_pretrained(auto_class, options: LoadOptions, kwargs: dict, device: str
     try:
         model = auto_class.from_pretrained(options.path, attn_implementation=request, **kwargs)
     except Exception as exc:  # every load failure is reported as one line
-        raise InputError(f"--model {options.path}: cannot load the model: {_load_reason(options.path, exc)}") from None
+        reason = _load_reason(options.path, exc) + (remote_compat.where(exc) if options.trust_remote_code else "")
+        raise InputError(f"--model {options.path}: cannot load the model: {reason}") from None
     return model, getattr(model.config, "_attn_implementation", None) or request or "eager"
 
 
