@@ -4,8 +4,22 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from qmsum_fast.cli import main
+from qmsum_fast.stats import common_prefix_tokens
+from qmsum_fast.templates import parse_template as load_template_text
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    """The bundled tokenizer, as our counter and as HF tokenizers."""
+    from tokenizers import Tokenizer
+
+    from qmsum_fast.stats import BUNDLED_TOKENIZER, TokenCounter
+
+    return TokenCounter.load(), Tokenizer.from_file(str(BUNDLED_TOKENIZER))
 
 
 def run(*args):
@@ -99,3 +113,116 @@ def test_the_peers_templates_count_raw_transcripts_unless_told(template):
 def test_the_default_template_keeps_the_original_experiments_preprocessing():
     head = run("--split", "val", "--domain", "academic").output.splitlines()[0]
     assert head.endswith("· template alpaca · preprocess qmsum · reserve 0")  # as the README shows it
+
+
+# --- prefill tokens with and without reuse ------------------------------------------------
+
+
+def common_start(rows):
+    """The longest common prefix of id lists, element by element."""
+    first, length = rows[0], 0
+    while length < min(len(row) for row in rows) and all(row[length] == first[length] for row in rows):
+        length += 1
+    return first[:length]
+
+
+def hf_prefill(tokenizer, examples, prompts):
+    """A plain computation: per meeting, its prompts' common token-id prefix once,
+    plus what each prompt has beyond it."""
+    ids = [e.ids for e in tokenizer.encode_batch_fast(prompts, add_special_tokens=False)]
+    meetings: dict = {}
+    for item, row in zip(examples, ids):
+        meetings.setdefault((item.split, item.meeting), []).append(row)
+    without = sum(len(row) for row in ids)
+    with_reuse = 0
+    for rows in meetings.values():
+        shared = len(common_start(rows))
+        with_reuse += shared + sum(len(row) - shared for row in rows)
+    return {"meetings": len(meetings), "without_reuse": without, "with_reuse": with_reuse}
+
+
+@pytest.mark.parametrize("template, preprocess", [("alpaca", "qmsum"), ("longbench", "none")])
+def test_prefill_with_and_without_reuse_equals_a_plain_computation_on_hf_token_ids(template, preprocess):
+    from tokenizers import Tokenizer
+
+    from qmsum_fast.data import load_examples
+    from qmsum_fast.preprocess import prepare
+    from qmsum_fast.stats import BUNDLED_TOKENIZER
+    from qmsum_fast.templates import load_template
+
+    args = ["--split", "val", "--domain", "academic", "--template", template, "--preprocess", preprocess]
+    report = json.loads(run(*args, "--json").output)
+    examples = load_examples(split="val", domain="academic")
+    chosen = load_template(template)
+    prompts = [chosen.render(p.query, p.transcript) for p in prepare(examples, preprocess)]
+    expected = hf_prefill(Tokenizer.from_file(str(BUNDLED_TOKENIZER)), examples, prompts)
+    prefill = report["prefill"]
+    assert {k: prefill[k] for k in expected} == expected
+    assert prefill["ratio"] == expected["without_reuse"] / expected["with_reuse"]
+    # The query first shares only a preamble; the transcript first shares the transcript.
+    assert (prefill["ratio"] > 4) == (template != "alpaca")
+    text = run(*args).output
+    assert f"val    academic      54         9 {expected['without_reuse']:>14} {expected['with_reuse']:>12}" in text
+
+
+def test_prefill_table_keeps_the_tables_before_it():
+    output = run("--split", "test").output
+    before, table = output.split("Prefill tokens (with reuse: each meeting's common token prefix computed once)\n")
+    assert before.rstrip().endswith("test   all          281   0.0%   5.0%  28.8%  71.2% 100.0% 100.0% 100.0%")
+    assert table.splitlines()[0].split() == [
+        "split",
+        "domain",
+        "pairs",
+        "meetings",
+        "without",
+        "reuse",
+        "with",
+        "reuse",
+        "ratio",
+    ]
+
+
+PIECES = [*"ab c\n\t.,'-0123456789é", "  ", "\u00a0", "e\u0301", "<|endoftext|>", "'s", "😀", " \n", "Query: "]
+pieces = st.lists(st.sampled_from(PIECES), max_size=12).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    layout=st.sampled_from(["{query}{transcript}", "{transcript}{query}", "{query}{transcript}{query}"]),
+    transcript=pieces.map(lambda s: s * 30),
+    parts=st.lists(st.tuples(pieces, pieces), min_size=1, max_size=4),
+    common=pieces,
+)
+# Texts that differ but tokenize alike (NFC): the common prefix runs on past where they differ.
+@example(layout="{query}{transcript}", transcript=" the end" * 30, parts=[("é", ""), ("e\u0301", "")], common="caf")
+def test_common_prefixes_equal_those_of_hf_token_ids(bundled, layout, transcript, parts, common):
+    """A group of prompts: a common start and each query's own text, each transcript with its own tail."""
+    from qmsum_fast.stats import count_prompt_tokens
+
+    counter, tokenizer = bundled
+    template = load_template_text(layout)
+    queries = [common + own for own, _ in parts]
+    texts = [transcript + tail for _, tail in parts]
+    counts = count_prompt_tokens(counter, template, queries, texts)
+    got = common_prefix_tokens(counter, template, queries, texts, [len(parts)], counts)
+    prompts = [template.render(query, text) for query, text in zip(queries, texts)]
+    ids = [e.ids for e in tokenizer.encode_batch_fast(prompts, add_special_tokens=False)]
+    assert got == [len(common_start(ids))]
+
+
+def test_common_prefixes_of_a_tokenizer_that_does_not_split_at_spaces(tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    from qmsum_fast.stats import TokenCounter, count_prompt_tokens
+
+    vocab = {"[UNK]": 0, "▁a": 1, "b": 2, "▁": 3, "a": 4}
+    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    counter = TokenCounter.from_json(tokenizer.to_str())
+    assert not counter.splits_exactly
+    template = load_template_text("{transcript} {query}")
+    queries, transcripts = ["a b", "a a", "b", "a"], ["a b ab " * 20] * 3 + ["b a"]
+    counts = count_prompt_tokens(counter, template, queries, transcripts)
+    got = common_prefix_tokens(counter, template, queries, transcripts, [3, 1], counts)
+    ids = [tokenizer.encode(template.render(q, t), add_special_tokens=False).ids for q, t in zip(queries, transcripts)]
+    assert got == [len(common_start(ids[:3])), len(ids[3])]

@@ -47,6 +47,13 @@ class TokenCounter:
     def splits_exactly(self) -> bool: ...
     def count_batch(self, texts: list[str]) -> list[int]: ...
     def count_prompts(self, transcripts: list[str], prompts: list[tuple[str, int, str]]) -> list[int]: ...
+    def common_prefix_counts(
+        self,
+        transcripts: list[str],
+        prompts: list[tuple[str, int, str]],
+        group_sizes: list[int],
+        counts: list[int],
+    ) -> list[int]: ...
 
 # --- stats -------------------------------------------------------------------
 

@@ -2,7 +2,11 @@
 
 The figures reproduce the original experiments' analysis (gpt-neox-20b, mean and
 max input and summary lengths) for any tokenizer, template, split and domain,
-and add how many examples fit common context windows.
+and add how many examples fit common context windows, and how many prompt
+tokens a run prefills with and without reusing each meeting's common token
+prefix (the queries of a meeting share its transcript; a template that puts
+the transcript before the query shares all of it, one that puts the query
+first only its preamble).
 """
 
 from __future__ import annotations
@@ -10,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .data import DOMAINS, SPLITS, Example
+from .data import DOMAINS, SPLITS, Example, meeting_of
 from .preprocess import Prepared
-from .stats import WINDOWS, TokenCounter, count_prompt_tokens, fit_shares, length_summary
+from .stats import WINDOWS, TokenCounter, common_prefix_tokens, count_prompt_tokens, fit_shares, length_summary
 from .templates import Template
 
 ALL = "all"
@@ -25,6 +29,10 @@ class Counted:
     example: Example
     input_tokens: int
     summary_tokens: tuple[int, ...]
+    # Leading prompt tokens this example takes from its meeting's common token
+    # prefix when that is computed once: 0 for the meeting's first prompt (it
+    # computes the prefix), the prefix's length for the others.
+    shared_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,19 @@ class Group:
             "input_tokens": _summary_dict(inputs),
             "summary_tokens": _summary_dict(summaries),
             "fits": {str(w): share for w, share in fit_shares(inputs, reserve, windows).items()},
+            "prefill": self.prefill(),
+        }
+
+    def prefill(self) -> dict:
+        """Prompt tokens a run computes without reuse and with each meeting's
+        common token prefix computed once, and their ratio."""
+        without = sum(row.input_tokens for row in self.rows)
+        with_reuse = without - sum(row.shared_tokens for row in self.rows)
+        return {
+            "meetings": len({meeting_of(row.example) for row in self.rows}),
+            "without_reuse": without,
+            "with_reuse": with_reuse,
+            "ratio": without / with_reuse if with_reuse else None,
         }
 
 
@@ -56,10 +77,39 @@ def count_examples(
     inputs = count_prompt_tokens(counter, template, [p.query for p in prepared], [p.transcript for p in prepared])
     references = [ref for p in prepared for ref in p.references]
     reference_counts = iter(counter.count_batch(references))
+    shared = _shared_tokens(examples, prepared, counter, template, inputs)
     return [
-        Counted(example, n, tuple(next(reference_counts) for _ in p.references))
-        for example, p, n in zip(examples, prepared, inputs)
+        Counted(example, n, tuple(next(reference_counts) for _ in p.references), s)
+        for example, p, n, s in zip(examples, prepared, inputs, shared)
     ]
+
+
+def _shared_tokens(
+    examples: Sequence[Example],
+    prepared: Sequence[Prepared],
+    counter: TokenCounter,
+    template: Template,
+    inputs: Sequence[int],
+) -> list[int]:
+    """Each example's Counted.shared_tokens: its meeting's common token prefix,
+    except for the meeting's first example in data order."""
+    meetings: dict[tuple, list[int]] = {}
+    for index, example in enumerate(examples):
+        meetings.setdefault(meeting_of(example), []).append(index)
+    order = [index for group in meetings.values() for index in group]
+    prefixes = common_prefix_tokens(
+        counter,
+        template,
+        [prepared[i].query for i in order],
+        [prepared[i].transcript for i in order],
+        [len(group) for group in meetings.values()],
+        [inputs[i] for i in order],
+    )
+    shared = [0] * len(examples)
+    for group, prefix in zip(meetings.values(), prefixes):
+        for index in group[1:]:
+            shared[index] = prefix
+    return shared
 
 
 def group_rows(rows: Sequence[Counted]) -> list[Group]:

@@ -96,12 +96,37 @@ def count_prompt_tokens(
 
     Equal transcripts are tokenized once (most QMSum meetings have several queries).
     """
+    return counter._core.count_prompts(*_prompt_parts(template, queries, transcripts))
+
+
+def _prompt_parts(
+    template: Template, queries: Sequence[str], transcripts: Sequence[str]
+) -> tuple[list[str], list[tuple[str, int, str]]]:
+    """The distinct transcripts, and each prompt as (prefix, transcript index, suffix)."""
     index: dict[str, int] = {}
     prompts = []
     for query, transcript in zip(queries, transcripts):
         prefix, suffix = template.split(query)
         prompts.append((prefix, index.setdefault(transcript, len(index)), suffix))
-    return counter._core.count_prompts(list(index), prompts)
+    return list(index), prompts
+
+
+def common_prefix_tokens(
+    counter: TokenCounter,
+    template: Template,
+    queries: Sequence[str],
+    transcripts: Sequence[str],
+    group_sizes: Sequence[int],
+    counts: Sequence[int],
+) -> list[int]:
+    """For each run of ``group_sizes`` consecutive prompts ``template.render(query,
+    transcript)``, the length of the longest common prefix of their token ids
+    (``encode(..., add_special_tokens=False)``): what the group's prompts share
+    when that prefix is computed once. Found on ids, not characters, so exact.
+    ``counts`` are the prompts' counts (:func:`count_prompt_tokens`): a shared
+    transcript is then not tokenized again."""
+    transcript_texts, prompts = _prompt_parts(template, queries, transcripts)
+    return counter._core.common_prefix_counts(transcript_texts, prompts, list(group_sizes), list(counts))
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,104 @@ impl TokenCounter {
             .collect()
     }
 
+    /// For each group of consecutive prompts (`group_sizes` of them in turn),
+    /// the length of the longest common prefix of their token ids: what a
+    /// group's prompts share when their common prefix is computed once.
+    /// `counts` are the prompts' token counts (`count_prompts`): a long
+    /// shared head is then counted as a prompt's count less its short rest,
+    /// not tokenized again.
+    pub fn common_prefix_counts(
+        &self,
+        transcripts: &[String],
+        prompts: &[Prompt],
+        group_sizes: &[usize],
+        counts: &[usize],
+    ) -> Result<Vec<usize>, String> {
+        if let Some((_, index, _)) = prompts.iter().find(|p| p.1 >= transcripts.len()) {
+            return Err(format!(
+                "prompt refers to transcript {index}, but there are {}",
+                transcripts.len()
+            ));
+        }
+        let total: usize = group_sizes.iter().sum();
+        if total != prompts.len() || counts.len() != prompts.len() {
+            return Err(format!(
+                "{} prompts, but group sizes add up to {total} and there are {} counts",
+                prompts.len(),
+                counts.len()
+            ));
+        }
+        let mut groups = Vec::with_capacity(group_sizes.len());
+        let mut start = 0;
+        for &size in group_sizes {
+            groups.push(start..start + size);
+            start += size;
+        }
+        groups
+            .par_iter()
+            .map(|range| {
+                let texts: Vec<String> = prompts[range.clone()]
+                    .iter()
+                    .map(|(prefix, i, suffix)| format!("{prefix}{}{suffix}", transcripts[*i]))
+                    .collect();
+                self.common_prefix(&texts, counts.get(range.start).copied())
+            })
+            .collect()
+    }
+
+    /// The longest common prefix of the texts' token ids, in tokens. Where
+    /// the pipeline splits at safe cuts, the texts' tokens up to the last cut
+    /// before their first differing byte are the same (counted once), and
+    /// only the pieces from there to each text's next cut are encoded; if
+    /// those pieces agree up to the shortest (a text that is a prefix of
+    /// another, or texts equal after normalization), the rest is compared too.
+    fn common_prefix(&self, texts: &[String], first_count: Option<usize>) -> Result<usize, String> {
+        let Some(first) = texts.first() else {
+            return Ok(0);
+        };
+        let differ = common_byte_prefix(texts);
+        if !self.splits_exactly || self.tokenizer.get_pre_tokenizer().is_none() {
+            let ids: Vec<Vec<u32>> = texts
+                .iter()
+                .map(|t| self.ids(t))
+                .collect::<Result<_, _>>()?;
+            return Ok(common_prefix_length(&ids));
+        }
+        let start = last_safe_cut_before(first, differ);
+        let pieces: Vec<Vec<u32>> = texts
+            .iter()
+            .map(|t| self.ids(&t[start..first_safe_cut_after(t, differ)]))
+            .collect::<Result<_, _>>()?;
+        let mut shared = common_prefix_length(&pieces);
+        if shared == pieces.iter().map(Vec::len).min().unwrap_or(0) {
+            let rests: Vec<Vec<u32>> = texts
+                .iter()
+                .map(|t| self.ids(&t[start..]))
+                .collect::<Result<_, _>>()?;
+            shared = common_prefix_length(&rests);
+        }
+        Ok(self.head_count(first, start, first_count)? + shared)
+    }
+
+    /// Tokens of `text[..cut]` for a safe cut: counted directly when short,
+    /// else as the text's count (`count`, if known) less that of `text[cut..]`.
+    fn head_count(&self, text: &str, cut: usize, count: Option<usize>) -> Result<usize, String> {
+        match count {
+            Some(whole) if cut > text.len() / 2 => whole
+                .checked_sub(self.count(&text[cut..])?)
+                .ok_or_else(|| format!("a prompt's given count {whole} is less than its tail's")),
+            _ => self.count(&text[..cut]),
+        }
+    }
+
+    /// Token ids of `text`, as HF tokenizers `encode(text, add_special_tokens=False).ids`.
+    fn ids(&self, text: &str) -> Result<Vec<u32>, String> {
+        self.tokenizer
+            .encode_fast(text, false)
+            .map(|encoding| encoding.get_ids().to_vec())
+            .map_err(|e| format!("tokenizer failed: {e}"))
+    }
+
     /// Cuts each transcript at safe points and counts its middle once.
     fn shared_transcript_counts(&self, transcripts: &[String]) -> Result<Vec<SharedCount>, String> {
         let segments: Vec<(usize, &str)> = transcripts
@@ -248,6 +346,68 @@ fn last_safe_cut(text: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// Bytes all texts share at their start, backed off to a character boundary.
+fn common_byte_prefix(texts: &[String]) -> usize {
+    let first = texts[0].as_bytes();
+    let mut length = first.len();
+    for text in &texts[1..] {
+        length = first[..length]
+            .iter()
+            .zip(text.as_bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+    }
+    while !texts[0].is_char_boundary(length) {
+        length -= 1;
+    }
+    length
+}
+
+/// Length of the longest common prefix of id lists.
+fn common_prefix_length(rows: &[Vec<u32>]) -> usize {
+    let Some(first) = rows.first() else {
+        return 0;
+    };
+    rows[1..].iter().fold(first.len(), |length, row| {
+        first[..length]
+            .iter()
+            .zip(row)
+            .take_while(|(a, b)| a == b)
+            .count()
+    })
+}
+
+/// Whether `offset` is a safe cut of `text` (see `safe_cuts`).
+fn is_safe_cut(text: &str, offset: usize) -> bool {
+    text.as_bytes().get(offset) == Some(&b' ')
+        && text[..offset]
+            .chars()
+            .next_back()
+            .is_some_and(|before| !before.is_whitespace())
+}
+
+/// The last safe cut before `limit` (0 if none): the bytes before it are the
+/// same in every text that shares the first `limit` bytes.
+fn last_safe_cut_before(text: &str, limit: usize) -> usize {
+    text[..limit]
+        .char_indices()
+        .rev()
+        .map(|(offset, _)| offset)
+        .find(|&offset| is_safe_cut(text, offset))
+        .unwrap_or(0)
+}
+
+/// The first safe cut after `offset` (the text's end if none): no token of
+/// `text` spans it, so the token holding byte `offset` ends before it.
+fn first_safe_cut_after(text: &str, offset: usize) -> usize {
+    text[offset..]
+        .char_indices()
+        .skip(1)
+        .map(|(at, _)| offset + at)
+        .find(|&at| is_safe_cut(text, at))
+        .unwrap_or(text.len())
 }
 
 /// True when the tokenizer's pipeline is known to split at every safe cut.
@@ -383,6 +543,64 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn full_common_prefix(counter: &TokenCounter, texts: &[String]) -> usize {
+        let ids: Vec<Vec<u32>> = texts.iter().map(|t| counter.ids(t).unwrap()).collect();
+        common_prefix_length(&ids)
+    }
+
+    #[test]
+    fn common_prefixes_equal_those_of_full_encodings() {
+        let counter = bundled();
+        let transcript = "grad a: so we 're going to  talk about the belief-net . \
+            professor b: okay . naïve café 1234 ,  yeah .\n"
+            .repeat(200);
+        let prompts: Vec<Prompt> = vec![
+            // Transcript first, queries last: the transcript is shared.
+            (
+                "T:\n".into(),
+                0,
+                "\n\nQuery: what was said?\nAnswer:".into(),
+            ),
+            (
+                "T:\n".into(),
+                0,
+                "\n\nQuery: what was decided?\nAnswer:".into(),
+            ),
+            ("T:\n".into(), 0, "\n\nQuery: whatever\nAnswer:".into()),
+            // Queries first: only the preamble is shared.
+            ("Q: a b\n".into(), 0, "".into()),
+            ("Q: a c\n".into(), 0, "".into()),
+            // One prompt the prefix of another, and equal prompts.
+            ("x".into(), 1, "".into()),
+            ("x".into(), 1, " and more".into()),
+            ("same ".into(), 0, "".into()),
+            ("same ".into(), 0, "".into()),
+            // A group of one, and texts differing inside a word.
+            ("alone".into(), 1, "".into()),
+            ("café".into(), 1, "".into()),
+            ("cafe\u{301}".into(), 1, "".into()),
+        ];
+        let transcripts = vec![transcript, "  the end of it".to_string()];
+        let sizes = [3, 2, 2, 2, 1, 2];
+        let counts = counter.count_prompts(&transcripts, &prompts).unwrap();
+        let got = counter
+            .common_prefix_counts(&transcripts, &prompts, &sizes, &counts)
+            .unwrap();
+        let mut start = 0;
+        for (size, n) in sizes.iter().zip(got) {
+            let texts: Vec<String> = prompts[start..start + size]
+                .iter()
+                .map(|(p, i, s)| format!("{p}{}{s}", transcripts[*i]))
+                .collect();
+            assert_eq!(n, full_common_prefix(&counter, &texts), "group at {start}");
+            start += size;
+        }
+        assert!(counter
+            .common_prefix_counts(&transcripts, &prompts, &[1], &counts)
+            .unwrap_err()
+            .contains("group sizes add up to 1"));
     }
 
     #[test]

@@ -98,7 +98,7 @@ mod arg {
     }
 
     sizes!(size -> usize: budget, overlap, separator_tokens, window, reserve);
-    sizes!(sizes -> Vec<usize>: lengths, windows, turn_tokens, token_counts, order);
+    sizes!(sizes -> Vec<usize>: lengths, windows, turn_tokens, token_counts, order, group_sizes, counts);
     sizes!(optional_size -> Option<usize>: max_units, max_tokens, max_depth);
 
     fn optional_size(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<usize>> {
@@ -187,6 +187,24 @@ impl PyTokenCounter {
     ) -> PyResult<Vec<usize>> {
         py.detach(|| self.inner.count_prompts(&transcripts, &prompts))
             .map_err(input_error)
+    }
+
+    /// For each run of `group_sizes` consecutive prompts, the length of the
+    /// longest common prefix of their token ids; `counts` are the prompts'
+    /// token counts from `count_prompts`.
+    fn common_prefix_counts(
+        &self,
+        py: Python<'_>,
+        transcripts: Vec<String>,
+        #[pyo3(from_py_with = arg::prompts)] prompts: Vec<Prompt>,
+        #[pyo3(from_py_with = arg::group_sizes)] group_sizes: Vec<usize>,
+        #[pyo3(from_py_with = arg::counts)] counts: Vec<usize>,
+    ) -> PyResult<Vec<usize>> {
+        py.detach(|| {
+            self.inner
+                .common_prefix_counts(&transcripts, &prompts, &group_sizes, &counts)
+        })
+        .map_err(input_error)
     }
 
     /// True when prompts sharing a transcript are counted from one tokenization.

@@ -76,7 +76,8 @@ def command(data_path, split, domain, tokenizer, template, preprocess, reserve, 
     seconds = time.perf_counter() - started
     if as_json:
         overall = figures[-1]
-        payload = {**settings, **{k: overall[k] for k in ("pairs", "input_tokens", "summary_tokens", "fits")}}
+        keys = ("pairs", "input_tokens", "summary_tokens", "fits", "prefill")
+        payload = {**settings, **{k: overall[k] for k in keys}}
         payload["groups"] = figures
         payload["seconds"] = round(seconds, 3)
         click.echo(json.dumps(payload, indent=2))
@@ -149,7 +150,27 @@ def _render_tables(settings: dict, figures: list[dict]) -> str:
     for fig in figures:
         shares = " ".join(f"{100 * fig['fits'][w]:>5.1f}%" for w in windows)
         lines.append(f"{fig['split']:<6} {fig['domain']:<10} {fig['pairs']:>5} {shares}")
+    lines.append("")
+    lines.extend(_prefill_table(figures))
     return "\n".join(lines)
+
+
+def _prefill_table(figures: list[dict]) -> list[str]:
+    """Prompt tokens without and with reuse (generate --reuse auto computes a
+    meeting's common token prefix once), per group."""
+    lines = [
+        "Prefill tokens (with reuse: each meeting's common token prefix computed once)",
+        f"{'split':<6} {'domain':<10} {'pairs':>5} {'meetings':>9} {'without reuse':>14} {'with reuse':>12}"
+        f" {'ratio':>7}",
+    ]
+    for fig in figures:
+        p = fig["prefill"]
+        ratio = "-" if p["ratio"] is None else f"{p['ratio']:.2f}x"
+        lines.append(
+            f"{fig['split']:<6} {fig['domain']:<10} {fig['pairs']:>5} {p['meetings']:>9}"
+            f" {p['without_reuse']:>14} {p['with_reuse']:>12} {ratio:>7}"
+        )
+    return lines
 
 
 def _window_label(window: str) -> str:
