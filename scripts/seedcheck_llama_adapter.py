@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """LLaMA-Adapter v1 through qmsum-fast against the authors' own code.
 
-Usage: ``python scripts/seedcheck_llama_adapter.py ORIGINAL_CODE_DIR`` (or
-``check(ORIGINAL_CODE_DIR)`` from ``scripts/verify_seed_models.py``); exit 0
-when everything matched.
+Usage: ``python scripts/seedcheck_llama_adapter.py ORIGINAL_CODE_DIR``; exit 0
+when everything matched. ``check(ORIGINAL_CODE_DIR)`` prints the findings and
+returns whether all matched; ``findings(ORIGINAL_CODE_DIR)`` returns them as
+``(ok, line)`` pairs (ok None: a line that only informs).
 
 ORIGINAL_CODE_DIR holds:
 - ``LLaMA-Adapter/``: OpenGVLab/LLaMA-Adapter, a clone or an archive with a
@@ -45,33 +46,46 @@ PROMPTS = ((5, 17, 3, 88, 41), (900, 31, 7, 7, 1200, 64, 2, 19, 30000, 77, 4, 5)
 # (adapter_len, adapted layers): the release layout (len 10, not every layer) and every layer adapted.
 CASES = ((10, 3), (4, 4))
 LOGIT_TOLERANCE = 1e-4
+Finding = tuple[bool | None, str]  # ok None: a line that only informs
 
 
 def check(original_dir: Path) -> bool:
     """Prints what it compared; True when every case matched."""
+    found = findings(original_dir)
+    for ok, line in found:
+        print(("" if ok is None else "ok: " if ok else "MISMATCH: ") + line)
+    return all(ok is not False for ok, _ in found)
+
+
+def findings(original_dir: Path) -> list[Finding]:
+    """``(ok, line)`` for each comparison; ok None for a line that only informs."""
     repo = Path(original_dir) / "LLaMA-Adapter"
     if not (repo / "llama" / "model.py").is_file():
-        print(f"LLaMA-Adapter v1: {repo}/llama/model.py not found: not checked")
-        return False
-    print(f"LLaMA-Adapter v1: OpenGVLab/LLaMA-Adapter at commit {_commit(repo)} (llama/model.py, llama/generation.py)")
+        return [(False, f"{repo}/llama/model.py not found: not checked")]
+    found: list[Finding] = [
+        (None, f"OpenGVLab/LLaMA-Adapter at commit {_commit(repo)} (llama/model.py, llama/generation.py)")
+    ]
     deps = Path(original_dir) / "LLaMA-Adapter.deps"
     with _on_path(repo, deps), _model_parallel(), tempfile.TemporaryDirectory() as scratch:
         llama = importlib.import_module("llama")
-        return all([_check_case(llama, Path(scratch), length, adapted) for length, adapted in CASES])
+        for length, adapted in CASES:
+            found += _check_case(llama, Path(scratch), length, adapted)
+    return found
 
 
-def _check_case(llama, scratch: Path, adapter_len: int, adapted: int) -> bool:
+def _check_case(llama, scratch: Path, adapter_len: int, adapted: int) -> list[Finding]:
     import torch
 
     torch.manual_seed(adapter_len * 100 + adapted)
     folder, meta_weights, vocab, eos = _hf_folder(scratch / f"model-{adapter_len}-{adapted}")
-    adapter = _release_file(adapter_len, adapted)
     adapter_path = scratch / f"llama_adapter_len{adapter_len}_layer{adapted}.pth"
-    torch.save(adapter, adapter_path)
+    torch.save(_release_file(adapter_len, adapted), adapter_path)
     theirs = _their_model(llama, meta_weights, torch.load(adapter_path), vocab, adapter_len)
     ours = _our_model(folder, adapter_path, adapter_len)
     generator = llama.LLaMA(theirs, _IdTokenizer(eos))
-    matched, worst = True, 0.0
+    case = f"len {adapter_len}, top {adapted} of {LAYERS} layers"
+    found: list[Finding] = []
+    worst = 0.0
     for prompt in PROMPTS:
         ids = torch.tensor([prompt])
         with torch.no_grad():
@@ -79,16 +93,12 @@ def _check_case(llama, scratch: Path, adapter_len: int, adapted: int) -> bool:
             worst = max(worst, (ours(input_ids=ids).logits[:, -1] - their_logits).abs().max().item())
             their_tokens = generator.generate([prompt], max_gen_len=NEW_TOKENS, temperature=0.0)[0]
             our_tokens = _until_eos(ours.generate(input_ids=ids, max_new_tokens=NEW_TOKENS, do_sample=False)[0], eos)
-        matched &= their_tokens == our_tokens
         theirs_new, new = their_tokens[len(prompt) :], our_tokens[len(prompt) :]
-        shown = f"{len(new)} new tokens, {new[:6]}..." if theirs_new == new else f"theirs {theirs_new}, ours {new}"
-        print(
-            f"  len {adapter_len}, top {adapted} of {LAYERS} layers, prompt of {len(prompt)}: "
-            f"{'==' if their_tokens == our_tokens else '!='} ({shown})"
-        )
-    close = worst <= LOGIT_TOLERANCE
-    print(f"  len {adapter_len}, top {adapted}: largest first-step logit difference {worst:.2e}")
-    return matched and close
+        same = their_tokens == our_tokens
+        shown = f"{len(new)} new tokens, {new[:6]}..." if same else f"theirs {theirs_new}, ours {new}"
+        found.append((same, f"{case}, prompt of {len(prompt)}: greedy tokens {'==' if same else '!='} ({shown})"))
+    found.append((worst <= LOGIT_TOLERANCE, f"{case}: largest first-step logit difference {worst:.2e}"))
+    return found
 
 
 # --- the two sides ------------------------------------------------------------------------------

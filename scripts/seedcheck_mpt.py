@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The mpt-storywriter preset's model against MosaicML's own MPT code.
 
-Usage: ``python scripts/seedcheck_mpt.py ORIGINAL_CODE_DIR`` (or
-``check(ORIGINAL_CODE_DIR)`` from ``scripts/verify_seed_models.py``); exit 0
-when everything matched.
+Usage: ``python scripts/seedcheck_mpt.py ORIGINAL_CODE_DIR``; exit 0 when
+everything matched. ``check(ORIGINAL_CODE_DIR)`` prints the findings and
+returns whether all matched; ``findings(ORIGINAL_CODE_DIR)`` returns them as
+``(ok, line)`` pairs (ok None: a line that only informs).
 
 ORIGINAL_CODE_DIR holds:
 - ``mpt/``: mosaicml/llm-foundry at tag v0.1.0 (May 2023, the MPT-7B release:
@@ -64,37 +65,50 @@ STUBBED = ("composer", "composer.metrics", "composer.metrics.nlp", "composer.mod
 PREFIX_LM = "llmfoundry.models.utils.hf_prefixlm_converter"
 
 
+Finding = tuple[bool | None, str]  # ok None: a line that only informs
+
+
 def check(original_dir: Path) -> bool:
     """Prints what it compared; True when everything matched."""
+    found = findings(original_dir)
+    for ok, line in found:
+        print(("" if ok is None else "ok: " if ok else "MISMATCH: ") + line)
+    return all(ok is not False for ok, _ in found)
+
+
+def findings(original_dir: Path) -> list[Finding]:
+    """``(ok, line)`` for each comparison; ok None for a line that only informs."""
     tree = Path(original_dir) / "mpt"
     if not (tree / "llmfoundry" / "models" / "mpt" / "modeling_mpt.py").is_file():
-        print(f"MPT: {tree}/llmfoundry/models/mpt/modeling_mpt.py not found: not checked")
-        return False
-    print(
-        f"MPT: mosaicml/llm-foundry at commit {_commit(tree)} (llmfoundry/models/mpt/modeling_mpt.py, attn_impl torch)"
-    )
+        return [(False, f"{tree}/llmfoundry/models/mpt/modeling_mpt.py not found: not checked")]
+    found: list[Finding] = [
+        (
+            None,
+            f"mosaicml/llm-foundry at commit {_commit(tree)} (llmfoundry/models/mpt/modeling_mpt.py, attn_impl torch)",
+        )
+    ]
     with _their_modules(tree, Path(original_dir) / "mpt.deps") as (modeling, configuration):
-        return _compare(modeling, configuration)
+        return found + _compare(modeling, configuration)
 
 
-def _compare(modeling, configuration) -> bool:
+def _compare(modeling, configuration) -> list[Finding]:
     import copy
 
     import torch
 
     with tempfile.TemporaryDirectory() as scratch:
-        ours, eos, hf_config = _our_model(Path(scratch) / "tiny-mpt")
+        ours, eos, hf_config, attention = _our_model(Path(scratch) / "tiny-mpt")
+        found: list[Finding] = [(None, f"ours: transformers {_version('transformers')} MptForCausalLM, {attention}")]
         theirs = _their_model(modeling, configuration, hf_config, ours.state_dict())
         exact = copy.deepcopy(theirs).double()  # their code in fp64: the yardstick for both fp32 results
         generator = torch.Generator().manual_seed(7)
-        matched = True
         for length in PROMPT_LENGTHS:
             ids = torch.randint(0, hf_config.vocab_size, (1, length), generator=generator)
-            matched &= _compare_prompt(ours, theirs, exact, ids, eos)
-    return matched
+            found.append(_compare_prompt(ours, theirs, exact, ids, eos))
+    return found
 
 
-def _compare_prompt(ours, theirs, exact, ids, eos: int) -> bool:
+def _compare_prompt(ours, theirs, exact, ids, eos: int) -> Finding:
     """Greedy tokens equal, and our fp32 logits as close to their fp64 ones as their fp32
     logits are (or within LOGIT_TOLERANCE): at long prompts their ALiBi bias, which grows
     with the distance to the last key, costs fp32 digits that ours (relative to each
@@ -112,11 +126,11 @@ def _compare_prompt(ours, theirs, exact, ids, eos: int) -> bool:
     length, same = ids.shape[1], our_tokens == their_tokens
     new, theirs_new = our_tokens[length:], their_tokens[length:]
     shown = f"{len(new)} new tokens, {new[:6]}..." if same else f"theirs {theirs_new}, ours {new}"
-    print(
-        f"  prompt of {length}: logits ours vs theirs {between:.2e}, vs their fp64: ours {our_error:.2e}, "
+    line = (
+        f"prompt of {length}: logits ours vs theirs {between:.2e}, vs their fp64: ours {our_error:.2e}, "
         f"theirs {their_error:.2e} ({'ok' if close else 'too far'}); greedy tokens {'==' if same else '!='} ({shown})"
     )
-    return same and close
+    return (same and close, line)
 
 
 def _our_model(folder: Path):
@@ -139,8 +153,7 @@ def _our_model(folder: Path):
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     loaded = load_model(LoadOptions(path=str(folder), device="cpu", dtype="fp32"))
-    print(f"  ours: transformers {_version('transformers')} MptForCausalLM, attention {loaded.attention}")
-    return loaded.model, tokenizer.eos_token_id, loaded.model.config
+    return loaded.model, tokenizer.eos_token_id, loaded.model.config, f"attention {loaded.attention}"
 
 
 def _their_model(modeling, configuration, hf_config, weights: dict):
