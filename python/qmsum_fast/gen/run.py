@@ -326,6 +326,7 @@ def _model_runner(config: RunConfig, runtime: Runtime, parallel: Parallel) -> _M
             trust_remote_code=config.trust_remote_code,
             config_overrides=dict(config.config_overrides),
             adapter=config.adapter,
+            adapter_len=config.adapter_len,
         )
     )
     torch.manual_seed(config.seed)
