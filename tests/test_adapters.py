@@ -327,6 +327,21 @@ def test_cli_default_adapter_len_is_the_release_files(tmp_path, tiny):
     assert records(out)[0]["config"]["adapter_len"] == 10
 
 
+def test_cli_resume_compares_adapter_len(tmp_path, tiny):
+    import torch
+    import transformers
+
+    base = transformers.AutoModelForCausalLM.from_pretrained(tiny["llama"])
+    path = tmp_path / "release.pth"
+    torch.save(v1_file(base, adapter_len=5, adapted=2), path)
+    state = torch.load(path)
+    state["layers.0.attention.gate"].zero_()  # read as 1 layer of 10 rows, or as 2 layers of 5
+    torch.save(state, path)
+    _generate(tmp_path, tiny, path)
+    _, result = _generate(tmp_path, tiny, path, "--adapter-len", "5", "--resume", expect=2)
+    assert "adapter_len was 10, now 5" in _error_line(result)
+
+
 def test_cli_refuses_adapter_len_where_it_does_not_apply(tmp_path, tiny):
     _, result = _generate(tmp_path, tiny, None, "--adapter-len", "5", expect=2)
     assert "--adapter-len applies only with --adapter" in _error_line(result)
