@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """LongLLaMA: the authors' code under transformers 4.30.2 against ``qmsum-fast generate`` under this transformers.
 
-Run by ``python scripts/verify_seed_models.py ORIGINAL_CODE_DIR``, where ORIGINAL_CODE_DIR
-holds ``long_llama/`` (a checkout of CStanKonrad/long_llama) and ``transformers-4.30.2/``
-(``pip install --target DIR/transformers-4.30.2 --no-deps transformers==4.30.2
-tokenizers==0.13.3 huggingface-hub==0.16.4``; the rest, torch included, comes from
-this environment).
+Run by ``python scripts/verify_seed_models.py ORIGINAL_CODE_DIR`` (or this script alone,
+with the same argument), where ORIGINAL_CODE_DIR holds ``long_llama/`` (a checkout of
+CStanKonrad/long_llama) and ``transformers-4.30.2/`` (``pip install --target
+DIR/transformers-4.30.2 --no-deps transformers==4.30.2 tokenizers==0.13.3
+huggingface-hub==0.16.4``; the rest, torch included, comes from this environment).
 
 :func:`check` builds a tiny random-weight model folder laid out like the hub repo
 ``syzymon/long_llama_3b_v1_1``: its config (``auto_map``, memory layers, ``mem_dtype``
@@ -115,8 +115,16 @@ RUNS = {
 }
 
 
-def check(original_dir: str | Path) -> list[tuple[bool | None, str]]:
-    """(ok, line) per comparison; ok None for a line that only informs."""
+def check(original_dir: str | Path) -> bool:
+    """Prints what it compared; True when everything matched."""
+    found = findings(original_dir)
+    for ok, line in found:
+        print(("" if ok is None else "ok: " if ok else "MISMATCH: ") + line)
+    return all(ok is not False for ok, _ in found)
+
+
+def findings(original_dir: str | Path) -> list[tuple[bool | None, str]]:
+    """``(ok, line)`` for each comparison; ok None for a line that only informs."""
     original = Path(original_dir)
     source, packages = original / "long_llama", original / "transformers-4.30.2"
     lines: list[tuple[bool | None, str]] = [(None, describe_code(source, packages))]
@@ -282,3 +290,9 @@ def compare(name: str, calls: list[dict], replayed: list[dict]) -> list[tuple[bo
 
 def _verdict(same: bool) -> str:
     return "equal" if same else "DIFFERENT"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python scripts/seedcheck_longllama.py ORIGINAL_CODE_DIR")
+    sys.exit(0 if check(sys.argv[1]) else 1)

@@ -12,10 +12,11 @@ ORIGINAL_CODE_DIR holds the authors' code, which this repository does not:
   --no-deps transformers==4.30.2 tokenizers==0.13.3 huggingface-hub==0.16.4``, the
   transformers LongLLaMA was written for (installed apart, so this environment's stays).
 
-Each model's check is ``check(original_dir)`` in ``scripts/seedcheck_<model>.py``; it
-returns ``(ok, line)`` pairs, ``ok`` False for a mismatch and None for a line that
-only informs. A check whose module or folders are missing is skipped, saying why;
-one that raises counts as a mismatch. Exit status 1 on any mismatch, else 0.
+Each model's check is ``scripts/seedcheck_<model>.py``: its ``findings(original_dir)``
+returns ``(ok, line)`` pairs, ``ok`` False for a mismatch and None for a line that only
+informs (its ``check(original_dir)`` prints them and returns whether all matched, for a
+run of that module alone). A check whose module or folders are missing is skipped,
+saying why; one that raises counts as a mismatch. Exit status 1 on any mismatch, else 0.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def run_check(name: str, module_name: str, needs: tuple[str, ...], original: Pat
         print(f"{name}: skipped: scripts/{module_name}.py is missing")
         return True
     try:
-        results = importlib.import_module(module_name).check(original)
+        results = importlib.import_module(module_name).findings(original)
     except Exception as exc:  # a check that cannot run is not a pass
         traceback.print_exc()
         first = (str(exc).strip().splitlines() or [""])[0]
