@@ -63,7 +63,7 @@ def model_config(arch: str, size: str, special: dict):
             d_model=64 if tiny else 4096,
             n_heads=4 if tiny else 32,
             n_layers=2 if tiny else 32,
-            expansion_ratio=2 if tiny else 4,
+            expansion_ratio=4,  # transformers' MPT always makes its MLP 4 x d_model wide
             max_seq_len=4096 if tiny else 65536,
             **special,
         )
