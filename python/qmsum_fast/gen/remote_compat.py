@@ -25,8 +25,11 @@ where it applies, and named once on stderr:
    attention mask); they are not passed to it.
 
 The remote code is loaded once (:func:`qmsum_fast.gen.models._from_pretrained`
-chooses the attention beforehand). A remote model that fails anyway, at load or
-at generate, is one :class:`InputError` naming the model and the step.
+chooses the attention beforehand). A later load in the same process would get
+the class transformers registered on the first, which lacks ``generate``; the
+config then gets a class of its own, so the class comes from the code again.
+A remote model that fails anyway, at load or at generate, is one
+:class:`InputError` naming the model and the step.
 """
 
 from __future__ import annotations
