@@ -3,7 +3,8 @@
 A model folder's own ``modeling_*.py`` (``--trust-remote-code``; LongLLaMA's
 ``syzymon/long_llama_3b_v1_1`` was written for transformers 4.30) meets four
 changes in transformers 5, three of them silent. Each is detected, fixed only
-where it applies, and named once on stderr:
+where it applies (this transformers behaves so and the code expects otherwise),
+and named once on stderr:
 
 1. ``config.rope_scaling`` is an alias of ``rope_parameters``, which
    transformers 5 fills with the default RoPE parameters, so code asserting
@@ -17,9 +18,9 @@ where it applies, and named once on stderr:
 3. ``generate`` keeps the cache under ``cache``; a transformers-4
    ``prepare_inputs_for_generation`` reads only ``past_key_values``, so the
    cache is dropped and every step reprocesses the whole prompt. It is handed
-   the cache as ``past_key_values``, and transformers 5 makes no DynamicCache
-   for it (the model starts without a cache and keeps its own format, as
-   transformers 4 let it).
+   the cache as ``past_key_values``; and no DynamicCache is made for it (which
+   transformers 4.56 does too): it starts without a cache and keeps its own
+   format, as transformers 4.30 let it.
 4. ``generate`` passes full-length ``position_ids``, which a transformers-4
    ``prepare_inputs_for_generation`` takes as its own (it makes them from the
    attention mask); they are not passed to it.
@@ -87,7 +88,8 @@ class RemoteCompat:
             self.say(fix)
 
     def after_load(self, model, dtype) -> Any:
-        if not type(model).is_remote_code():
+        # transformers registers a class built from a folder's code for its auto class.
+        if getattr(type(model), "_auto_class", None) is None:
             return model
         recomputed = self._recompute_buffers(model, dtype)
         if recomputed:
@@ -190,11 +192,11 @@ def recompute_non_persistent_buffers(model, dtype) -> int:
     import torch
     from accelerate import init_empty_weights
 
-    loaded = dict(model.named_non_persistent_buffers())
+    loaded = _non_persistent_buffers(model)
     if not loaded:
         return 0
     with init_empty_weights(include_buffers=False), _default_dtype(dtype):
-        fresh = dict(type(model)(model.config).named_non_persistent_buffers())
+        fresh = _non_persistent_buffers(type(model)(model.config))
     copied = 0
     for name, buffer in loaded.items():
         value = fresh.get(name)
@@ -205,6 +207,15 @@ def recompute_non_persistent_buffers(model, dtype) -> int:
             model.get_submodule(owner)._buffers[leaf] = value.to(buffer.device)
             copied += 1
     return copied
+
+
+def _non_persistent_buffers(model) -> dict:
+    return {
+        f"{prefix}.{name}" if prefix else name: buffer
+        for prefix, module in model.named_modules()
+        for name, buffer in module._buffers.items()
+        if buffer is not None and name in module._non_persistent_buffers_set
+    }
 
 
 @contextlib.contextmanager
@@ -224,21 +235,26 @@ def _default_dtype(dtype):
 
 def _adapt_generation_arguments(model) -> list[str]:
     """Hands a transformers-4 ``prepare_inputs_for_generation`` the arguments
-    transformers 4 gave it; returns the fixes applied."""
+    transformers 4 gave it; returns the fixes applied (each only where this
+    transformers differs)."""
     if not _prepares_for_transformers_4(model):
         return []
-    fixes = [fix for fix in (_cache_as_past_key_values(model), _no_position_ids(model)) if fix is not None]
+    fixes = [_own_cache(model), _cache_as_past_key_values(), _no_position_ids(model)]
+    applied = [fix for fix in fixes if fix is not None]
+    if not any(fix.adapt for fix in applied):
+        return [fix.name for fix in applied]
     original = model.prepare_inputs_for_generation
 
     def prepare_inputs_for_generation(input_ids, **kwargs):
         for name in _NEW_GENERATE_ARGUMENTS:
             kwargs.pop(name, None)
-        for fix in fixes:
-            fix.adapt(kwargs)
+        for fix in applied:
+            if fix.adapt is not None:
+                fix.adapt(kwargs)
         return original(input_ids, **kwargs)
 
     model.prepare_inputs_for_generation = prepare_inputs_for_generation
-    return [fix.name for fix in fixes]
+    return [fix.name for fix in applied]
 
 
 def _prepares_for_transformers_4(model) -> bool:
@@ -257,13 +273,25 @@ def _prepares_for_transformers_4(model) -> bool:
 @dataclass(frozen=True)
 class _ArgumentFix:
     name: str
-    adapt: Callable[[dict], None]  # changes generate's keyword arguments in place
+    adapt: Callable[[dict], None] | None = None  # changes generate's keyword arguments in place
 
 
-def _cache_as_past_key_values(model) -> _ArgumentFix:
-    # The first step runs without a cache, and the model returns its own
-    # (LongLLaMA: a tuple), as under transformers 4: no DynamicCache is made for it.
+def _own_cache(model) -> _ArgumentFix | None:
+    """transformers 4.56 and 5 make a DynamicCache for the first step, which
+    transformers-4 code takes for its own format (LongLLaMA: per-layer tuples)."""
+    supports = getattr(model, "_supports_default_dynamic_cache", None)
+    if supports is None or not supports():
+        return None
     model._supports_default_dynamic_cache = lambda: False
+    return _ArgumentFix("no DynamicCache made for it (it starts without a cache and returns its own)")
+
+
+def _cache_as_past_key_values() -> _ArgumentFix | None:
+    """transformers 5 hands generate's cache over as ``cache``."""
+    from transformers import GenerationMixin
+
+    if "cache" not in inspect.signature(GenerationMixin.prepare_inputs_for_generation).parameters:
+        return None
 
     def adapt(kwargs: dict) -> None:
         kwargs["past_key_values"] = kwargs.pop("cache", None)
@@ -274,7 +302,11 @@ def _cache_as_past_key_values(model) -> _ArgumentFix:
 
 
 def _no_position_ids(model) -> _ArgumentFix | None:
-    """transformers 5 adds position ids to generate's arguments only for a forward that takes them."""
+    """transformers 5 puts position ids among generate's arguments, for a forward that takes them."""
+    from transformers import GenerationMixin
+
+    if not hasattr(GenerationMixin, "_prepare_position_ids_for_generation"):
+        return None
     if "position_ids" not in inspect.signature(model.forward).parameters:
         return None
 
