@@ -44,17 +44,16 @@ def _blocked_forward(self, hidden_states, position_bias, cache=None, attention_m
     if cache is not None:
         key, value = cache.update(key, value, self.layer_idx, kwargs=kwargs)
     key_length = key.shape[-2]
-    bias = None
-    if position_bias is not None:
-        # ALiBi as MPT builds it: one bias per key, (heads, 1, max_len), aligned right.
-        bias = position_bias[:, :, max(0, position_bias.size(2) - key_length) :].to(query.dtype)
+    # Cached tokens come first: this forward's first query sits at absolute position key_length - seq_length.
+    first_query = key_length - seq_length
+    slopes = _alibi_slopes(position_bias)
     masked_value = torch.finfo(query.dtype).min
     outputs = []
     for start in range(0, seq_length, self.query_block):
         stop = min(seq_length, start + self.query_block)
         mask = torch.zeros((batch_size, self.n_heads, stop - start, key_length), dtype=query.dtype, device=query.device)
-        if bias is not None:
-            mask = mask + bias.unsqueeze(0)
+        if slopes is not None:
+            mask = mask + _relative_bias(slopes, first_query + start, first_query + stop, key_length).to(query.dtype)
         if attention_mask is not None:
             mask = mask.masked_fill(attention_mask[:, :, start:stop, :], masked_value)
         outputs.append(
@@ -64,3 +63,29 @@ def _blocked_forward(self, hidden_states, position_bias, cache=None, attention_m
         )
     context = torch.cat(outputs, dim=2).permute(0, 2, 1, 3).reshape(batch_size, seq_length, -1)
     return self.out_proj(context), None
+
+
+def _alibi_slopes(position_bias):
+    """Each head's ALiBi slope, (heads, 1, 1), from the bias MPT builds: ``slope * (1 - max_len .. 0)`` per key."""
+    if position_bias is None:
+        return None
+    # The next-to-last entry is slope * -1, exactly.
+    return -position_bias[:, :, -2:-1].float()
+
+
+def _relative_bias(slopes, first_query: int, stop_query: int, key_length: int):
+    """ALiBi for queries [first_query, stop_query) over keys [0, key_length): ``slope * (key - query)``.
+
+    MPT adds ``slope * (key - last key)``, the same for every query, which softmax
+    turns into the same weights, but its values depend on how many keys this
+    forward sees: a prompt computed whole and one continued from a KV cache
+    would round differently. Relative to each query, a (query, key) pair gets
+    the same bias however the prompt was split, so continuing from a cache
+    computes what the whole prompt computes.
+    """
+    import torch
+
+    device = slopes.device
+    keys = torch.arange(key_length, device=device, dtype=torch.int64)
+    queries = torch.arange(first_query, stop_query, device=device, dtype=torch.int64)
+    return (keys.view(1, -1) - queries.view(-1, 1)).float().unsqueeze(0) * slopes
