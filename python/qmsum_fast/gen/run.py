@@ -4,8 +4,12 @@ Everything that can be refused (the configuration, the output files, a resume
 whose configuration differs, the model, budgets) is checked before a record
 is written, and the run file is created only with its first record, so a
 refused run leaves what was already on disk as it was. Under ``accelerate
-launch`` each process takes every WORLD_SIZE-th example, writes its own shard,
-and the main process merges the shards in data order when all have finished.
+launch`` each process takes whole meetings (balanced by their number of
+queries), writes its own shard, and the main process merges the shards in
+data order when all have finished. A meeting's queries stay in one process
+so they share its prompt prefix (gen/reuse.py); a resumed run gives each
+meeting to the same process as before, and its remaining queries run
+together.
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def run_generation(config: RunConfig, runtime: Runtime, outputs: Outputs) -> str
     runner: Runner = _baseline_runner(config) if config.is_baseline else _generator(config, runtime, parallel)
     target = plan if parallel.world == 1 else continue_scratch(plan.out, _shard(plan, parallel), config)
     done = plan.done | target.done
-    mine = [example for example in examples[parallel.rank :: parallel.world] if example.id not in done]
+    mine = [example for example in meetings_of_rank(examples, parallel) if example.id not in done]
     sources = runner.sources(mine)
     runner.check(sources)
     started = time.perf_counter()
@@ -121,6 +125,32 @@ def run_generation(config: RunConfig, runtime: Runtime, outputs: Outputs) -> str
         f"{len(records)} of {len(examples)} examples in {plan.out} "
         f"({written} new, {elapsed:.1f} s; preprocess {config.preprocess})"
     )
+
+
+def meetings_of_rank(examples: Sequence[Any], parallel: Parallel) -> list:
+    """This process's examples: whole meetings, in data order.
+
+    Meetings go, most queries first, to the process with the fewest examples so
+    far (the lowest rank on ties), so the split is deterministic, balanced by
+    count, and the same for a resumed run of the same selection: the records a
+    process kept in its shard are of its own meetings.
+    """
+    from ..data import meeting_of
+
+    if parallel.world == 1:
+        return list(examples)
+    sizes: dict[tuple, int] = {}
+    for example in examples:
+        key = meeting_of(example)
+        sizes[key] = sizes.get(key, 0) + 1
+    loads = [0] * parallel.world
+    owner: dict[tuple, int] = {}
+    # dicts keep first-seen order: meetings of equal size go in data order
+    for key in sorted(sizes, key=lambda key: -sizes[key]):
+        rank = min(range(parallel.world), key=lambda rank: (loads[rank], rank))
+        owner[key] = rank
+        loads[rank] += sizes[key]
+    return [example for example in examples if owner[meeting_of(example)] == parallel.rank]
 
 
 def _shard(plan: Plan, parallel: Parallel, rank: int | None = None) -> Path:
