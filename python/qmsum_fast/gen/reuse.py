@@ -1,16 +1,29 @@
 """Shared-prefix reuse: a meeting's prompts computed once up to where they differ.
 
-With templates that put the transcript before the query, a meeting's ~7
-prompts share thousands of leading tokens. For a causal model the longest
-common token prefix of a meeting's prompts runs once (``logits_to_keep=1``,
-so no prefix x vocab logits), its KV cache is kept, and each query continues
-from a copy of it, one query at a time. The cache is checked against each
-prompt's first tokens before use, since ``generate`` does not check it.
+A meeting's ~7 queries share one transcript. Per meeting, in this order:
+
+- Identical prompts (a template without ``{query}``) decoded deterministically
+  (greedy or beam search, any model, seq2seq included) are generated once; the
+  other queries' records copy the prediction and say ``shared_with``.
+- For a causal model, the longest common token prefix of the remaining prompts
+  runs once (``logits_to_keep=1``, so no prefix x vocab logits) and its KV
+  cache is kept. Each query continues from it: one at a time (the cache
+  cropped back to the prefix after each), or, when the run's batch size allows
+  more than one and decoding is not sampled, as a batch from the cache
+  expanded across it, each query's tail left-padded between the prefix and
+  the tail (prefix | pads | tail, the mask zero on the pads; generate derives
+  position ids from the mask, so each tail continues at the prefix's end).
+  The cache is checked against each prompt's first tokens before use, since
+  ``generate`` does not check it. With sampling and a query-free template the
+  prefix is the whole prompt but its last token, and each query samples from
+  its own seed.
 
 Where continuation is not known to be exact (seq2seq models, remote code,
-beam search, a cache that is not a plain DynamicCache, a model without
-``logits_to_keep``) or the prefix is too short to matter, the plain batched
-path runs, and stderr says why once.
+beam search, transformers' own MPT attention, a cache that is not a plain
+DynamicCache, a model without ``logits_to_keep``) or the prefix is too short
+to matter, the plain batched path runs, and stderr says why once. Models
+whose forward takes no position ids (MPT's ALiBi counts the pads as
+distance) batch only tails of equal length.
 
 Sampling is seeded per example (run seed and example id), set before each
 example's generation on both paths, so grouping and resuming sample alike.
@@ -23,7 +36,7 @@ import hashlib
 import inspect
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,32 +89,113 @@ def unsupported_reason(engine: Engine, remote_code: bool) -> str | None:
         return "a remote-code model"
     if engine.generation.get("num_beams", 1) > 1:
         return "beam search"
-    if loaded.model_type == "mpt":  # its ALiBi bias is sized for the new tokens only, not the cached ones
-        return "MPT (ALiBi attention does not continue from a given cache)"
+    if loaded.model_type == "mpt" and loaded.attention != "sdpa-blocked":
+        # transformers' own MPT attention aligns ALiBi to the last key, so a prompt split into
+        # cache and continuation rounds differently from the whole (gen/mpt_attention.py does not).
+        return f"MPT with {loaded.attention} attention (ALiBi continues exactly only with sdpa-blocked)"
     if "logits_to_keep" not in inspect.signature(loaded.model.forward).parameters:
         return "the model's forward takes no logits_to_keep"
     return None
 
 
-class PrefixReuse:
-    """Runs the truncate strategy's prompts, reusing each meeting's shared prefix."""
+def meeting_groups(sources: Sequence[Source], prompts: Sequence[Prompt]) -> list[list[int]]:
+    """Indexes of each meeting's examples, the meeting with the longest prompt first.
 
-    def __init__(self, engine: Engine, batcher: Batcher, seed: int, reason_off: str | None) -> None:
+    Longest first, as the batcher sorts prompts: the first batch is the
+    hardest, so a batch size that fits it fits the rest.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for index, source in enumerate(sources):
+        groups.setdefault(meeting_of(source.example), []).append(index)
+    return sorted(groups.values(), key=lambda group: (-max(prompts[i].n_tokens for i in group), group[0]))
+
+
+@dataclass
+class _Shared:
+    """One meeting's distinct prompts, continued from the KV cache of their shared prefix."""
+
+    indexes: list[int]  # into the run's sources and prompts
+    example_ids: list[str]  # each query's sampling seed derives from its id
+    ids: list[list[int]]  # each prompt's token ids
+    prefix: int  # tokens in the cache
+    cache: Any
+    unpaid_seconds: float  # the prefix's time, charged to the first query that finishes
+    first: bool = True  # the first query to finish is the one that computed the prefix
+
+
+Done = Callable[[int, "Output | None", float, "str | None"], None]
+
+
+class PrefixReuse:
+    """Runs the truncate strategy's prompts, reusing what each meeting's prompts share."""
+
+    def __init__(
+        self, engine: Engine, batcher: Batcher, seed: int, reason_off: str | None, dedupe: bool = True
+    ) -> None:
         self.engine, self.batcher, self.seed = engine, batcher, seed
-        self.reason_off = reason_off  # None: reuse where a prefix is long enough
+        self.reason_off = reason_off  # None: prefix reuse where a prefix is long enough
         self.sampling = bool(engine.generation.get("do_sample", False))
+        # Identical prompts give identical outputs only when decoding is deterministic.
+        self.dedupe = dedupe and not self.sampling
+        # Pads between prefix and tail are exact only where positions come from the mask.
+        self.pads_ok = "position_ids" in inspect.signature(engine.loaded.model.forward).parameters
         self._said: set[str] = set()
+        self._copies: dict[str, list[int]] = {}  # computing example's id -> indexes sharing its prediction
 
     def run(self, sources: Sequence[Source], prompts: Sequence[Prompt], emit: Emit) -> None:
+        emit = self._emitting_copies(sources, prompts, emit)
         plain: list[int] = []
-        for group in _by_meeting(sources):
+        for group in meeting_groups(sources, prompts):
+            group = self._distinct(sources, prompts, group)
             if self.reason_off is None and len(group) > 1 and self._shared(sources, prompts, group, emit):
                 continue
             plain += group
         self._run_plain(sources, prompts, plain, emit)
 
+    def _distinct(self, sources, prompts, group: list[int]) -> list[int]:
+        """The group's first example of each distinct prompt; the others are noted as its copies."""
+        if not self.dedupe:
+            return group
+        first_of: dict[str, int] = {}
+        for index in group:
+            first = first_of.setdefault(prompts[index].text, index)
+            if first != index:
+                self._copies.setdefault(sources[first].example.id, []).append(index)
+        if len(first_of) < len(group):
+            self._say(
+                "a meeting's identical prompts (a template without {query}), decoded deterministically, "
+                "are generated once; the other records copy the prediction and say shared_with"
+            )
+        return list(first_of.values())
+
+    def _emitting_copies(self, sources, prompts, emit: Emit) -> Emit:
+        """``emit``, followed by the records of the examples that share the finished one's prompt."""
+
+        def emit_with_copies(finished: Finished) -> None:
+            emit(finished)
+            for index in self._copies.pop(finished.source.example.id, []):
+                prompt = prompts[index]
+                emit(
+                    ReusedFinished(
+                        sources[index],
+                        finished.prediction,
+                        prompt.n_tokens,
+                        prompt.truncated,
+                        0.0,
+                        finished.error,
+                        0,
+                        extra={
+                            "computed_tokens": 0,
+                            "prefix_tokens": prompt.n_tokens,
+                            "shared_with": finished.source.example.id,
+                        },
+                    )
+                )
+
+        return emit_with_copies
+
     def _shared(self, sources, prompts, group: list[int], emit: Emit) -> bool:
-        """Runs a group from its shared prefix; False (nothing run) if the prefix is too short."""
+        """Runs a group from its shared prefix; False (nothing run) if there is no usable prefix."""
         ids = [self._ids(prompts[index].text) for index in group]
         # At least one token of each prompt must remain for generate to feed.
         prefix = min(common_prefix_length(ids), min(len(row) for row in ids) - 1)
@@ -109,39 +203,67 @@ class PrefixReuse:
             self._say(f"shared prefixes under {MIN_PREFIX_TOKENS} tokens run without reuse")
             return False
         started = time.perf_counter()
-        try:
-            cache = self._prefix_cache(ids[0][:prefix])
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
-            _free_cuda_memory()
-            self._say("a shared prefix did not fit in memory; its meeting runs without reuse")
-            return False
+        cache = self._prefix_cache_or_none(ids[0][:prefix])
         if cache is None:
             return False
-        prefix_seconds = time.perf_counter() - started
-        for position, (index, row) in enumerate(zip(group, ids)):
+        for index, row in zip(group, ids):
             if row[:prefix] != ids[0][:prefix]:  # the cache must hold exactly this prompt's first tokens
                 raise AssertionError(f"{sources[index].example.id}: prompt does not start with the cached prefix")
-            started = time.perf_counter()
-            self._seed(sources[index])
-            output, error = self._continue_or_error(cache, row)
-            seconds = time.perf_counter() - started + (prefix_seconds if position == 0 else 0.0)
-            # The first query of a group computes the prefix; the others take it from the cache.
-            computed = len(row) if position == 0 else len(row) - prefix
-            shared = 0 if position == 0 else prefix
-            emit(self._finished(sources[index], prompts[index], output, seconds, error, computed, shared))
+        example_ids = [sources[index].example.id for index in group]
+        shared = _Shared(group, example_ids, ids, prefix, cache, time.perf_counter() - started)
+
+        def done(k: int, output: Output | None, seconds: float, error: str | None) -> None:
+            index, row = shared.indexes[k], shared.ids[k]
+            # The first query to finish computed the prefix; the others take it from the cache.
+            computed, from_cache = (len(row), 0) if shared.first else (len(row) - prefix, prefix)
+            seconds += shared.unpaid_seconds
+            shared.first, shared.unpaid_seconds = False, 0.0
+            emit(self._finished(sources[index], prompts[index], output, seconds, error, computed, from_cache))
+
+        # Longest tails first, as the batcher sorts: the first batch is the hardest.
+        order = sorted(range(len(group)), key=lambda k: (-len(ids[k]), k))
+        position = 0
+        while position < len(order):
+            batch = self._next_batch(order[position:], ids, prefix)
+            self._run_continuations(shared, batch, done)
+            position += len(batch)
         return True
 
-    def _continue_or_error(self, cache: Any, ids: list[int]) -> tuple[Output | None, str | None]:
-        """As the batcher does at batch size 1: out of memory fails this example alone, and the run goes on."""
+    def _next_batch(self, rest: list[int], ids: list[list[int]], prefix: int) -> list[int]:
+        """The next queries to continue together: up to the batch size, one when sampling
+        (each example starts from its own seed), equal tails only where pads are not exact."""
+        size = 1 if self.sampling else max(1, self.batcher.size)
+        batch = [rest[0]]
+        for k in rest[1:size]:
+            if not self.pads_ok and len(ids[k]) != len(ids[rest[0]]):
+                break
+            batch.append(k)
+        return batch
+
+    def _run_continuations(self, shared: _Shared, batch: list[int], done: Done) -> None:
+        """As the batcher does: out of memory halves the batch size and retries in halves,
+        and at one query fails that example alone."""
+        started = time.perf_counter()
+        if self.sampling:
+            self._seed(shared.example_ids[batch[0]])
         try:
-            return self._continue(cache, ids), None
+            outputs = self._continue(shared.cache, [shared.ids[k] for k in batch], shared.prefix)
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
             _free_cuda_memory()
-            return None, f"out of memory continuing from the shared prefix: {str(exc).strip()[:200]}"
+            if len(batch) == 1:
+                message = f"out of memory continuing from the shared prefix: {str(exc).strip()[:200]}"
+                done(batch[0], None, time.perf_counter() - started, message)
+                return
+            self.batcher.size = max(1, len(batch) // 2)
+            half = (len(batch) + 1) // 2
+            self._run_continuations(shared, batch[:half], done)
+            self._run_continuations(shared, batch[half:], done)
+            return
+        share = (time.perf_counter() - started) / len(batch)
+        for k, output in zip(batch, outputs):
+            done(k, output, share, None)
 
     def _run_plain(self, sources, prompts, indexes: list[int], emit: Emit) -> None:
         # Sampled examples run one by one so each starts from its own seed.
@@ -150,7 +272,7 @@ class PrefixReuse:
             if not batch:
                 continue
             if self.sampling:
-                self._seed(sources[batch[0]])
+                self._seed(sources[batch[0]].example.id)
 
             def done(result: Result, batch=batch) -> None:
                 index = batch[result.index]
@@ -178,6 +300,17 @@ class PrefixReuse:
     def _ids(self, text: str) -> list[int]:
         # Encoded as Engine._encode encodes one prompt (no padding).
         return list(self.engine.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+    def _prefix_cache_or_none(self, prefix: list[int]) -> Any | None:
+        """The prefix's cache; None (the meeting runs plain) if it does not fit in memory or is not plain."""
+        try:
+            return self._prefix_cache(prefix)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            _free_cuda_memory()
+            self._say("a shared prefix did not fit in memory; its meeting runs without reuse")
+            return None
 
     def _prefix_cache(self, prefix: list[int]) -> Any | None:
         """The KV cache of ``prefix``, or None (said once) if it is not a plain per-token cache."""
@@ -207,26 +340,39 @@ class PrefixReuse:
             return None
         return cache
 
-    def _continue(self, cache: Any, ids: list[int]) -> Output:
+    def _continue(self, cache: Any, rows: list[list[int]], prefix: int) -> list[Output]:
+        """Generates for ``rows``, which all start with the ``prefix`` tokens in ``cache``.
+
+        One row continues from ``cache`` itself, which is cropped back to the
+        prefix afterwards (generate only appends to it: no copy is needed). A
+        batch continues from a copy expanded across it; each tail is
+        left-padded after the prefix so all end where generation starts.
+        """
         import torch
 
         loaded = self.engine.loaded
-        input_ids = torch.tensor([ids], device=loaded.device)
-        with torch.inference_mode():
-            sequences = loaded.model.generate(
-                input_ids=input_ids,
-                attention_mask=torch.ones_like(input_ids),
-                # A copy: generate extends the cache it is given.
-                **{_cache_argument(loaded.model): copy.deepcopy(cache)},
-                **self.engine.generation,
-            )
-        return self.engine._decode(sequences[0, len(ids) :])
+        pad = self.engine.generation.get("pad_token_id")
+        input_ids, attention_mask = _padded_after_prefix(rows, prefix, 0 if pad is None else pad)
+        input_ids, attention_mask = input_ids.to(loaded.device), attention_mask.to(loaded.device)
+        work = cache if len(rows) == 1 else _expanded(cache, len(rows))
+        try:
+            with torch.inference_mode():
+                sequences = loaded.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    **{_cache_argument(loaded.model): work},
+                    **self.engine.generation,
+                )
+        finally:
+            if work is cache:
+                _crop_to(cache, prefix)
+        return [self.engine._decode(row[input_ids.shape[1] :]) for row in sequences]
 
-    def _seed(self, source: Source) -> None:
+    def _seed(self, example_id: str) -> None:
         if self.sampling:
             import torch
 
-            torch.manual_seed(example_seed(self.seed, source.example.id))
+            torch.manual_seed(example_seed(self.seed, example_id))
 
     def _say(self, message: str) -> None:
         if message not in self._said:
@@ -234,16 +380,39 @@ class PrefixReuse:
             sys.stderr.write(f"qmsum-fast: --reuse auto: {message}\n")
 
 
+def _padded_after_prefix(rows: list[list[int]], prefix: int, pad: int):
+    """``prefix | pads | tail`` per row, and its attention mask (zero on the pads)."""
+    import torch
+
+    width = max(len(row) for row in rows) - prefix
+    ids, mask = [], []
+    for row in rows:
+        pads = width - (len(row) - prefix)
+        ids.append(row[:prefix] + [pad] * pads + row[prefix:])
+        mask.append([1] * prefix + [0] * pads + [1] * (len(row) - prefix))
+    return torch.tensor(ids), torch.tensor(mask)
+
+
+def _expanded(cache: Any, count: int) -> Any:
+    """A copy of a one-row cache repeated ``count`` times along the batch (the original is kept)."""
+    expanded = copy.deepcopy(cache)
+    expanded.batch_repeat_interleave(count)
+    return expanded
+
+
+def _crop_to(cache: Any, length: int) -> None:
+    """Back to its first ``length`` tokens, layer by layer (a failed forward may leave them uneven)."""
+    for layer in cache.layers:
+        extra = layer.get_seq_length() - length
+        if extra > 0:
+            layer.crop(-extra)
+    if any(layer.get_seq_length() != length for layer in cache.layers):
+        raise AssertionError("the shared prefix's cache could not be cropped back to the prefix")
+
+
 def _cache_argument(model: Any) -> str:
     """transformers 5 names the KV cache ``cache`` (in and out), earlier versions ``past_key_values``."""
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-
-
-def _by_meeting(sources: Sequence[Source]) -> list[list[int]]:
-    groups: dict[tuple, list[int]] = {}
-    for index, source in enumerate(sources):
-        groups.setdefault(meeting_of(source.example), []).append(index)
-    return list(groups.values())
 
 
 def prefix_reuse(engine: Engine, batcher: Batcher, config: RunConfig) -> PrefixReuse:
@@ -251,4 +420,4 @@ def prefix_reuse(engine: Engine, batcher: Batcher, config: RunConfig) -> PrefixR
     reason = "--reuse off" if config.reuse == "off" else unsupported_reason(engine, config.trust_remote_code)
     if config.reuse != "off" and reason is not None:
         sys.stderr.write(f"qmsum-fast: --reuse auto: {reason}: running without prefix reuse\n")
-    return PrefixReuse(engine, batcher, config.seed, reason)
+    return PrefixReuse(engine, batcher, config.seed, reason, dedupe=config.reuse != "off")
