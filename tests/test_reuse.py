@@ -211,6 +211,27 @@ def test_generated_token_ids_batched_and_one_at_a_time_equal_those_without_reuse
     assert all(f.extra["computed_tokens"] + f.extra["prefix_tokens"] == f.n_input_tokens for f in batched.values())
 
 
+def test_batched_continuation_out_of_memory_halves_the_batch_size(tiny, monkeypatch):
+    """As the batcher does: a batch that does not fit is retried in halves, smaller from then on."""
+    from qmsum_fast.gen.models import LoadOptions, load_model
+
+    loaded = load_model(LoadOptions(path=tiny["llama"], device="cpu", dtype="fp32"))
+    single = _token_runs(loaded, tiny["llama"], "auto", 1)
+    real, sizes = loaded.model.generate, []
+
+    def tight_memory(*args, **kwargs):
+        sizes.append(kwargs["input_ids"].shape[0])
+        if sizes[-1] > 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loaded.model, "generate", tight_memory)
+    halved = _token_runs(loaded, tiny["llama"], "auto", 4)
+    assert sizes == [4, 2, 2, 2, 1]
+    assert {i: f.prediction for i, f in halved.items()} == {i: f.prediction for i, f in single.items()}
+    assert not any(f.error for f in halved.values())
+
+
 def test_mpt_continues_from_a_cache_as_the_whole_prompt_computes_in_bf16(tiny):
     """gen/mpt_attention.py's ALiBi is relative to each query, so a (query, key) pair gets
     the same bias whether the prompt runs whole or from a cache: equal logits even in bf16,
