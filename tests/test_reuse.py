@@ -279,3 +279,19 @@ def test_data_parallel_processes_take_whole_meetings_balanced_by_count():
     # 24 queries on two processes, largest meeting first to the lighter one: a7 | c5, d5 | f4 | b2 | e1
     assert [len(meetings_of_rank(examples, Parallel(rank, 2, rank))) for rank in (0, 1)] == [12, 12]
     assert {e.meeting for e in meetings_of_rank(examples, Parallel(0, 2, 0))} == {"a", "f", "e"}
+
+
+def test_pads_go_between_prefix_and_tail_only_where_they_change_nothing():
+    """Positions from the mask (not ALiBi's key distance), and no processor that reads the prompt's ids."""
+    from types import SimpleNamespace
+
+    from qmsum_fast.gen.reuse import _pads_are_exact
+
+    def engine(generation, forward=lambda input_ids, position_ids=None: None):
+        return SimpleNamespace(generation=generation, loaded=SimpleNamespace(model=SimpleNamespace(forward=forward)))
+
+    assert _pads_are_exact(engine({"max_new_tokens": 8}))
+    assert _pads_are_exact(engine({"repetition_penalty": 1.0}))
+    assert not _pads_are_exact(engine({"repetition_penalty": 1.2}))
+    assert not _pads_are_exact(engine({"no_repeat_ngram_size": 3}))
+    assert not _pads_are_exact(engine({}, forward=lambda input_ids, attention_mask=None: None))  # MPT

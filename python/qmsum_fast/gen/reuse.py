@@ -23,7 +23,8 @@ beam search, transformers' own MPT attention, a cache that is not a plain
 DynamicCache, a model without ``logits_to_keep``) or the prefix is too short
 to matter, the plain batched path runs, and stderr says why once. Models
 whose forward takes no position ids (MPT's ALiBi counts the pads as
-distance) batch only tails of equal length.
+distance), and runs with a repetition penalty or n-gram blocking (they read
+the pads among the prompt's ids), batch only tails of equal length.
 
 Sampling is seeded per example (run seed and example id), set before each
 example's generation on both paths, so grouping and resuming sample alike.
@@ -137,8 +138,7 @@ class PrefixReuse:
         self.sampling = bool(engine.generation.get("do_sample", False))
         # Identical prompts give identical outputs only when decoding is deterministic.
         self.dedupe = dedupe and not self.sampling
-        # Pads between prefix and tail are exact only where positions come from the mask.
-        self.pads_ok = "position_ids" in inspect.signature(engine.loaded.model.forward).parameters
+        self.pads_ok = _pads_are_exact(engine)
         self._said: set[str] = set()
         self._copies: dict[str, list[int]] = {}  # computing example's id -> indexes sharing its prediction
 
@@ -378,6 +378,17 @@ class PrefixReuse:
         if message not in self._said:
             self._said.add(message)
             sys.stderr.write(f"qmsum-fast: --reuse auto: {message}\n")
+
+
+def _pads_are_exact(engine: Engine) -> bool:
+    """Whether pads between the prefix and a tail leave that row's outputs as they are: the
+    positions must come from the mask (not ALiBi's key distance, as in MPT), and no logits
+    processor may read the prompt's token ids (a repetition penalty would see the pads)."""
+    generation = engine.generation
+    reads_prompt = generation.get("repetition_penalty", 1.0) not in (None, 1.0) or generation.get(
+        "no_repeat_ngram_size"
+    )
+    return not reads_prompt and "position_ids" in inspect.signature(engine.loaded.model.forward).parameters
 
 
 def _padded_after_prefix(rows: list[list[int]], prefix: int, pad: int):
