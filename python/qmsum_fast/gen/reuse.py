@@ -32,7 +32,6 @@ example's generation on both paths, so grouping and resuming sample alike.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import inspect
 import sys
@@ -206,6 +205,7 @@ class PrefixReuse:
         cache = self._prefix_cache_or_none(ids[0][:prefix])
         if cache is None:
             return False
+        cache = _preallocated(cache, 1, max(len(row) for row in ids) + self._new_tokens())
         for index, row in zip(group, ids):
             if row[:prefix] != ids[0][:prefix]:  # the cache must hold exactly this prompt's first tokens
                 raise AssertionError(f"{sources[index].example.id}: prompt does not start with the cached prefix")
@@ -347,6 +347,8 @@ class PrefixReuse:
         prefix afterwards (generate only appends to it: no copy is needed). A
         batch continues from a copy expanded across it; each tail is
         left-padded after the prefix so all end where generation starts.
+        Either way the cache has room for the whole generation (see
+        ``_preallocated``).
         """
         import torch
 
@@ -354,7 +356,10 @@ class PrefixReuse:
         pad = self.engine.generation.get("pad_token_id")
         input_ids, attention_mask = _padded_after_prefix(rows, prefix, 0 if pad is None else pad)
         input_ids, attention_mask = input_ids.to(loaded.device), attention_mask.to(loaded.device)
-        work = cache if len(rows) == 1 else _expanded(cache, len(rows))
+        if len(rows) == 1:
+            work = cache
+        else:
+            work = _preallocated(cache, len(rows), input_ids.shape[1] + self._new_tokens())
         try:
             with torch.inference_mode():
                 sequences = loaded.model.generate(
@@ -367,6 +372,10 @@ class PrefixReuse:
             if work is cache:
                 _crop_to(cache, prefix)
         return [self.engine._decode(row[input_ids.shape[1] :]) for row in sequences]
+
+    def _new_tokens(self) -> int:
+        """Room to leave in a cache for the generated tokens (it grows if a run asks for more)."""
+        return int(self.engine.generation.get("max_new_tokens") or 0)
 
     def _seed(self, example_id: str) -> None:
         if self.sampling:
@@ -404,11 +413,73 @@ def _padded_after_prefix(rows: list[list[int]], prefix: int, pad: int):
     return torch.tensor(ids), torch.tensor(mask)
 
 
-def _expanded(cache: Any, count: int) -> Any:
-    """A copy of a one-row cache repeated ``count`` times along the batch (the original is kept)."""
-    expanded = copy.deepcopy(cache)
-    expanded.batch_repeat_interleave(count)
-    return expanded
+def _preallocated(cache: Any, rows: int, capacity: int) -> Any:
+    """A DynamicCache with ``cache``'s tokens (its one row repeated ``rows`` times) in buffers
+    with room for ``capacity`` tokens; ``cache`` itself is left as it was.
+
+    transformers' DynamicLayer concatenates each step's keys and values onto the
+    whole cache, copying all of it every generated token (at 8k tokens, most of
+    a decoding step's time on a CPU); these layers write the new tokens in place
+    and hand attention a view of the filled part. The values are the same, so
+    the attention computes the same.
+    """
+    from transformers import DynamicCache
+
+    layer_class = _preallocated_layer_class()
+    result = DynamicCache()
+    result.layers = [layer_class(layer.keys, layer.values, rows, capacity) for layer in cache.layers]
+    return result
+
+
+def _preallocated_layer_class():
+    from transformers.cache_utils import DynamicLayer
+
+    class PreallocatedLayer(DynamicLayer):
+        """A DynamicLayer whose keys and values are views of buffers filled in place."""
+
+        def __init__(self, keys, values, rows: int, capacity: int) -> None:
+            super().__init__()
+            length = keys.shape[-2]
+            capacity = max(capacity, length)
+            self._keys = keys.new_empty((rows, keys.shape[1], capacity, keys.shape[3]))
+            self._values = values.new_empty((rows, values.shape[1], capacity, values.shape[3]))
+            self._keys[:, :, :length] = keys  # one row, broadcast to all
+            self._values[:, :, :length] = values
+            self.device, self.is_initialized = keys.device, True
+            self._fill_to(length)
+
+        def _fill_to(self, length: int) -> None:
+            self.length = length
+            self.keys, self.values = self._keys[:, :, :length], self._values[:, :, :length]
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            end = self.length + key_states.shape[-2]
+            if end > self._keys.shape[-2]:  # more tokens than foreseen: a larger buffer, once
+                self._keys = _grown(self._keys, self.length, 2 * end)
+                self._values = _grown(self._values, self.length, 2 * end)
+            self._keys[:, :, self.length : end] = key_states
+            self._values[:, :, self.length : end] = value_states
+            self._fill_to(end)
+            return self.keys, self.values
+
+        def crop(self, tokens_to_remove: int) -> None:
+            if tokens_to_remove > 0:
+                raise ValueError("crop takes the (negative) number of tokens to remove")
+            self._fill_to(self.length - abs(tokens_to_remove))
+
+        def _unsupported(self, *args, **kwargs):
+            # Beam search and batch selection are not used on the reuse path (see unsupported_reason).
+            raise NotImplementedError("a preallocated reuse cache does not reorder or select rows")
+
+        reorder_cache = batch_repeat_interleave = batch_select_indices = _unsupported
+
+    return PreallocatedLayer
+
+
+def _grown(buffer: Any, length: int, capacity: int) -> Any:
+    grown = buffer.new_empty((*buffer.shape[:2], capacity, buffer.shape[3]))
+    grown[:, :, :length] = buffer[:, :, :length]
+    return grown
 
 
 def _crop_to(cache: Any, length: int) -> None:
