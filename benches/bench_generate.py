@@ -17,8 +17,14 @@ same greedy tokens as one-at-a-time ``model.generate`` on the same model
 Needs one CUDA GPU (about 80 GB for MPT-7B at 30k tokens); run from the
 repository root in one go (about 8-10 minutes on an H100):
 
-    python benches/bench_generate.py              # LED at 15k, MPT at 30k
+    python benches/bench_generate.py              # LED at 15k, MPT at 30k, then reuse
     python benches/bench_generate.py --tiny       # CPU smoke run of the script
+
+Then ``--reuse off`` against ``auto`` (gen/reuse.py) on one meeting's 7
+queries: MPT-7B's shape with the ``longbench`` template (transcript first,
+query last) at ``--reuse-tokens``, greedy, bf16; predictions are first
+asserted equal on a short cut in fp32 (``benches/bench_reuse.py`` is the CPU
+version of this comparison and provides its runner).
 
 The original approach cannot hold MPT-7B at 30k tokens in fp32 with eager
 attention on one GPU (the fp32 score matrix alone is 115 GB per layer); it is
@@ -199,6 +205,45 @@ def bench(arch, size, examples, budget, new_tokens, device, fast_dtype, compare_
     return rows
 
 
+def bench_reuse(size, device, fast_dtype, tokens, new_tokens):
+    """One meeting's queries, --reuse off against auto (batched continuation), MPT's shape."""
+    import torch
+
+    from bench_reuse import runner, timed
+    from qmsum_fast.gen.make_model import build_model
+    from qmsum_fast.gen.models import LoadedModel
+    from qmsum_fast.gen.mpt_attention import enable_blocked_sdpa
+
+    model, tokenizer = build_model("mpt", size, seed=0, device=device, dtype="fp32")
+    enable_blocked_sdpa(model)
+    tokenizer.padding_side = "left"  # as load_model sets it for causal models
+
+    def run(tokens: int, new: int, reuse: str):
+        loaded = LoadedModel(model, tokenizer, False, torch.device(device), "mpt", "sdpa-blocked")
+        batch = 32 if device.startswith("cuda") else 4
+        reuse_runner, sources, prompts = runner(loaded, tokens, new, batch, reuse)
+        seconds, found = timed(reuse_runner, sources, prompts, 1)
+        return seconds, {i: f.prediction for i, f in found.items()}, found, prompts
+
+    check = min(tokens, 1024)  # fp32, as the engine's identity check
+    assert run(check, 16, "off")[1] == run(check, 16, "auto")[1], "mpt: --reuse auto changed a prediction"
+    model.to(getattr(torch, {"bf16": "bfloat16", "fp32": "float32"}[fast_dtype]))
+    off_s, off, _, prompts = run(tokens, new_tokens, "off")
+    auto_s, auto, found, _ = run(tokens, new_tokens, "auto")
+    return dict(
+        model="mpt",
+        size=size,
+        queries=len(prompts),
+        mean_input_tokens=round(sum(p.n_tokens for p in prompts) / len(prompts)),
+        shared_prefix_tokens=max(f.extra["prefix_tokens"] for f in found.values()),
+        new_tokens=new_tokens,
+        off_s=off_s,
+        auto_s=auto_s,
+        ratio=off_s / auto_s,
+        equal_predictions=sum(off[i] == auto[i] for i in off),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -208,24 +253,28 @@ def main() -> None:
     parser.add_argument("--led-tokens", type=int, default=15000)
     parser.add_argument("--mpt-tokens", type=int, default=30000)
     parser.add_argument("--mpt-compare-tokens", type=int, default=4096)
-    parser.add_argument("--only", choices=["led", "mpt"])
+    parser.add_argument("--reuse-tokens", type=int, default=16000, help="prompt tokens of the reuse comparison")
+    parser.add_argument("--only", choices=["led", "mpt", "reuse"])
     args = parser.parse_args()
     import torch
 
     if args.tiny:
         device, size, fast_dtype = "cpu", "tiny", "fp32"
         led_tokens, mpt_tokens, compare, new = 300, 300, 150, (8, 8)
+        reuse_tokens = 300
     else:
         if not torch.cuda.is_available():
             sys.exit("bench_generate.py needs a CUDA GPU (use --tiny for a CPU smoke run)")
         device, size, fast_dtype = "cuda", "full", "bf16"
         led_tokens, mpt_tokens, compare, new = args.led_tokens, args.mpt_tokens, args.mpt_compare_tokens, (64, 100)
+        reuse_tokens = args.reuse_tokens
     examples = load_examples(args.examples)
     rows = []
     if args.only in (None, "led"):
         rows += bench("led", size, examples, led_tokens, new[0], device, fast_dtype)
     if args.only in (None, "mpt"):
         rows += bench("mpt", size, examples, mpt_tokens, new[1], device, fast_dtype, compare)
+    reuse = bench_reuse(size, device, fast_dtype, reuse_tokens, new[0]) if args.only in (None, "reuse") else None
     device_name = torch.cuda.get_device_name() if device == "cuda" else "cpu"
     print(f"device: {device_name}")
     print(
@@ -241,9 +290,17 @@ def main() -> None:
             f"{row['model']:6} {row['mean_input_tokens']:>7} {row['examples']:>3} {base:>14} {fast_rate:>16.3f} "
             f"{base_tok:>15} {row['fast_tok_s']:>17.1f} {ratio:>7}"
         )
+    if reuse is not None:
+        print(
+            f"reuse ({reuse['model']}, {reuse['queries']} queries of one meeting, {reuse['mean_input_tokens']} tokens, "
+            f"{reuse['shared_prefix_tokens']} shared): off {reuse['off_s']:.2f} s, auto {reuse['auto_s']:.2f} s, "
+            f"{reuse['ratio']:.2f}x; {reuse['equal_predictions']} of {reuse['queries']} predictions equal "
+            f"in {fast_dtype}"
+        )
     out = os.environ.get("OUT")
     if out:
-        Path(out, "bench_generate.json").write_text(json.dumps({"device": device_name, "rows": rows}, indent=1))
+        result = {"device": device_name, "rows": rows, "reuse": reuse}
+        Path(out, "bench_generate.json").write_text(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":
