@@ -105,6 +105,8 @@ def test_sampled_runs_are_equal_with_and_without_reuse_and_across_a_resume(tmp_p
     run(tmp_path, tiny["llama"], "--sample", "--temperature", "1.5", "--seed", "7", "--limit", "3", out="resumed.jsonl")
     _, resumed, _ = run(tmp_path, tiny["llama"], *sample, "--seed", "7", "--resume", out="resumed.jsonl")
     assert {i: r["prediction"] for i, r in resumed.items()} == {i: r["prediction"] for i, r in auto.items()}
+    # Each invocation ran its part of the meeting together: one query computed the prefix, the others shared it.
+    assert sum(1 for r in resumed.values() if r["prefix_tokens"]) == 2 + 3
     # Sampling is on: a different seed changes something.
     _, other, _ = run(
         tmp_path, tiny["llama"], "--sample", "--temperature", "1.5", "--limit", "3", "--seed", "8", out="other.jsonl"
