@@ -80,21 +80,34 @@ class Batcher:
             position += len(batch)
 
     def _run_batch(self, texts, batch: list[int], on_result) -> None:
+        self.run_halving(batch, lambda part: self.generate([texts[i] for i in part]), on_result)
+
+    def run_halving(
+        self,
+        batch: list[int],
+        generate: Callable[[list[int]], list],
+        on_result: Callable[[Result], None],
+        describe: Callable[[BaseException], str] | None = None,
+    ) -> None:
+        """``generate(batch)`` with its outputs handed to ``on_result`` by index; out
+        of memory shrinks ``size`` and retries in halves, and at one prompt fails it
+        alone, with ``describe(error)`` (default: the batcher's own message)."""
+        describe = describe or _oom_message
         started = time.perf_counter()
         try:
-            outputs = self.generate([texts[i] for i in batch])
+            outputs = generate(batch)
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
             _free_cuda_memory()
             if len(batch) == 1:
-                on_result(Result(batch[0], None, time.perf_counter() - started, _oom_message(exc)))
+                on_result(Result(batch[0], None, time.perf_counter() - started, describe(exc)))
                 return
             # Smaller batches from now on; retry this one in halves.
             self.size = max(1, len(batch) // 2)
             half = (len(batch) + 1) // 2
-            self._run_batch(texts, batch[:half], on_result)
-            self._run_batch(texts, batch[half:], on_result)
+            self.run_halving(batch[:half], generate, on_result, describe)
+            self.run_halving(batch[half:], generate, on_result, describe)
             return
         share = (time.perf_counter() - started) / len(batch)
         for index, output in zip(batch, outputs):

@@ -241,29 +241,16 @@ class PrefixReuse:
         return batch
 
     def _run_continuations(self, shared: _Shared, batch: list[int], done: Done) -> None:
-        """As the batcher does: out of memory halves the batch size and retries in halves,
-        and at one query fails that example alone."""
-        started = time.perf_counter()
+        """As the batcher runs a batch (gen/batching.py): out of memory halves the batch
+        size and retries in halves, and at one query fails that example alone."""
         if self.sampling:
             self._seed(shared.example_ids[batch[0]])
-        try:
-            outputs = self._continue(shared.cache, [shared.ids[k] for k in batch], shared.prefix)
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
-            _free_cuda_memory()
-            if len(batch) == 1:
-                message = f"out of memory continuing from the shared prefix: {str(exc).strip()[:200]}"
-                done(batch[0], None, time.perf_counter() - started, message)
-                return
-            self.batcher.size = max(1, len(batch) // 2)
-            half = (len(batch) + 1) // 2
-            self._run_continuations(shared, batch[:half], done)
-            self._run_continuations(shared, batch[half:], done)
-            return
-        share = (time.perf_counter() - started) / len(batch)
-        for k, output in zip(batch, outputs):
-            done(k, output, share, None)
+        self.batcher.run_halving(
+            batch,
+            lambda part: self._continue(shared.cache, [shared.ids[k] for k in part], shared.prefix),
+            lambda result: done(result.index, result.output, result.seconds, result.error),
+            describe=lambda exc: f"out of memory continuing from the shared prefix: {str(exc).strip()[:200]}",
+        )
 
     def _run_plain(self, sources, prompts, indexes: list[int], emit: Emit) -> None:
         # Sampled examples run one by one so each starts from its own seed.
