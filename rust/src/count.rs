@@ -141,12 +141,7 @@ impl TokenCounter {
         transcripts: &[String],
         prompts: &[Prompt],
     ) -> Result<Vec<usize>, String> {
-        if let Some((_, index, _)) = prompts.iter().find(|p| p.1 >= transcripts.len()) {
-            return Err(format!(
-                "prompt refers to transcript {index}, but there are {}",
-                transcripts.len()
-            ));
-        }
+        check_transcript_indexes(transcripts, prompts)?;
         if !self.splits_exactly {
             return prompts
                 .par_iter()
@@ -186,12 +181,7 @@ impl TokenCounter {
         group_sizes: &[usize],
         counts: &[usize],
     ) -> Result<Vec<usize>, String> {
-        if let Some((_, index, _)) = prompts.iter().find(|p| p.1 >= transcripts.len()) {
-            return Err(format!(
-                "prompt refers to transcript {index}, but there are {}",
-                transcripts.len()
-            ));
-        }
+        check_transcript_indexes(transcripts, prompts)?;
         let total: usize = group_sizes.iter().sum();
         if total != prompts.len() || counts.len() != prompts.len() {
             return Err(format!(
@@ -346,6 +336,17 @@ fn last_safe_cut(text: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// Every prompt's transcript index must name one of `transcripts`.
+fn check_transcript_indexes(transcripts: &[String], prompts: &[Prompt]) -> Result<(), String> {
+    match prompts.iter().find(|p| p.1 >= transcripts.len()) {
+        Some((_, index, _)) => Err(format!(
+            "prompt refers to transcript {index}, but there are {}",
+            transcripts.len()
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Bytes all texts share at their start, backed off to a character boundary.
