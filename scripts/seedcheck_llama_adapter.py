@@ -35,10 +35,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from seedcheck_common import Finding, commit_of, report, until_eos
 
 DIM, LAYERS, HEADS, MULTIPLE_OF, NORM_EPS = 64, 4, 4, 32, 1e-6
 NEW_TOKENS = 16
@@ -46,15 +47,11 @@ PROMPTS = ((5, 17, 3, 88, 41), (900, 31, 7, 7, 1200, 64, 2, 19, 30000, 77, 4, 5)
 # (adapter_len, adapted layers): the release layout (len 10, not every layer) and every layer adapted.
 CASES = ((10, 3), (4, 4))
 LOGIT_TOLERANCE = 1e-4
-Finding = tuple[bool | None, str]  # ok None: a line that only informs
 
 
 def check(original_dir: Path) -> bool:
     """Prints what it compared; True when every case matched."""
-    found = findings(original_dir)
-    for ok, line in found:
-        print(("" if ok is None else "ok: " if ok else "MISMATCH: ") + line)
-    return all(ok is not False for ok, _ in found)
+    return report(findings, original_dir)
 
 
 def findings(original_dir: Path) -> list[Finding]:
@@ -63,7 +60,7 @@ def findings(original_dir: Path) -> list[Finding]:
     if not (repo / "llama" / "model.py").is_file():
         return [(False, f"{repo}/llama/model.py not found: not checked")]
     found: list[Finding] = [
-        (None, f"OpenGVLab/LLaMA-Adapter at commit {_commit(repo)} (llama/model.py, llama/generation.py)")
+        (None, f"OpenGVLab/LLaMA-Adapter at commit {commit_of(repo)} (llama/model.py, llama/generation.py)")
     ]
     deps = Path(original_dir) / "LLaMA-Adapter.deps"
     with _on_path(repo, deps), _model_parallel(), tempfile.TemporaryDirectory() as scratch:
@@ -92,7 +89,7 @@ def _check_case(llama, scratch: Path, adapter_len: int, adapted: int) -> list[Fi
             their_logits = theirs.forward(ids, 0)  # the last position's, as their forward returns
             worst = max(worst, (ours(input_ids=ids).logits[:, -1] - their_logits).abs().max().item())
             their_tokens = generator.generate([prompt], max_gen_len=NEW_TOKENS, temperature=0.0)[0]
-            our_tokens = _until_eos(ours.generate(input_ids=ids, max_new_tokens=NEW_TOKENS, do_sample=False)[0], eos)
+            our_tokens = until_eos(ours.generate(input_ids=ids, max_new_tokens=NEW_TOKENS, do_sample=False)[0], eos)
         theirs_new, new = their_tokens[len(prompt) :], our_tokens[len(prompt) :]
         same = their_tokens == our_tokens
         shown = f"{len(new)} new tokens, {new[:6]}..." if same else f"theirs {theirs_new}, ours {new}"
@@ -236,11 +233,6 @@ def _our_model(folder: Path, adapter: Path, adapter_len: int):
     return load_model(options).model
 
 
-def _until_eos(tokens, eos: int) -> list[int]:
-    ids = tokens.tolist()
-    return ids[: ids.index(eos)] if eos in ids else ids
-
-
 class _IdTokenizer:
     """Their generate() encodes and decodes through a tokenizer; the prompts here are
     token ids already, so this one passes ids through (LLaMA's pad id, -1)."""
@@ -292,16 +284,6 @@ def _model_parallel():
                 yield
         finally:
             dist.destroy_process_group()
-
-
-def _commit(repo: Path) -> str:
-    if (repo / "COMMIT").is_file():
-        return (repo / "COMMIT").read_text().strip()
-    try:
-        found = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True)
-    except OSError:
-        return "unknown"
-    return found.stdout.strip() or "unknown"
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from seedcheck_common import Finding, commit_of, report
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data" / "gen_qmsum"
 CODE_FILES = ("configuration_longllama.py", "modeling_longllama.py", "longllama_utils.py")
@@ -117,17 +119,14 @@ RUNS = {
 
 def check(original_dir: str | Path) -> bool:
     """Prints what it compared; True when everything matched."""
-    found = findings(original_dir)
-    for ok, line in found:
-        print(("" if ok is None else "ok: " if ok else "MISMATCH: ") + line)
-    return all(ok is not False for ok, _ in found)
+    return report(findings, original_dir)
 
 
-def findings(original_dir: str | Path) -> list[tuple[bool | None, str]]:
+def findings(original_dir: str | Path) -> list[Finding]:
     """``(ok, line)`` for each comparison; ok None for a line that only informs."""
     original = Path(original_dir)
     source, packages = original / "long_llama", original / "transformers-4.30.2"
-    lines: list[tuple[bool | None, str]] = [(None, describe_code(source, packages))]
+    lines: list[Finding] = [(None, describe_code(source, packages))]
     with tempfile.TemporaryDirectory(prefix="seedcheck-longllama-") as work:
         folder = build_folder(source, Path(work) / "long_llama_3b_v1_1-tiny")
         for index, (name, args) in enumerate(RUNS.items()):
@@ -145,21 +144,10 @@ def describe_code(source: Path, packages: Path) -> str:
 
     modeling = (source / "src" / "modeling_longllama.py").read_bytes()
     return (
-        f"CStanKonrad/long_llama {_commit(source)} (src/modeling_longllama.py sha256 "
+        f"CStanKonrad/long_llama {commit_of(source)} (src/modeling_longllama.py sha256 "
         f"{hashlib.sha256(modeling).hexdigest()[:16]}), transformers {_version(packages)} against "
         f"{transformers.__version__}, torch {torch.__version__}"
     )
-
-
-def _commit(source: Path) -> str:
-    """The checkout's commit: from git, or from a COMMIT file beside an exported tree."""
-    try:
-        return subprocess.run(
-            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        marker = source / "COMMIT"
-        return marker.read_text().strip() if marker.is_file() else "(commit unknown)"
 
 
 def _version(packages: Path) -> str:
@@ -265,7 +253,7 @@ def replay_original(folder: Path, packages: Path, calls: list[dict], work: Path)
     return torch.load(out_path)
 
 
-def compare(name: str, calls: list[dict], replayed: list[dict]) -> list[tuple[bool | None, str]]:
+def compare(name: str, calls: list[dict], replayed: list[dict]) -> list[Finding]:
     prompts = [(row, mask) for call in calls for row, mask in zip(call["input_ids"], call["attention_mask"])]
     lengths = [sum(mask) for _, mask in prompts]
     new = [len(row) - len(call["input_ids"][0]) for call in calls for row in call["output"]]

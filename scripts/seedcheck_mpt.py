@@ -43,11 +43,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import subprocess
 import sys
 import tempfile
 import types
 from pathlib import Path
+
+from seedcheck_common import Finding, commit_of, report, until_eos
 
 NEW_TOKENS = 16
 PROMPT_LENGTHS = (7, 300, 2100)  # 2100: past one 2048-token query block of our attention
@@ -65,15 +66,9 @@ STUBBED = ("composer", "composer.metrics", "composer.metrics.nlp", "composer.mod
 PREFIX_LM = "llmfoundry.models.utils.hf_prefixlm_converter"
 
 
-Finding = tuple[bool | None, str]  # ok None: a line that only informs
-
-
 def check(original_dir: Path) -> bool:
     """Prints what it compared; True when everything matched."""
-    found = findings(original_dir)
-    for ok, line in found:
-        print(("" if ok is None else "ok: " if ok else "MISMATCH: ") + line)
-    return all(ok is not False for ok, _ in found)
+    return report(findings, original_dir)
 
 
 def findings(original_dir: Path) -> list[Finding]:
@@ -84,7 +79,8 @@ def findings(original_dir: Path) -> list[Finding]:
     found: list[Finding] = [
         (
             None,
-            f"mosaicml/llm-foundry at commit {_commit(tree)} (llmfoundry/models/mpt/modeling_mpt.py, attn_impl torch)",
+            f"mosaicml/llm-foundry at commit {commit_of(tree)} "
+            "(llmfoundry/models/mpt/modeling_mpt.py, attn_impl torch)",
         )
     ]
     with _their_modules(tree, Path(original_dir) / "mpt.deps") as (modeling, configuration):
@@ -117,8 +113,8 @@ def _compare_prompt(ours, theirs, exact, ids, eos: int) -> Finding:
 
     with torch.no_grad():
         our_logits, their_logits, exact_logits = ours(input_ids=ids).logits, theirs(ids).logits, exact(ids).logits
-        our_tokens = _until_eos(ours.generate(input_ids=ids, max_new_tokens=NEW_TOKENS, do_sample=False)[0], eos)
-        their_tokens = _until_eos(_their_greedy(theirs, ids), eos)
+        our_tokens = until_eos(ours.generate(input_ids=ids, max_new_tokens=NEW_TOKENS, do_sample=False)[0], eos)
+        their_tokens = until_eos(_their_greedy(theirs, ids), eos)
     between = (our_logits - their_logits).abs().max().item()
     our_error = (our_logits.double() - exact_logits).abs().max().item()
     their_error = (their_logits.double() - exact_logits).abs().max().item()
@@ -206,11 +202,6 @@ def _their_greedy(model, ids):
     return tokens[0]
 
 
-def _until_eos(tokens, eos: int) -> list[int]:
-    ids = tokens.tolist()
-    return ids[: ids.index(eos)] if eos in ids else ids
-
-
 @contextlib.contextmanager
 def _their_modules(tree: Path, deps: Path):
     """Their modeling and configuration modules, imported from ``tree``; gone from sys.modules after."""
@@ -258,16 +249,6 @@ def _prefix_lm_stub():
 
 def _version(package: str) -> str:
     return importlib.import_module(package).__version__
-
-
-def _commit(tree: Path) -> str:
-    if (tree / "COMMIT").is_file():
-        return (tree / "COMMIT").read_text().strip()
-    try:
-        found = subprocess.run(["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True)
-    except OSError:
-        return "unknown"
-    return found.stdout.strip() or "unknown"
 
 
 if __name__ == "__main__":

@@ -51,8 +51,10 @@ def run_check(name: str, module_name: str, needs: tuple[str, ...], original: Pat
         first = (str(exc).strip().splitlines() or [""])[0]
         print(f"{name}: MISMATCH: the check failed: {type(exc).__name__}: {first}")
         return False
+    from seedcheck_common import finding_line
+
     for ok, line in results:
-        print(f"{name}: " + ("" if ok is None else "ok: " if ok else "MISMATCH: ") + line)
+        print(f"{name}: {finding_line(ok, line)}")
     return all(ok is not False for ok, _ in results)
 
 
