@@ -9,6 +9,7 @@ and the run goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -112,6 +113,26 @@ class Batcher:
         share = (time.perf_counter() - started) / len(batch)
         for index, output in zip(batch, outputs):
             on_result(Result(index, output, share))
+
+
+def run_seeded(
+    batcher: Any,
+    texts: Sequence[str],
+    lengths: Sequence[int],
+    seeds: Sequence[int] | None,
+    on_result: Callable[[Result], None],
+) -> None:
+    """``batcher.run`` over the prompts; with ``seeds``, each prompt alone, in the
+    given order, after ``torch.manual_seed`` with its own seed, so what it samples
+    does not depend on what ran before it (results keep their place in ``texts``)."""
+    if seeds is None:
+        batcher.run(texts, lengths, on_result)
+        return
+    import torch
+
+    for index, (text, length, seed) in enumerate(zip(texts, lengths, seeds)):
+        torch.manual_seed(seed)
+        batcher.run([text], [length], lambda result, index=index: on_result(dataclasses.replace(result, index=index)))
 
 
 def _oom_message(exc: BaseException) -> str:

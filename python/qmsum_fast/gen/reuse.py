@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..data import meeting_of
-from .batching import Batcher, Result, _free_cuda_memory, is_out_of_memory
+from .batching import Batcher, Result, _free_cuda_memory, is_out_of_memory, run_seeded
 from .config import RunConfig
 from .engine import Engine, Output
 from .inputs import Source
@@ -254,23 +254,17 @@ class PrefixReuse:
 
     def _run_plain(self, sources, prompts, indexes: list[int], emit: Emit) -> None:
         # Sampled examples run one by one so each starts from its own seed.
-        batches = [[index] for index in indexes] if self.sampling else [indexes]
-        for batch in batches:
-            if not batch:
-                continue
-            if self.sampling:
-                self._seed(sources[batch[0]].example.id)
+        seeds = [example_seed(self.seed, sources[i].example.id) for i in indexes] if self.sampling else None
 
-            def done(result: Result, batch=batch) -> None:
-                index = batch[result.index]
-                n_tokens = prompts[index].n_tokens
-                emit(
-                    self._finished(
-                        sources[index], prompts[index], result.output, result.seconds, result.error, n_tokens, 0
-                    )
-                )
+        def done(result: Result) -> None:
+            index = indexes[result.index]
+            prompt = prompts[index]
+            emit(
+                self._finished(sources[index], prompt, result.output, result.seconds, result.error, prompt.n_tokens, 0)
+            )
 
-            self.batcher.run([prompts[i].text for i in batch], [prompts[i].n_tokens for i in batch], done)
+        texts = [prompts[i].text for i in indexes]
+        run_seeded(self.batcher, texts, [prompts[i].n_tokens for i in indexes], seeds, done)
 
     def _finished(self, source, prompt: Prompt, output: Output | None, seconds, error, computed, shared) -> Finished:
         return ReusedFinished(

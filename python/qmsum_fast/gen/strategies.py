@@ -15,7 +15,6 @@ durably before the next batch starts.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -157,16 +156,12 @@ class MapReduce:
         """Greedy (or served): one batched pass. Sampling: each prompt alone,
         seeded from the run seed and its key, so its draw is independent of
         what ran before it."""
-        if not self.sampling or self.seed is None:
-            self.batcher.run(texts, lengths, done)
-            return
-        import torch
-
+        from .batching import run_seeded
         from .reuse import example_seed
 
-        for index, (text, length, key) in enumerate(zip(texts, lengths, keys)):
-            torch.manual_seed(example_seed(self.seed, key))
-            self.batcher.run([text], [length], _at(index, done))
+        seed = self.seed
+        seeds = [example_seed(seed, key) for key in keys] if self.sampling and seed is not None else None
+        run_seeded(self.batcher, texts, lengths, seeds, done)
 
     def _reduce(
         self, group: list[Source], plans: list[list[Prompt]], owned: list[dict[str, _Summary]], emit: Emit
@@ -215,11 +210,6 @@ class MapReduce:
             sum(s.new_tokens for s in mine) + (output.new_tokens if output is not None else 0),
             extra=extra,
         )
-
-
-def _at(index: int, done: Callable[[Result], None]) -> Callable[[Result], None]:
-    """``done`` for a one-prompt batch of a longer list: the result told its place in the list."""
-    return lambda result: done(dataclasses.replace(result, index=index))
 
 
 def _accounting(plan: list[Prompt], mine: dict[str, _Summary], reduce_prompt_tokens: int) -> dict:
