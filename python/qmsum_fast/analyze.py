@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .data import DOMAINS, SPLITS, Example, meeting_of
+from .data import DOMAINS, SPLITS, Example, indexes_by_meeting, meeting_of
 from .preprocess import Prepared
 from .stats import WINDOWS, TokenCounter, common_prefix_tokens, count_prompt_tokens, fit_shares, length_summary
 from .templates import Template
@@ -93,20 +93,18 @@ def _shared_tokens(
 ) -> list[int]:
     """Each example's Counted.shared_tokens: its meeting's common token prefix,
     except for the meeting's first example in data order."""
-    meetings: dict[tuple, list[int]] = {}
-    for index, example in enumerate(examples):
-        meetings.setdefault(meeting_of(example), []).append(index)
-    order = [index for group in meetings.values() for index in group]
+    meetings = indexes_by_meeting(examples)
+    order = [index for group in meetings for index in group]
     prefixes = common_prefix_tokens(
         counter,
         template,
         [prepared[i].query for i in order],
         [prepared[i].transcript for i in order],
-        [len(group) for group in meetings.values()],
+        [len(group) for group in meetings],
         [inputs[i] for i in order],
     )
     shared = [0] * len(examples)
-    for group, prefix in zip(meetings.values(), prefixes):
+    for group, prefix in zip(meetings, prefixes):
         for index in group[1:]:
             shared[index] = prefix
     return shared

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import Example, meeting_of, parse_example_id, plain_transcript
+from .data import Example, indexes_by_meeting, parse_example_id, plain_transcript
 from .errors import InputError
 from .files import atomic_open, check_output
 from .preprocess import MODES as PREPROCESS_MODES
@@ -235,10 +235,7 @@ def write_longbench_predictions(out: Path, rows: list[dict]) -> None:
 
 def meeting_records(examples: Sequence[Example]) -> list[dict]:
     """One upstream meeting record per (split, meeting), queries by their index."""
-    meetings: dict[tuple[str, str], list[Example]] = {}
-    for ex in examples:
-        meetings.setdefault(meeting_of(ex), []).append(ex)
-    return [_meeting_record(group) for group in meetings.values()]
+    return [_meeting_record([examples[i] for i in group]) for group in indexes_by_meeting(examples)]
 
 
 def _meeting_record(group: list[Example]) -> dict:

@@ -96,6 +96,14 @@ def meeting_of(example: Example) -> tuple[str, str]:
     return example.split, example.meeting
 
 
+def indexes_by_meeting(examples: Sequence[Example]) -> list[list[int]]:
+    """The positions of each meeting's examples, meetings in the order first seen."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index, example in enumerate(examples):
+        groups.setdefault(meeting_of(example), []).append(index)
+    return list(groups.values())
+
+
 def parse_turns(transcript: str) -> tuple[Turn, ...]:
     """Turns of a one-string transcript, one per non-blank line.
 

@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..data import meeting_of
+from ..data import indexes_by_meeting
 from .batching import Batcher, Result, _free_cuda_memory, is_out_of_memory, run_seeded
 from .config import RunConfig
 from .engine import Engine, Output
@@ -104,10 +104,8 @@ def meeting_groups(sources: Sequence[Source], prompts: Sequence[Prompt]) -> list
     Longest first, as the batcher sorts prompts: the first batch is the
     hardest, so a batch size that fits it fits the rest.
     """
-    groups: dict[tuple, list[int]] = {}
-    for index, source in enumerate(sources):
-        groups.setdefault(meeting_of(source.example), []).append(index)
-    return sorted(groups.values(), key=lambda group: (-max(prompts[i].n_tokens for i in group), group[0]))
+    groups = indexes_by_meeting([source.example for source in sources])
+    return sorted(groups, key=lambda group: (-max(prompts[i].n_tokens for i in group), group[0]))
 
 
 @dataclass

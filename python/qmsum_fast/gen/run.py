@@ -135,22 +135,19 @@ def meetings_of_rank(examples: Sequence[Any], parallel: Parallel) -> list:
     count, and the same for a resumed run of the same selection: the records a
     process kept in its shard are of its own meetings.
     """
-    from ..data import meeting_of
+    from ..data import indexes_by_meeting
 
     if parallel.world == 1:
         return list(examples)
-    sizes: dict[tuple, int] = {}
-    for example in examples:
-        key = meeting_of(example)
-        sizes[key] = sizes.get(key, 0) + 1
     loads = [0] * parallel.world
-    owner: dict[tuple, int] = {}
-    # dicts keep first-seen order: meetings of equal size go in data order
-    for key in sorted(sizes, key=lambda key: -sizes[key]):
+    mine: list[int] = []
+    # sorted() is stable: meetings of equal size go in data order
+    for group in sorted(indexes_by_meeting(examples), key=lambda group: -len(group)):
         rank = min(range(parallel.world), key=lambda rank: (loads[rank], rank))
-        owner[key] = rank
-        loads[rank] += sizes[key]
-    return [example for example in examples if owner[meeting_of(example)] == parallel.rank]
+        loads[rank] += len(group)
+        if rank == parallel.rank:
+            mine += group
+    return [examples[index] for index in sorted(mine)]
 
 
 def _shard(plan: Plan, parallel: Parallel, rank: int | None = None) -> Path:

@@ -25,7 +25,7 @@ from .inputs import PromptSources
 from .served import make_client, served_tokenizer, tokenizer_spec_of
 from .served_client import RequestFailed, Retryable
 from .served_dispatch import Dispatcher
-from .strategies import Finished, MapReduce
+from .strategies import Finished, MapReduce, by_meeting
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,8 @@ class ServedRunner(PromptSources):
         return f"{self.dispatcher.in_flight} in flight  {self.retries} retries  {self.dispatcher.rate():.2f} req/s"
 
     def run(self, sources, emit) -> None:
-        ordered = [source for group in _by_meeting(sources) for source in group]
+        # A meeting's requests go out together, so a server's prefix cache can reuse its transcript.
+        ordered = [source for group in by_meeting(sources) for source in group]
         try:
             if self.config.strategy == "map-reduce":
                 self._map_reduce(ordered, emit)
@@ -180,7 +181,7 @@ class ServedRunner(PromptSources):
             overlap=config.chunk_overlap,
         )
         self.requests.keep = True
-        for group in _by_meeting(sources):
+        for group in by_meeting(sources):
             self._meeting(mapreduce, group, emit)
 
     def _meeting(self, mapreduce: MapReduce, group: list, emit) -> None:
@@ -323,15 +324,6 @@ class _View(Sequence):
 
 def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-def _by_meeting(sources: Sequence) -> list[list]:
-    """Sources grouped by meeting, in order of first appearance: a meeting's
-    requests go out together, so a server's prefix cache can reuse its transcript."""
-    groups: dict[Hashable, list] = {}
-    for source in sources:
-        groups.setdefault(meeting_of(source.example), []).append(source)
-    return list(groups.values())
 
 
 def served_runner(config: RunConfig, runtime: Runtime) -> ServedRunner:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..chunk import chunk_turns
-from ..data import meeting_of, turn_text
+from ..data import indexes_by_meeting, turn_text
 from ..stats import TokenCounter
 from .batching import Batcher, Result
 from .inputs import Source
@@ -102,7 +102,7 @@ class MapReduce:
 
     def run(self, sources: Sequence[Source], emit: Emit) -> None:
         # A meeting's queries share its chunks: do them together.
-        for group in _by_meeting(sources):
+        for group in by_meeting(sources):
             plans = [self._map_prompts(source) for source in group]
             if self.reuse == "off":
                 summaries = [self._summarize(plan) for plan in plans]
@@ -234,8 +234,6 @@ def run_extractive(sources: Sequence[Source], predict: Callable, emit: Emit) -> 
         emit(Finished(source, prediction, 0, False, time.perf_counter() - started))
 
 
-def _by_meeting(sources: Sequence[Source]) -> list[list[Source]]:
-    groups: dict[tuple, list[Source]] = {}
-    for source in sources:
-        groups.setdefault(meeting_of(source.example), []).append(source)
-    return list(groups.values())
+def by_meeting(sources: Sequence[Source]) -> list[list[Source]]:
+    """Sources grouped by meeting, meetings in the order first seen."""
+    return [[sources[i] for i in group] for group in indexes_by_meeting([s.example for s in sources])]
