@@ -20,7 +20,7 @@ repository root in one go (about 8-10 minutes on an H100):
     python benches/bench_generate.py              # LED at 15k, MPT at 30k, then reuse
     python benches/bench_generate.py --tiny       # CPU smoke run of the script
 
-Then ``--reuse off`` against ``auto`` (gen/reuse.py) on one meeting's 7
+Then ``--reuse off`` against ``auto`` (gen/local/reuse.py) on one meeting's 7
 queries: MPT-7B's shape with the ``longbench`` template (transcript first,
 query last) at ``--reuse-tokens``, greedy, bf16; predictions are first
 asserted equal on a short cut in fp32 (``benches/bench_reuse.py`` is the CPU
@@ -78,8 +78,8 @@ def prompts_for(arch, tokenizer, examples, budget):
 
 
 def qmsum_fast_engine(arch, model, tokenizer, generation, device):
-    from qmsum_fast.gen.engine import Engine
-    from qmsum_fast.gen.models import LoadedModel
+    from qmsum_fast.gen.local.engine import Engine
+    from qmsum_fast.gen.local.models import LoadedModel
     from qmsum_fast.gen.presets import resolve_settings
 
     settings = resolve_settings("led" if arch == "led" else "mpt-storywriter", {})
@@ -89,7 +89,7 @@ def qmsum_fast_engine(arch, model, tokenizer, generation, device):
 
 
 def run_qmsum_fast(engine, prompts, on_cuda):
-    from qmsum_fast.gen.batching import Batcher, start_batch_size
+    from qmsum_fast.gen.local.batching import Batcher, start_batch_size
 
     outputs = {}
     batcher = Batcher(engine.generate, start_batch_size("auto", len(prompts), on_cuda))
@@ -159,8 +159,8 @@ def assert_identical(arch, model, tokenizer, examples, device, new_tokens):
 def bench(arch, size, examples, budget, new_tokens, device, fast_dtype, compare_budget=None):
     import torch
 
-    from qmsum_fast.gen.make_model import build_model
-    from qmsum_fast.gen.mpt_attention import enable_blocked_sdpa
+    from qmsum_fast.gen.local.make_model import build_model
+    from qmsum_fast.gen.local.mpt_attention import enable_blocked_sdpa
 
     rows = []
     on_cuda = device.startswith("cuda")
@@ -210,9 +210,9 @@ def bench_reuse(size, device, fast_dtype, tokens, new_tokens):
     import torch
 
     from bench_reuse import runner, timed
-    from qmsum_fast.gen.make_model import build_model
-    from qmsum_fast.gen.models import LoadedModel
-    from qmsum_fast.gen.mpt_attention import enable_blocked_sdpa
+    from qmsum_fast.gen.local.make_model import build_model
+    from qmsum_fast.gen.local.models import LoadedModel
+    from qmsum_fast.gen.local.mpt_attention import enable_blocked_sdpa
 
     model, tokenizer = build_model("mpt", size, seed=0, device=device, dtype="fp32")
     enable_blocked_sdpa(model)

@@ -4,7 +4,7 @@ The ``llama-adapter`` preset as it is (map-reduce: each chunk of at most 400
 prompt tokens summarized with "Summarize the following conversation.", then
 the query answered from the joined summaries; sampling at temperature 0.1,
 top_p 0.75, seeded per chunk and per example) on a random-weight LLaMA
-(``qmsum_fast.gen.make_model``'s LLaMA config at ``--width``/``--layers``),
+(``qmsum_fast.gen.local.make_model``'s LLaMA config at ``--width``/``--layers``),
 fp32 on the CPU, over one real QMSum meeting of the bundled data. Both runs go
 through ``qmsum-fast generate`` in this process:
 
@@ -34,7 +34,7 @@ def make_llama(folder: Path, width: int, layers: int, heads: int) -> Path:
     import torch
     import transformers
 
-    from qmsum_fast.gen.make_model import load_bundled_tokenizer, model_config
+    from qmsum_fast.gen.local.make_model import load_bundled_tokenizer, model_config
 
     tokenizer = load_bundled_tokenizer()
     special = dict(
@@ -84,7 +84,7 @@ def records(path: Path) -> dict:
 
 def counting_prompts() -> list[str]:
     """Every prompt the engine is given, from now on."""
-    from qmsum_fast.gen.engine import Engine
+    from qmsum_fast.gen.local.engine import Engine
 
     given: list[str] = []
     real = Engine.generate

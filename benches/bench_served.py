@@ -109,7 +109,7 @@ def main() -> None:
 
 
 def make_tiny_llama(folder: Path) -> Path:
-    from qmsum_fast.gen.make_model import make_model
+    from qmsum_fast.gen.local.make_model import make_model
 
     return make_model("llama", "tiny", folder)
 

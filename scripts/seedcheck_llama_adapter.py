@@ -25,7 +25,7 @@ dicts with ``strict=False``), greedy through their ``LLaMA.generate``
 (temperature 0: argmax); and the same weights converted to the transformers
 layout (q/k rows permuted per head, as transformers' conversion script does),
 with a release-format adapter file (per-head gates on every layer, zero below
-the adapted ones), loaded by ``qmsum_fast.gen.models.load_model`` and
+the adapted ones), loaded by ``qmsum_fast.gen.local.models.load_model`` and
 generated greedily. Tokens must be equal (``==``); the first step's logits are
 compared too and their largest difference printed.
 """
@@ -168,7 +168,7 @@ def _hf_folder(folder: Path):
     """The same random model converted to a transformers folder, with the bundled tokenizer."""
     import transformers
 
-    from qmsum_fast.gen.make_model import TOKENIZER_VOCAB, load_bundled_tokenizer
+    from qmsum_fast.gen.local.make_model import TOKENIZER_VOCAB, load_bundled_tokenizer
 
     tokenizer = load_bundled_tokenizer()
     meta = _meta_weights(TOKENIZER_VOCAB)
@@ -227,7 +227,7 @@ def _rotate_half_rows(weight):
 
 
 def _our_model(folder: Path, adapter: Path, adapter_len: int):
-    from qmsum_fast.gen.models import LoadOptions, load_model
+    from qmsum_fast.gen.local.models import LoadOptions, load_model
 
     options = LoadOptions(path=str(folder), device="cpu", dtype="fp32", adapter=str(adapter), adapter_len=adapter_len)
     return load_model(options).model

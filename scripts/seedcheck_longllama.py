@@ -196,7 +196,7 @@ def run_ours(folder: Path, model_args: list[str], out: Path) -> tuple[list[dict]
     from click.testing import CliRunner
 
     from qmsum_fast.cli import main
-    from qmsum_fast.gen import engine, models
+    from qmsum_fast.gen.local import engine, models
 
     calls: list[dict] = []
     load_model, engine_generate = models.load_model, engine.Engine.generate

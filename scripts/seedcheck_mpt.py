@@ -27,8 +27,8 @@ written against transformers-4 internals), which MPT's forward never calls.
 What it runs: transformers' ``MptForCausalLM`` on the project's tiny MPT config
 (``make_model``'s), with random weights at a scale that gives the logits real
 gaps, saved with the bundled tokenizer and loaded by
-``qmsum_fast.gen.models.load_model`` (on CPU: our blocked SDPA attention,
-``qmsum_fast.gen.mpt_attention``); and their ``MPTForCausalLM`` with the
+``qmsum_fast.gen.local.models.load_model`` (on CPU: our blocked SDPA attention,
+``qmsum_fast.gen.local.mpt_attention``); and their ``MPTForCausalLM`` with the
 storywriter configuration (ALiBi, ``attn_impl: torch``, no biases,
 low-precision LayerNorm, tied embeddings) at the same sizes, given the same
 weights. On whole prompts (one longer than a query block of ours), our fp32
@@ -133,8 +133,8 @@ def _our_model(folder: Path):
     """The project's tiny MPT, re-randomised so that logits have real gaps, through load_model."""
     import torch
 
-    from qmsum_fast.gen.make_model import build_model
-    from qmsum_fast.gen.models import LoadOptions, load_model
+    from qmsum_fast.gen.local.make_model import build_model
+    from qmsum_fast.gen.local.models import LoadOptions, load_model
 
     model, tokenizer = build_model("mpt", "tiny", seed=3)
     torch.manual_seed(3)

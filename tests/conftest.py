@@ -33,7 +33,7 @@ def _cuda_available() -> bool:
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
     """Tiny random-weight models, made once per session."""
-    from qmsum_fast.gen.make_model import make_model
+    from qmsum_fast.gen.local.make_model import make_model
 
     root = tmp_path_factory.mktemp("models")
     return {arch: str(make_model(arch, "tiny", root / arch)) for arch in ("led", "mpt", "llama", "gpt-neox")}

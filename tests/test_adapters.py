@@ -1,4 +1,4 @@
-"""LLaMA-Adapter v1 files (``qmsum_fast.gen.adapters``) against the v1 math.
+"""LLaMA-Adapter v1 files (``qmsum_fast.gen.local.adapters``) against the v1 math.
 
 The reference below is a plain-torch LLaMA forward written from the paper and
 the authors' ``llama/model.py`` (OpenGVLab/LLaMA-Adapter): each of the top
@@ -150,7 +150,7 @@ def assert_matches_reference(model, state, adapter_len):
     """Logits to 1e-5 and 12 greedy tokens (generate, with its KV cache) equal to the reference's."""
     import torch
 
-    from qmsum_fast.gen.adapters import attach_original
+    from qmsum_fast.gen.local.adapters import attach_original
 
     ids = torch.tensor([[5, 17, 3, 88, 41, 9, 60]])
     adapted = attach_original(fresh(model), state, adapter_len)
@@ -189,7 +189,7 @@ def test_zero_gates_leave_the_model_unchanged(llama):
     """The zero-init state: the adapter adds nothing."""
     import torch
 
-    from qmsum_fast.gen.adapters import attach_original
+    from qmsum_fast.gen.local.adapters import attach_original
 
     state = v1_file(llama, adapter_len=5, adapted=2)
     state = {key: value.zero_() if key.endswith(".gate") else value for key, value in state.items()}
@@ -202,7 +202,7 @@ def test_per_head_gates_act_per_head(llama):
     """A gate open on one head only differs from the same value on every head."""
     import torch
 
-    from qmsum_fast.gen.adapters import attach_original
+    from qmsum_fast.gen.local.adapters import attach_original
 
     ids = torch.tensor([[5, 17, 3, 88]])
     one = v1_file(llama, adapter_len=2, adapted=1)
@@ -244,7 +244,7 @@ REFUSALS = [
 def test_bad_files_are_refused_naming_the_file(tmp_path, llama, change, adapter_len, message):
     import torch
 
-    from qmsum_fast.gen.adapters import load_adapter
+    from qmsum_fast.gen.local.adapters import load_adapter
 
     state = v1_file(llama, adapter_len=5, adapted=2, all_layers=True)
     change(state)

@@ -1,8 +1,8 @@
-"""Length-sorted batches and halving on out-of-memory (qmsum_fast.gen.batching)."""
+"""Length-sorted batches and halving on out-of-memory (qmsum_fast.gen.local.batching)."""
 
 from __future__ import annotations
 
-from qmsum_fast.gen.batching import Batcher, start_batch_size
+from qmsum_fast.gen.local.batching import Batcher, start_batch_size
 
 
 class FakeOOM(RuntimeError):

@@ -225,7 +225,7 @@ def test_truncation_keeps_every_input_within_budget(tmp_path, tiny):
 
 def test_map_reduce_makes_the_expected_calls(tmp_path, tiny, monkeypatch):
     from qmsum_fast.chunk import chunk_turns
-    from qmsum_fast.gen.engine import Engine
+    from qmsum_fast.gen.local.engine import Engine
     from qmsum_fast.stats import TokenCounter
     from qmsum_fast.templates import load_template
 
@@ -458,7 +458,7 @@ def test_baselines_run_without_torch(tmp_path):
 
 
 def test_locator_input_feeds_the_located_turns(tmp_path, tiny, monkeypatch):
-    from qmsum_fast.gen.engine import Engine
+    from qmsum_fast.gen.local.engine import Engine
 
     calls = []
     monkeypatch.setattr(Engine, "generate", lambda self, texts: calls.extend(texts) or [_Out()] * len(texts))
@@ -561,7 +561,7 @@ def test_make_model_saves_a_loadable_model_with_the_bundled_tokenizer(tmp_path):
 
 
 def test_full_configs_have_the_published_shapes():
-    from qmsum_fast.gen.make_model import model_config
+    from qmsum_fast.gen.local.make_model import model_config
 
     special = dict(bos_token_id=0, eos_token_id=0, pad_token_id=1)
     led = model_config("led", "full", special)
@@ -581,8 +581,8 @@ def test_blocked_sdpa_mpt_attention_equals_eager(tiny):
     import torch
     import transformers
 
-    from qmsum_fast.gen.models import LoadOptions, load_model
-    from qmsum_fast.gen.mpt_attention import enable_blocked_sdpa
+    from qmsum_fast.gen.local.models import LoadOptions, load_model
+    from qmsum_fast.gen.local.mpt_attention import enable_blocked_sdpa
 
     loaded = load_model(LoadOptions(path=tiny["mpt"], device="cpu"))
     assert loaded.attention == "sdpa-blocked"
@@ -601,7 +601,7 @@ def test_blocked_sdpa_mpt_attention_equals_eager(tiny):
 
 
 def test_an_example_that_never_fits_is_written_with_its_error(tmp_path, tiny, monkeypatch):
-    from qmsum_fast.gen.engine import Engine
+    from qmsum_fast.gen.local.engine import Engine
 
     real_generate = Engine.generate
     sizes = []
@@ -637,8 +637,8 @@ def test_an_example_that_never_fits_is_written_with_its_error(tmp_path, tiny, mo
 def test_last_context_length_goes_only_to_the_longllama_remote_code():
     from types import SimpleNamespace
 
-    from qmsum_fast.gen.engine import Engine
-    from qmsum_fast.gen.models import LoadedModel
+    from qmsum_fast.gen.local.engine import Engine
+    from qmsum_fast.gen.local.models import LoadedModel
 
     settings = config_of("longllama", trust_remote_code=True)
     tokenizer = SimpleNamespace(pad_token_id=1)

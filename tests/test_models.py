@@ -137,7 +137,7 @@ def test_a_missing_folder_is_one_error_line(tmp_path):
 def test_hub_failures_are_told_apart_by_exception_type(monkeypatch):
     from huggingface_hub.utils import LocalEntryNotFoundError
 
-    from qmsum_fast.gen import models
+    from qmsum_fast.gen.local import models
 
     def wrapped(cause):
         try:
@@ -175,7 +175,7 @@ def test_a_corrupt_peft_adapter_folder_is_an_input_error(tmp_path, tiny):
     import transformers
 
     from qmsum_fast.errors import InputError
-    from qmsum_fast.gen.adapters import load_adapter
+    from qmsum_fast.gen.local.adapters import load_adapter
 
     peft = tmp_path / "peft"
     peft.mkdir()
@@ -198,7 +198,7 @@ def test_the_weights_load_once_with_the_best_attention(tiny, monkeypatch, arch, 
     # (which, for remote code, would run the model's code twice).
     import transformers
 
-    from qmsum_fast.gen.models import LoadOptions, load_model
+    from qmsum_fast.gen.local.models import LoadOptions, load_model
 
     calls = []
     for auto_class in (transformers.AutoModelForCausalLM, transformers.AutoModelForSeq2SeqLM):

@@ -1,4 +1,4 @@
-"""Remote code written for transformers 4 (LongLLaMA's), run under transformers 5 (gen/remote_compat.py).
+"""Remote code written for transformers 4 (LongLLaMA's), run under transformers 5 (gen/local/remote_compat.py).
 
 The stand-in (tests/remote_standin, our own code) has the properties of
 LongLLaMA's modeling code that transformers 5 breaks; with the weights of a
@@ -46,7 +46,7 @@ def write_standin(folder: Path, model, **config_changes) -> Path:
     """The stand-in's code, a config naming it in ``auto_map``, ``model``'s weights and the bundled tokenizer."""
     from safetensors.torch import save_file
 
-    from qmsum_fast.gen.make_model import load_bundled_tokenizer
+    from qmsum_fast.gen.local.make_model import load_bundled_tokenizer
 
     folder.mkdir(parents=True)
     for name in ("configuration_standin.py", "modeling_standin.py"):
@@ -82,7 +82,7 @@ def write_standin(folder: Path, model, **config_changes) -> Path:
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """A plain transformers LLaMA and the stand-in, with the same random weights."""
-    from qmsum_fast.gen.make_model import build_model
+    from qmsum_fast.gen.local.make_model import build_model
 
     root = tmp_path_factory.mktemp("remote")
     model, tokenizer = build_model("llama", "tiny")
@@ -93,7 +93,7 @@ def models(tmp_path_factory):
 
 
 def load(path: str, remote: bool):
-    from qmsum_fast.gen.models import LoadOptions, load_model
+    from qmsum_fast.gen.local.models import LoadOptions, load_model
 
     return load_model(LoadOptions(path=path, device="cpu", attention="eager", trust_remote_code=remote))
 
@@ -149,7 +149,7 @@ def test_the_standin_generates_the_plain_llamas_tokens_and_names_each_fix(models
     ],
 )
 def test_each_fix_matters(models, monkeypatch, fix, outcome):
-    from qmsum_fast.gen import remote_compat
+    from qmsum_fast.gen.local import remote_compat
 
     plain = generate_ids(load(models["llama"], remote=False), do_sample=False)
     disabled = {"_default_rope": False, "recompute_non_persistent_buffers": 0}.get(fix)
@@ -204,7 +204,7 @@ def test_a_remote_model_loads_once(models, monkeypatch):
         return original(cls, *args, **kwargs)
 
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", classmethod(counting))
-    from qmsum_fast.gen.models import LoadOptions, load_model
+    from qmsum_fast.gen.local.models import LoadOptions, load_model
 
     for load in (1, 2):  # a second load in the process must not get the class registered by the first
         loaded = load_model(LoadOptions(path=models["standin"], device="cpu", trust_remote_code=True))

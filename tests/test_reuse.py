@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from qmsum_fast.gen.reuse import MIN_PREFIX_TOKENS, common_prefix_length, example_seed
+from qmsum_fast.gen.local.reuse import MIN_PREFIX_TOKENS, common_prefix_length, example_seed
 from test_generate import generate, records
 
 SHORT = ["--template", "longbench", "--max-input-tokens", "400", "--max-new-tokens", "8"]
@@ -144,12 +144,12 @@ def _token_runs(loaded, model: str, reuse: str, batch_size: int, template="longb
     import dataclasses
 
     from qmsum_fast.data import load_examples
-    from qmsum_fast.gen.batching import Batcher
+    from qmsum_fast.gen.local.batching import Batcher
     from qmsum_fast.gen.config import Request, build_config
-    from qmsum_fast.gen.engine import Engine, Output, _generated_length
+    from qmsum_fast.gen.local.engine import Engine, Output, _generated_length
     from qmsum_fast.gen.inputs import build_sources, prepare_function
     from qmsum_fast.gen.prompting import PromptBuilder
-    from qmsum_fast.gen.reuse import prefix_reuse
+    from qmsum_fast.gen.local.reuse import prefix_reuse
     from qmsum_fast.templates import parse_template
     from test_generate import DATA
 
@@ -188,7 +188,7 @@ def test_generated_token_ids_batched_and_one_at_a_time_equal_those_without_reuse
     """Every generated token id, per example: reuse off (plain batches of 4), reuse with
     one query at a time (batch size 1), reuse with batched continuation (batch size 4:
     each tail left-padded between the prefix and the tail)."""
-    from qmsum_fast.gen.models import LoadOptions, load_model
+    from qmsum_fast.gen.local.models import LoadOptions, load_model
 
     loaded = load_model(LoadOptions(path=tiny[arch], device="cpu", dtype="fp32"))
     sizes = _recording_batch_sizes(monkeypatch, loaded.model)
@@ -215,7 +215,7 @@ def test_generated_token_ids_batched_and_one_at_a_time_equal_those_without_reuse
 
 def test_batched_continuation_out_of_memory_halves_the_batch_size(tiny, monkeypatch):
     """As the batcher does: a batch that does not fit is retried in halves, smaller from then on."""
-    from qmsum_fast.gen.models import LoadOptions, load_model
+    from qmsum_fast.gen.local.models import LoadOptions, load_model
 
     loaded = load_model(LoadOptions(path=tiny["llama"], device="cpu", dtype="fp32"))
     single = _token_runs(loaded, tiny["llama"], "auto", 1)
@@ -235,13 +235,13 @@ def test_batched_continuation_out_of_memory_halves_the_batch_size(tiny, monkeypa
 
 
 def test_mpt_continues_from_a_cache_as_the_whole_prompt_computes_in_bf16(tiny):
-    """gen/mpt_attention.py's ALiBi is relative to each query, so a (query, key) pair gets
+    """gen/local/mpt_attention.py's ALiBi is relative to each query, so a (query, key) pair gets
     the same bias whether the prompt runs whole or from a cache: equal logits even in bf16,
     where transformers' last-key-aligned bias (values up to slope x length) rounds coarsely."""
     import torch
     from transformers import DynamicCache
 
-    from qmsum_fast.gen.models import LoadOptions, load_model
+    from qmsum_fast.gen.local.models import LoadOptions, load_model
 
     loaded = load_model(LoadOptions(path=tiny["mpt"], device="cpu", dtype="bf16"))
     assert loaded.attention == "sdpa-blocked"
@@ -287,7 +287,7 @@ def test_pads_go_between_prefix_and_tail_only_where_they_change_nothing():
     """Positions from the mask (not ALiBi's key distance), and no processor that reads the prompt's ids."""
     from types import SimpleNamespace
 
-    from qmsum_fast.gen.reuse import _pads_are_exact
+    from qmsum_fast.gen.local.reuse import _pads_are_exact
 
     def engine(generation, forward=lambda input_ids, position_ids=None: None):
         return SimpleNamespace(generation=generation, loaded=SimpleNamespace(model=SimpleNamespace(forward=forward)))

@@ -108,7 +108,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    from qmsum_fast.gen.make_model import make_model
+    from qmsum_fast.gen.local.make_model import make_model
 
     folder = make_model("llama", "tiny", tmp_path_factory.mktemp("served") / "tiny-llama")
     (folder / "chat_template.jinja").write_text(CHAT_TEMPLATE)
@@ -427,7 +427,7 @@ def test_a_server_killed_mid_run_stops_it_and_resume_after_a_restart_completes(t
 
 def test_retry_after_server_messages_and_base_urls():
     from qmsum_fast.errors import InputError
-    from qmsum_fast.gen.served_client import parse_base_url, retry_after, server_message
+    from qmsum_fast.gen.served.client import parse_base_url, retry_after, server_message
 
     assert retry_after("3") == 3.0 and retry_after(None) is None and retry_after("soon") is None
     assert 58 <= retry_after(time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 60))) <= 60
@@ -442,7 +442,7 @@ def test_retry_after_server_messages_and_base_urls():
 
 
 def test_replicas_take_the_least_busy_and_rest_after_a_failure():
-    from qmsum_fast.gen.served_client import Endpoint, Replicas, Retryable
+    from qmsum_fast.gen.served.client import Endpoint, Replicas, Retryable
 
     replicas = Replicas([Endpoint("http", "127.0.0.1", port, "/v1") for port in (1, 2, 3)])
     assert [replicas.acquire("m", None) for _ in range(3)] == [0, 1, 2]
@@ -458,7 +458,7 @@ def test_replicas_take_the_least_busy_and_rest_after_a_failure():
 
 def test_generation_settings_map_to_the_api_or_are_refused():
     from qmsum_fast.errors import InputError
-    from qmsum_fast.gen.served import api_fields
+    from qmsum_fast.gen.served.config import api_fields
 
     greedy = {"max_new_tokens": 16, "do_sample": False, "num_beams": 1}
     assert api_fields(greedy, 7, None) == {"max_tokens": 16, "temperature": 0.0}

@@ -2,7 +2,7 @@
 
 Our own code (the project holds no copy of LongLLaMA's), with the properties of
 LongLLaMA's ``modeling_longllama.py`` that transformers 5 breaks
-(qmsum_fast/gen/remote_compat.py):
+(qmsum_fast/gen/local/remote_compat.py):
 
 - the attention asserts ``config.rope_scaling is None``;
 - the rotary ``inv_freq``, ``cos_cached`` and ``sin_cached`` are non-persistent

@@ -14,7 +14,7 @@ import click
 
 from ..baselines import BASELINES
 from ..gen.config import INPUTS, STRATEGIES
-from ..gen.models import ATTENTION, DTYPES
+from ..gen.local.models import ATTENTION, DTYPES
 from ..gen.presets import PRESETS
 from ..templates import BUILTIN
 from ._options import (
@@ -245,7 +245,7 @@ def command(**options) -> None:
     """Generate a summary for each query and write them to --out as JSONL."""
     from ..gen.config import Request, Runtime, build_config
     from ..gen.run import Outputs, device_for, dtype_name, run_generation
-    from ..gen.served import prepare_engine
+    from ..gen.served.config import prepare_engine
 
     runtime = Runtime(**{name: options.pop(name) for name in (*RUNTIME_OPTIONS, *SERVED_RUNTIME_OPTIONS)})
     outputs = Outputs(**{name: options.pop(name) for name in OUTPUT_OPTIONS})

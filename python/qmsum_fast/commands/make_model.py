@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..gen.make_model import ARCHITECTURES, SIZES
+from ..gen.local.make_model import ARCHITECTURES, SIZES
 from ._options import seed_option
 
 
@@ -30,7 +30,7 @@ from ._options import seed_option
 def command(arch: str, size: str, seed: int, device: str, dtype: str, out_dir: str) -> None:
     """Save a model with ARCH's real architecture, random weights and the
     bundled gpt-neox-20b tokenizer into OUT_DIR."""
-    from ..gen.make_model import make_model
+    from ..gen.local.make_model import make_model
 
     out = make_model(arch, size, out_dir, seed=seed, device=device, dtype=dtype)
     click.echo(f"saved {size} {arch} to {out}")

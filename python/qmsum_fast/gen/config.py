@@ -69,11 +69,11 @@ class Request:
     trust_remote_code: bool = False
     adapter: str | None = None
     adapter_len: int | None = None  # a v1 adapter file's prompt rows per layer (None: adapters.DEFAULT_ADAPTER_LEN)
-    engine: str = "hf"  # hf: in this process; openai: an OpenAI-compatible server (gen/served.py)
+    engine: str = "hf"  # hf: in this process; openai: an OpenAI-compatible server (gen/served/config.py)
     served_model: str | None = None
     api: str = "completions"
     tokenizer: str | None = None  # the served model's tokenizer
-    reuse: str = "auto"  # auto: a meeting's shared prompt prefix is computed once (gen/reuse.py); off
+    reuse: str = "auto"  # auto: a meeting's shared prompt prefix is computed once (gen/local/reuse.py); off
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class RunConfig:
     limit: int | None
     # --engine openai: engine, served name, api, its /v1/models entry, tokenizer, request fields; None in-process.
     served: Mapping[str, Any] | None = None
-    # In-process model runs: "auto" computes a meeting's shared prompt prefix once, "off" does not (gen/reuse.py).
+    # In-process model runs: "auto" computes a meeting's shared prompt prefix once, "off" does not (gen/local/reuse.py).
     # Outputs are equal either way; recorded because it changes the computation. None: baselines, served runs.
     reuse: str | None = None
     # A v1 adapter file's prompt rows per adapted layer; None without one or with a PEFT folder (it records its own).
@@ -167,7 +167,7 @@ def build_config(request: Request, dtype: str | None = None, served: Mapping[str
     if request.adapter_len is not None and request.adapter is None:
         raise InputError("--adapter-len applies only with --adapter (a LLaMA-Adapter v1 file)")
     if request.engine != "hf":
-        from .served import served_config
+        from .served.config import served_config
 
         return served_config(request, data, served or {})
     if request.model in BASELINES:
@@ -355,7 +355,7 @@ def _locator_fields(request: Request, input_mode: str) -> dict:
 
 def _adapter_len(request: Request) -> int | None:
     """The prompt rows per layer a v1 adapter file is read with; None without one."""
-    from .adapters import DEFAULT_ADAPTER_LEN
+    from .local.adapters import DEFAULT_ADAPTER_LEN
 
     if request.adapter is None:
         return None

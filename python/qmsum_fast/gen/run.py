@@ -7,7 +7,7 @@ refused run leaves what was already on disk as it was. Under ``accelerate
 launch`` each process takes whole meetings (balanced by their number of
 queries), writes its own shard, and the main process merges the shards in
 data order when all have finished. A meeting's queries stay in one process
-so they share its prompt prefix (gen/reuse.py); a resumed run gives each
+so they share its prompt prefix (gen/local/reuse.py); a resumed run gives each
 meeting to the same process as before, and its remaining queries run
 together.
 """
@@ -71,7 +71,7 @@ class Runner(Protocol):
 
 def device_for(runtime: Runtime, parallel: Parallel | None = None) -> str:
     """The device a model run uses: under data parallelism, each process its own GPU."""
-    from .models import resolve_device
+    from .local.models import resolve_device
 
     parallel = parallel or Parallel.from_environment()
     device = runtime.device
@@ -87,7 +87,7 @@ def dtype_name(dtype: str, device: str) -> str:
     """``auto`` resolved for ``device``: bf16 (or fp16) on GPU, fp32 on CPU."""
     import torch
 
-    from .models import resolve_dtype
+    from .local.models import resolve_dtype
 
     names = {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}
     return names[resolve_dtype(dtype, device)]
@@ -322,7 +322,7 @@ class _ModelRunner(PromptSources):
 def _generator(config: RunConfig, runtime: Runtime, parallel: Parallel) -> Runner:
     """The model in this process, or behind an OpenAI-compatible server (--engine openai)."""
     if config.served is not None:
-        from .served_runner import served_runner
+        from .served.runner import served_runner
 
         return served_runner(config, runtime)
     return _model_runner(config, runtime, parallel)
@@ -333,12 +333,12 @@ def _model_runner(config: RunConfig, runtime: Runtime, parallel: Parallel) -> _M
 
     from ..stats import TokenCounter
     from ..templates import parse_template
-    from .batching import Batcher, start_batch_size
-    from .engine import Engine
+    from .local.batching import Batcher, start_batch_size
+    from .local.engine import Engine
     from .inputs import prepare_function
-    from .models import LoadOptions, load_model, parse_max_memory
+    from .local.models import LoadOptions, load_model, parse_max_memory
     from .prompting import PromptBuilder
-    from .reuse import prefix_reuse
+    from .local.reuse import prefix_reuse
 
     device = device_for(runtime, parallel)
     loaded = load_model(

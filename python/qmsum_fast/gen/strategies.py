@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ..chunk import chunk_turns
 from ..data import indexes_by_meeting, turn_text
 from ..stats import TokenCounter
-from .batching import Batcher, Result
+from .local.batching import Batcher, Result
 from .inputs import Source
 from .prompting import Prompt, PromptBuilder, cut_to_tokens
 
@@ -43,7 +43,7 @@ Emit = Callable[[Finished], None]
 
 def run_truncate(sources: Sequence[Source], builder: PromptBuilder, batcher: Batcher, emit: Emit, reuse=None) -> None:
     prompts = [builder.build(source.query, source.transcript) for source in sources]
-    if reuse is not None:  # gen/reuse.py: shared prefixes, per-example sampling seeds
+    if reuse is not None:  # gen/local/reuse.py: shared prefixes, per-example sampling seeds
         reuse.run(sources, prompts, emit)
         return
 
@@ -156,8 +156,8 @@ class MapReduce:
         """Greedy (or served): one batched pass. Sampling: each prompt alone,
         seeded from the run seed and its key, so its draw is independent of
         what ran before it."""
-        from .batching import run_seeded
-        from .reuse import example_seed
+        from .local.batching import run_seeded
+        from .local.reuse import example_seed
 
         seed = self.seed
         seeds = [example_seed(seed, key) for key in keys] if self.sampling and seed is not None else None
@@ -197,7 +197,7 @@ class MapReduce:
     def _finished(source, result: Result, n_tokens, truncated, errors, extra, mine: list[_Summary]) -> Finished:
         """The record of one query: the cost of the chunk summaries computed for
         it (not those it took from another query) and of its reduce step."""
-        from .reuse import ReusedFinished
+        from .local.reuse import ReusedFinished
 
         output = result.output
         return ReusedFinished(

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from .batching import Result
-from .served_client import RequestFailed, Stopped
+from ..local.batching import Result
+from .client import RequestFailed, Stopped
 
 GRACE_SECONDS = 5.0  # how long requests in flight may still finish when a run stops
 TICK_SECONDS = 0.25  # how often the progress line is redrawn while waiting

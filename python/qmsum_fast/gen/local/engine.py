@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .config import RunConfig
+from ..config import RunConfig
 from .models import LoadedModel
 
 

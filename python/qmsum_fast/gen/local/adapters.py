@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import InputError
+from ...errors import InputError
 from .models import describe_error
 
 GATE_KEY = re.compile(r"^layers\.(\d+)\.attention\.gate$")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ...errors import InputError
 from . import remote_compat
 
 DTYPES = ("auto", "bf16", "fp16", "fp32")

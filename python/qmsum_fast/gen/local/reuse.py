@@ -40,13 +40,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..data import indexes_by_meeting
+from ...data import indexes_by_meeting
 from .batching import Batcher, Result, _free_cuda_memory, is_out_of_memory, run_seeded
-from .config import RunConfig
+from ..config import RunConfig
 from .engine import Engine, Output
-from .inputs import Source
-from .prompting import Prompt
-from .strategies import Emit, Finished
+from ..inputs import Source
+from ..prompting import Prompt
+from ..strategies import Emit, Finished
 
 REUSE_MODES = ("auto", "off")
 # Shorter shared prefixes save less than a cache copy costs.
@@ -91,7 +91,7 @@ def unsupported_reason(engine: Engine, remote_code: bool) -> str | None:
         return "beam search"
     if loaded.model_type == "mpt" and loaded.attention != "sdpa-blocked":
         # transformers' own MPT attention aligns ALiBi to the last key, so a prompt split into
-        # cache and continuation rounds differently from the whole (gen/mpt_attention.py does not).
+        # cache and continuation rounds differently from the whole (gen/local/mpt_attention.py does not).
         return f"MPT with {loaded.attention} attention (ALiBi continues exactly only with sdpa-blocked)"
     if "logits_to_keep" not in inspect.signature(loaded.model.forward).parameters:
         return "the model's forward takes no logits_to_keep"
@@ -239,7 +239,7 @@ class PrefixReuse:
         return batch
 
     def _run_continuations(self, shared: _Shared, batch: list[int], done: Done) -> None:
-        """As the batcher runs a batch (gen/batching.py): out of memory halves the batch
+        """As the batcher runs a batch (gen/local/batching.py): out of memory halves the batch
         size and retries in halves, and at one query fails that example alone."""
         if self.sampling:
             self._seed(shared.example_ids[batch[0]])

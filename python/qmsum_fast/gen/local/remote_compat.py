@@ -25,7 +25,7 @@ and named once on stderr:
    ``prepare_inputs_for_generation`` takes as its own (it makes them from the
    attention mask); they are not passed to it.
 
-The remote code is loaded once (:func:`qmsum_fast.gen.models._from_pretrained`
+The remote code is loaded once (:func:`qmsum_fast.gen.local.models._from_pretrained`
 chooses the attention beforehand). A later load in the same process would get
 the class transformers registered on the first, which lacks ``generate``; the
 config then gets a class of its own, so the class comes from the code again.
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ...errors import InputError
 
 # What transformers 5 passes prepare_inputs_for_generation that transformers 4 did not.
 _NEW_GENERATE_ARGUMENTS = ("next_sequence_length", "is_first_iteration")

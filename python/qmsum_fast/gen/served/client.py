@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import InputError
+from ...errors import InputError
 
 BACKOFF_BASE = 0.5  # seconds before the first retry (halved and jittered)
 BACKOFF_CAP = 30.0

@@ -17,15 +17,15 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..data import meeting_of
-from ..errors import InputError
-from .batching import Result
-from .config import RunConfig, Runtime
-from .inputs import PromptSources
-from .served import make_client, served_tokenizer, tokenizer_spec_of
-from .served_client import RequestFailed, Retryable
-from .served_dispatch import Dispatcher
-from .strategies import Finished, MapReduce, by_meeting
+from ...data import meeting_of
+from ...errors import InputError
+from ..local.batching import Result
+from ..config import RunConfig, Runtime
+from ..inputs import PromptSources
+from .config import make_client, served_tokenizer, tokenizer_spec_of
+from .client import RequestFailed, Retryable
+from .dispatch import Dispatcher
+from ..strategies import Finished, MapReduce, by_meeting
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ class ServedRunner(PromptSources):
             feed.close()
 
     def _map_reduce(self, sources, emit) -> None:
-        from .prompting import PromptBuilder
+        from ..prompting import PromptBuilder
 
         config = self.config
         assert config.map_instruction is not None and config.reduce_tokens is not None
@@ -327,11 +327,11 @@ def _count(value: Any) -> int | None:
 
 
 def served_runner(config: RunConfig, runtime: Runtime) -> ServedRunner:
-    from ..stats import TokenCounter
-    from ..templates import parse_template
-    from .inputs import prepare_function
-    from .prompting import PromptBuilder
-    from .run import Parallel, _bound_locator
+    from ...stats import TokenCounter
+    from ...templates import parse_template
+    from ..inputs import prepare_function
+    from ..prompting import PromptBuilder
+    from ..run import Parallel, _bound_locator
 
     assert config.served is not None
     if Parallel.from_environment().world > 1:

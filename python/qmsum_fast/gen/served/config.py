@@ -9,8 +9,8 @@ and the request fields the generation settings map to, so ``--resume``
 refuses a different server model. Where the replicas are, how many requests
 are in flight, timeouts and retries only decide how fast a run goes: they are
 :class:`~qmsum_fast.gen.config.Runtime` settings. The runner is in
-:mod:`qmsum_fast.gen.served_runner`, the HTTP in
-:mod:`qmsum_fast.gen.served_client`.
+:mod:`qmsum_fast.gen.served.runner`, the HTTP in
+:mod:`qmsum_fast.gen.served.client`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from .config import Request, RunConfig, Runtime
-from .served_client import BACKOFF_BASE, Client, RequestFailed, Retryable, parse_base_url
+from ...errors import InputError
+from ..config import Request, RunConfig, Runtime
+from .client import BACKOFF_BASE, Client, RequestFailed, Retryable, parse_base_url
 
 ENGINES = ("hf", "openai")
 APIS = ("completions", "chat")
@@ -103,7 +103,7 @@ def _refuse_local_options(request: Request, runtime: Runtime) -> None:
 
 
 def _refuse_baselines(request: Request) -> None:
-    from ..baselines import BASELINES
+    from ...baselines import BASELINES
 
     if request.model in BASELINES:
         raise InputError(f"--model {request.model} is an extractive baseline: --engine openai runs models only")
@@ -130,7 +130,7 @@ def tokenizer_spec_of(config: RunConfig) -> str:
 
 def served_name(request: Request) -> str:
     """The name the server knows: --served-model, a preset's hub id, or --model itself."""
-    from .presets import PRESETS
+    from ..presets import PRESETS
 
     if request.model not in PRESETS:
         if request.served_model is not None and request.served_model != request.model:
@@ -225,8 +225,8 @@ def _agreed(answers: dict[str, dict], name: str) -> dict:
 
 def served_config(request: Request, data: dict, reported: Mapping[str, Any]) -> RunConfig:
     """The run configuration of ``request`` against a server that reported ``reported``."""
-    from .config import _context, _generation, prompt_fields
-    from .presets import PRESETS
+    from ..config import _context, _generation, prompt_fields
+    from ..presets import PRESETS
 
     _refuse_baselines(request)
     preset = _preset(request)
@@ -263,8 +263,8 @@ def served_config(request: Request, data: dict, reported: Mapping[str, Any]) -> 
 
 def _preset(request: Request):
     """A preset by name; any other name is a served model with the generic settings."""
-    from .config import _preset_for
-    from .presets import GENERIC_GENERATION, PRESETS, Preset
+    from ..config import _preset_for
+    from ..presets import GENERIC_GENERATION, PRESETS, Preset
 
     if request.model in PRESETS:
         return _preset_for(request)
@@ -272,7 +272,7 @@ def _preset(request: Request):
 
 
 def _request_fields(request: Request) -> dict:
-    from .config import _generation
+    from ..config import _generation
 
     preset = _preset(request)
     return api_fields(_generation(preset.generation, request), request.seed, preset.answer_marker)
@@ -280,7 +280,7 @@ def _request_fields(request: Request) -> dict:
 
 def _served_budget(request: Request, max_input: int | None, max_tokens: int, reported: Mapping[str, Any]) -> int | None:
     """The input budget, checked against the context the server reports (vLLM's max_model_len)."""
-    from .presets import PRESETS
+    from ..presets import PRESETS
 
     context = reported.get("max_model_len")
     context = context if isinstance(context, int) and context > 0 else None
@@ -350,7 +350,7 @@ def served_tokenizer(spec: str, api: str) -> ServedTokenizer:
     holding one, or a hub name in the local cache), with the folder's
     tokenizer_config.json and chat template when there are. ``--api chat``
     needs the chat template: the server counts the prompt inside it."""
-    from ..stats import resolve_tokenizer
+    from ...stats import resolve_tokenizer
 
     path = resolve_tokenizer(spec)
     tokenizer = _load_tokenizer(path)

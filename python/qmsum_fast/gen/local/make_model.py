@@ -14,9 +14,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import InputError
-from ..files import make_folder, publish_folder, write_error
-from ..stats import BUNDLED_TOKENIZER
+from ...errors import InputError
+from ...files import make_folder, publish_folder, write_error
+from ...stats import BUNDLED_TOKENIZER
 
 ARCHITECTURES = ("led", "mpt", "llama", "gpt-neox")
 SIZES = ("tiny", "full")

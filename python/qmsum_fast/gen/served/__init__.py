@@ -1,0 +1,2 @@
+"""The served engine: OpenAI-compatible servers (configuration, client,
+dispatch, runner)."""
