@@ -678,6 +678,7 @@ def test_resume_refuses_other_data_with_the_same_path(tmp_path):
 
 def test_a_failed_overwrite_leaves_the_old_run_and_the_same_command_continues(tmp_path, monkeypatch):
     from qmsum_fast.gen import strategies
+    from qmsum_fast.gen.output import partial_path
 
     out, _ = generate(tmp_path, "--model", "lead", "--limit", "3")
     before = out.read_bytes()
@@ -690,12 +691,12 @@ def test_a_failed_overwrite_leaves_the_old_run_and_the_same_command_continues(tm
     monkeypatch.setattr(strategies, "run_extractive", stop_after_one)
     _, result = generate(tmp_path, "--model", "lead", "--limit", "3", "--budget", "2", "--overwrite", expect=130)
     assert result.output.strip().splitlines()[-1] == (
-        f"qmsum-fast: interrupted: 1 records kept in {out}.partial; run the same command again to continue it"
+        f"qmsum-fast: interrupted: 1 records kept in {partial_path(out)}; run the same command again to continue it"
     )
     assert out.read_bytes() == before
     monkeypatch.setattr(strategies, "run_extractive", real)
     _, result = generate(tmp_path, "--model", "lead", "--limit", "3", "--budget", "2", "--overwrite")
-    assert "(2 new" in result.output and not Path(f"{out}.partial").exists()
+    assert "(2 new" in result.output and not partial_path(out).exists()
     header, rows = records(out)
     assert header["config"]["baseline"]["budget"] == 2 and len(rows) == 3
 

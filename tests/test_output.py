@@ -103,7 +103,7 @@ def test_finalize_merges_shards_in_data_order_each_id_once(tmp_path):
     assert [r["id"] for r in merged] == ["a", "b", "c", "d"]
     assert [r["id"] for r in read_run(path).records] == ["a", "b", "c", "d"]
     assert not any(shard.exists() for shard in shards)
-    assert shards[1].name == "run.jsonl.shard1-of-2"
+    assert shards[1].name == ".run.jsonl.qmsum-fast-shard1-of-2"
 
 
 def test_the_reader_refuses_duplicated_ids_and_two_runs_in_one_file(tmp_path):

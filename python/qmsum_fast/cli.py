@@ -3,12 +3,17 @@
 Commands live in ``qmsum_fast.commands.<name>`` and are imported only when
 invoked, so ``qmsum-fast analyze`` and ``score`` never load torch. Every error
 a user can cause, a bad option included, is one line on stderr with exit
-status 2; Ctrl-C exits with status 130.
+status 2; Ctrl-C exits with status 130. Standard output that cannot be
+written (a full disk) is one line and status 2 too; a closed pipe (``| head``)
+ends quietly with status 141, as a tool stopped by SIGPIPE.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
+import sys
 from typing import NoReturn
 
 import click
@@ -52,8 +57,11 @@ class LazyGroup(click.Group):
             _usage_error(ctx, exc)
 
     def invoke(self, ctx: click.Context):
+        from .files import tracking_inputs
+
         try:
-            return super().invoke(ctx)
+            with tracking_inputs():  # no command replaces a file it has read
+                return super().invoke(ctx)
         except click.UsageError as exc:
             _usage_error(exc.ctx or ctx, exc)
         except InputError as exc:
@@ -65,6 +73,44 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("qmsum-fast: interrupted", err=True)
             ctx.exit(130)
+        except OSError as exc:
+            # Files are written through qmsum_fast.files, whose errors are
+            # InputErrors naming the file: what arrives here is a standard stream.
+            _stream_error(ctx, exc)
+
+
+# Write errors of the standard streams: the reader went away (a closed pipe).
+CLOSED = (errno.EPIPE, errno.ECONNRESET)
+SIGPIPE_STATUS = 128 + 13
+
+
+def _stream_error(ctx: click.Context, exc: OSError) -> NoReturn:
+    """A closed pipe ends quietly (status 141, as a tool stopped by SIGPIPE);
+    any other failure to write (a full disk) is one line, status 2. Standard
+    output then goes to /dev/null so that the exit's final flush cannot fail
+    again (Python would print "Exception ignored")."""
+    _silence_stdout()
+    if exc.errno in CLOSED:
+        ctx.exit(SIGPIPE_STATUS)
+    what = f"{exc.filename}: {exc.strerror or exc}" if exc.filename else f"standard output: cannot write: {exc.strerror or exc}"
+    try:
+        click.echo(f"qmsum-fast: error: {what}", err=True)
+    except OSError:
+        pass  # stderr is gone too: the status says it
+    ctx.exit(2)
+
+
+def _silence_stdout() -> None:
+    try:
+        descriptor = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(descriptor, sys.stdout.fileno())
+        os.close(descriptor)
+    except (OSError, ValueError, AttributeError):
+        return  # no real descriptor (a test runner's stream): nothing to silence
+    try:
+        sys.stdout.flush()  # what could not be written goes to /dev/null now
+    except (OSError, ValueError):
+        pass
 
 
 def _usage_error(ctx: click.Context, exc: click.UsageError) -> NoReturn:

@@ -97,12 +97,10 @@ def load_view_run(path: Path, reference_paths: Sequence[Path] = ()) -> Run:
 
 
 def _looks_like_jsonl(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            first = next((line for line in handle if line.strip()), b"")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return first.lstrip(b"\xef\xbb\xbf \t").startswith(b"{")
+    from .data.jsonio import read_bytes  # as every reader: .gz decompressed, a byte-order mark dropped
+
+    first = next((line for line in read_bytes(path).split(b"\n") if line.strip()), b"")
+    return first.lstrip(b" \t").startswith(b"{")
 
 
 def data_source(runs: Sequence[Run], data_path: Path | None, split: str | None) -> tuple[str | None, str]:

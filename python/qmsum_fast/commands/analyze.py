@@ -60,7 +60,7 @@ def command(data_path, split, domain, tokenizer, template, preprocess, reserve, 
     chosen_template = load_template(template)
     preprocess = preprocess or default_preprocess(template)
     if plots_dir is not None:
-        _check_plots(plots_dir, overwrite)
+        _check_plots(plots_dir, overwrite, [("--data", data_path), ("--tokenizer", tokenizer), ("--template", template)])
     rows, counter = _count(data_path, split, domain, tokenizer, preprocess, chosen_template)
     figures = [group.figures(reserve) for group in group_rows(rows)]
     settings = {
@@ -91,12 +91,14 @@ def command(data_path, split, domain, tokenizer, template, preprocess, reserve, 
         click.echo(f"wrote {path}")
 
 
-def _check_plots(plots_dir: Path, overwrite: bool) -> None:
+def _check_plots(plots_dir: Path, overwrite: bool, inputs: list) -> None:
     """Refuses the three plot files before any counting, so a bad --plots costs nothing."""
-    from ..files import check_outputs
+    from ..files import check_distinct, check_outputs
     from ..plots import plot_paths
 
-    check_outputs(plot_paths(plots_dir), overwrite)
+    paths = plot_paths(plots_dir)
+    check_distinct([("--plots", path) for path in paths], inputs)
+    check_outputs(paths, overwrite)
 
 
 def _count(data_path, split, domain, tokenizer, preprocess, template):

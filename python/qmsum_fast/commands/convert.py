@@ -36,7 +36,10 @@ def command(
     fmt: str, data_path: Path | None, split: str, domain: str | None, preprocess: str, out: Path, overwrite: bool
 ) -> None:
     """Write QMSum examples as alpaca JSON, SCROLLS JSONL, LongBench JSONL or upstream JSONL."""
+    from ..files import check_distinct
+
     fmt = fmt.lower()
+    check_distinct([("-o", out)], [("--data", data_path)])
     check_options(fmt, out, preprocess, overwrite)
     examples = load_examples(data_path, split=split, domain=domain)
     written = convert(examples, fmt, out, preprocess, overwrite)

@@ -40,9 +40,10 @@ def command(run_path: Path, fmt: str, out: Path, data_path: Path | None, overwri
     """Write a generate run as a SCROLLS submission or as LongBench predictions."""
     from ..convert import longbench_predictions, run_records, submission, write_longbench_predictions, write_submission
     from ..data.runs import read_run
-    from ..files import check_output
+    from ..files import check_distinct, check_output
 
     fmt = fmt.lower()
+    check_distinct([("-o", out)], [("RUN.jsonl", run_path), ("--data", data_path)])
     check_output(out, overwrite)
     run = read_run(run_path)
     records = run_records(run.path, run.records, run.lines)

@@ -30,6 +30,9 @@ from ._options import (
 RUNTIME_OPTIONS = ("device", "batch_size", "device_map", "max_memory", "offload_folder", "progress")
 SERVED_RUNTIME_OPTIONS = ("base_url", "concurrency", "request_timeout", "max_retries", "api_key_env")
 OUTPUT_OPTIONS = ("out", "csv", "resume", "overwrite")
+# Options that may name a file or folder the run reads (a name that is no
+# path, a preset's or a hub id, is skipped: it does not exist as a file).
+INPUT_OPTIONS = ("data_path", "model", "model_path", "adapter", "template", "tokenizer", "offload_folder")
 
 
 def _batch_size(value: str) -> int | str:
@@ -243,7 +246,13 @@ def _batch_size(value: str) -> int | str:
 )
 def command(**options) -> None:
     """Generate a summary for each query and write them to --out as JSONL."""
+    from ..files import check_distinct
     from ..gen.config import Request, Runtime, build_config
+
+    check_distinct(
+        [("--out", options["out"]), ("--csv", options["csv"])],
+        [(f"--{name.replace('_', '-')}", options[name]) for name in INPUT_OPTIONS if options[name] is not None],
+    )
     from ..gen.run import Outputs, device_for, dtype_name, run_generation
     from ..gen.served.config import prepare_engine
 

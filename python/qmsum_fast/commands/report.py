@@ -55,7 +55,7 @@ def command(ctx, runs, metric_values, chart_path, markdown_path, stemmer, max_lc
             raise InputError("--stemmer/--no-stemmer applies to --metric rouge-score only")
     if max_lcs_depth is not None and not {"longbench", "lm-eval-longbench"} & set(metrics):
         raise InputError("--max-lcs-depth applies to --metric longbench or lm-eval-longbench only")
-    _check_outputs(chart_path, markdown_path, overwrite)
+    _check_outputs(runs, chart_path, markdown_path, overwrite)
     rows = build_report(list(runs), metrics, use_stemmer=stemmer, max_depth=max_lcs_depth, faithfulness=faithfulness)
     click.echo(markdown_table(rows))
     if markdown_path is not None:
@@ -74,11 +74,10 @@ def _metrics(values: tuple[str, ...]) -> tuple[str, ...]:
     return metrics
 
 
-def _check_outputs(chart_path: Path | None, markdown_path: Path | None, overwrite: bool) -> None:
-    """Refuses the files to write before any run is scored."""
-    from ..files import check_outputs
+def _check_outputs(runs, chart_path: Path | None, markdown_path: Path | None, overwrite: bool) -> None:
+    """Refuses the files to write before any run is scored: one that exists
+    (without --overwrite), or that is a run read or the other output."""
+    from ..files import check_distinct, check_outputs
 
-    paths = [path for path in (markdown_path, chart_path) if path is not None]
-    if len(paths) == 2 and paths[0].resolve() == paths[1].resolve():
-        raise InputError(f"{chart_path}: --chart and --markdown name the same file")
-    check_outputs(paths, overwrite)
+    check_distinct([("--markdown", markdown_path), ("--chart", chart_path)], [("RUN", run) for run in runs])
+    check_outputs([path for path in (markdown_path, chart_path) if path is not None], overwrite)

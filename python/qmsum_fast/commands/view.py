@@ -51,11 +51,13 @@ def command(ctx, run_paths, out, metric, stemmer, max_lcs_depth, ref_paths, data
     """One HTML page (no server, no network) with every example's query, references, each run's prediction
     with its scores and faithfulness, the gold spans and the turns fed. --split, when not given, is the one the
     runs' headers record (test when they record none)."""
-    from ..files import check_output
+    from ..files import check_distinct, check_output
     from ..view import Options, build_view, write_view
 
     if max_lcs_depth is not None and metric not in ("longbench", "lm-eval-longbench"):
         raise InputError(f"--max-lcs-depth applies to --metric longbench or lm-eval-longbench only, not {metric}")
+    inputs = [("RUN", path) for path in run_paths] + [("--ref", path) for path in ref_paths] + [("--data", data_path)]
+    check_distinct([("-o", out)], inputs)
     check_output(out, overwrite)
     split_given = ctx.get_parameter_source("split") == click.core.ParameterSource.COMMANDLINE
     view = build_view(

@@ -1,8 +1,11 @@
 """Reading JSON and JSONL with errors that name the file and line.
 
-Used by every reader of user files: the data readers, prediction files and
-run files. Text is UTF-8 (a byte-order mark is tolerated; ``.gz`` files are
-decompressed). JSON can still spell text that is not Unicode: a lone
+Used by every reader of user files: the data readers, prediction files,
+references, submissions and run files. Text is UTF-8 (a byte-order mark is
+tolerated, in every kind of file; ``.gz`` files are decompressed, in every kind
+of file). JSON nested too deep for Python's parser, or holding an integer of
+more digits than Python converts (4,300), is refused here, once for all
+readers, with the file and line. JSON can still spell text that is not Unicode: a lone
 surrogate escape such as ``"\\ud800"``. Such text cannot be tokenized, scored
 or written back as UTF-8, so it is refused wherever it appears, with the file,
 line and field (the policy of every command).
@@ -13,28 +16,42 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import note_input
 
 # A JSON escape of a UTF-16 surrogate; only these can make a lone surrogate.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
+BOM = b"\xef\xbb\xbf"
 
-def read_text(path: Path) -> str:
-    """The UTF-8 text of ``path`` (``.gz``: decompressed)."""
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of ``path``: decompressed when its name ends in ``.gz``, and
+    without a UTF-8 byte-order mark."""
+    path = Path(path)
+    note_input(path)
     try:
-        data = Path(path).read_bytes()
+        data = path.read_bytes()
         if path.name.endswith(".gz"):
             data = gzip.decompress(data)
-        return data.decode("utf-8-sig")  # tolerate a byte-order mark
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not a file") from None
     except (OSError, EOFError, zlib.error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise InputError(f"{path}: cannot read: {reason}") from None
+    return data[len(BOM) :] if data.startswith(BOM) else data
+
+
+def read_text(path: Path) -> str:
+    """The UTF-8 text of ``path`` (``.gz``: decompressed)."""
+    data = read_bytes(path)
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
@@ -49,9 +66,65 @@ def parse(text: str, path: Path | str, line: int | None = None) -> object:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise MalformedJSON(f"{path}:{line or exc.lineno}: malformed JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise _too_deep(text, path, line) from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise _too_long(text, path, line) from None
     if _SURROGATE_ESCAPE.search(text):
-        check_unicode(value, f"{path}:{line}" if line else str(path))
+        try:
+            check_unicode(value, f"{path}:{line}" if line else str(path))
+        except RecursionError:
+            raise _too_deep(text, path, line) from None
     return value
+
+
+def _too_deep(text: str, path: Path | str, line: int | None) -> InputError:
+    depth, deepest = _deepest(text)
+    return InputError(f"{path}:{line or deepest}: JSON nested {depth} levels deep, deeper than can be read")
+
+
+def _too_long(text: str, path: Path | str, line: int | None) -> InputError:
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    digits = re.search(r"\d{%d,}" % (limit + 1), text) if limit else None
+    at = line or (text.count("\n", 0, digits.start()) + 1 if digits else 1)
+    size = f"of {len(digits.group()):,} digits" if digits else "too long"
+    return InputError(f"{path}:{at}: an integer {size}, more than the {limit:,} digits that can be read")
+
+
+def _deepest(text: str) -> tuple[int, int]:
+    """The deepest nesting of ``text`` (brackets outside strings) and the line
+    where it is first reached."""
+    depth = deepest = 0
+    line = deepest_line = 1
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, deepest_line = depth, line
+        elif char in "]}":
+            depth -= 1
+        if char == "\n":
+            line += 1
+    return deepest, deepest_line
+
+
+def try_parse(text: str) -> object | None:
+    """The JSON value of ``text``, or None when it is not one that can be read
+    (for guessing what a file holds; :func:`parse` says what is wrong)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def load_json(path: Path) -> object:
@@ -89,7 +162,7 @@ def refuse_document(path: Path, text: str) -> None:
     is not an object on one line (a pretty-printed object, a list); else returns."""
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # not JSON, or not readable JSON: not a document
         return
     raise InputError(f"{path}: a JSON document, not JSONL: {describe_document(value, text)}")
 

@@ -26,7 +26,6 @@ the file and line (or the id).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,9 @@ from .jsonio import (
     looks_like_submission,
     parse,
     plural,
+    read_bytes,
     refuse_document,
+    try_parse,
 )
 
 # What score says of an example without references.
@@ -68,7 +69,7 @@ class Run:
         """The model named in the header, else the file name without suffix."""
         config = self.header.get("config")
         model = config.get("model") if isinstance(config, dict) else None
-        return str(model) if model else self.path.stem
+        return str(model) if model else self.path.name.removesuffix(".gz").rsplit(".", 1)[0]
 
 
 def read_lines(path: Path) -> list[str]:
@@ -252,12 +253,12 @@ def read_submission(path: Path) -> dict[str, str] | None:
     """The ``{id: prediction}`` a SCROLLS or ZeroSCROLLS submission file holds;
     None when the file is no such JSON object (a run, plain text)."""
     data = _read_bytes(path)
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"{":
+    if data.lstrip(b" \t\r\n")[:1] != b"{":
         return None
     try:
-        value = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return None  # JSONL (a run) or text: not one JSON document
+        value = try_parse(data.decode("utf-8"))  # None: JSONL (a run) or text, not one JSON document
+    except UnicodeDecodeError:
+        return None
     if not isinstance(value, dict) or not looks_like_submission(value):
         return None  # one record of a run, or some other object
     check_unicode(value, str(path))
@@ -324,10 +325,7 @@ def _refuse_row_references(prediction_path: Path, reference_paths: Sequence[Path
     scored as lines of JSON text: refuse them."""
     for reference_path in reference_paths:
         first = _read_bytes(reference_path).split(b"\n", 1)[0]
-        try:
-            row = json.loads(first)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            continue
+        row = try_parse(first.decode("utf-8", errors="replace"))
         if isinstance(row, dict) and {"id", "output"} <= set(row):
             raise InputError(
                 f"{reference_path}: SCROLLS reference rows are scored against a submission JSON "
@@ -336,10 +334,8 @@ def _refuse_row_references(prediction_path: Path, reference_paths: Sequence[Path
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    """As every reader reads: ``.gz`` decompressed, a byte-order mark dropped."""
+    return read_bytes(path)
 
 
 def _decode(path: Path, number: int, line: bytes) -> str:

@@ -12,10 +12,15 @@ may be written:
 - an existing one: refused, unless ``--resume`` (its header must hold the same
   configuration; the run continues it, skipping the ids done, and a line torn
   by a kill is redone) or ``--overwrite``;
-- ``--overwrite``: records go to ``OUT.partial`` and the old run stays intact
-  until the new one is complete, then the complete run replaces it. A killed
-  overwrite leaves the old run untouched, and the same command again
-  continues the partial run (when its configuration matches).
+- ``--overwrite``: records go to a partial file beside it,
+  ``.OUT.qmsum-fast-partial``, and the old run stays intact until the new one
+  is complete, then the complete run replaces it. A killed overwrite leaves
+  the old run untouched, and the same command again continues the partial run
+  (when its configuration matches). A file at that name that is not a
+  qmsum-fast run is refused, never replaced.
+
+A run holds an exclusive lock on ``OUT`` for its whole life
+(:func:`lock_run`): a second ``generate`` on the same file refuses at once.
 
 At the end :func:`finalize` rewrites the run in data order, each id once,
 through a temporary file and an atomic rename. Under data parallelism each
@@ -24,17 +29,20 @@ process writes its own shard file, which the main process merges the same way.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
+import fcntl
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from ..data.runs import RunFile, read_run
 from ..errors import InputError
-from ..files import atomic_open, check_output, make_folder, write_error
+from ..files import MARK, atomic_open, check_output, make_folder, refuse_special, temporary_name, write_error
 from .config import RunConfig
 
 
@@ -50,11 +58,57 @@ class Plan:
 
 
 def partial_path(out: Path) -> Path:
-    return out.with_name(out.name + ".partial")
+    """Where ``--overwrite`` writes the new run until it is complete."""
+    return out.with_name(f".{out.name}.{MARK}-partial")
 
 
 def shard_path(path: Path, rank: int, world: int) -> Path:
-    return path.with_name(f"{path.name}.shard{rank}-of-{world}")
+    """One process's records under data parallelism."""
+    return path.with_name(f".{path.name}.{MARK}-shard{rank}-of-{world}")
+
+
+def lock_path(out: Path) -> Path:
+    return out.with_name(f".{out.name}.{MARK}-lock")
+
+
+@contextlib.contextmanager
+def lock_run(out: Path) -> Iterator[None]:
+    """Holds an exclusive lock on the run file ``out`` while the block runs; a
+    second process asking for it is refused at once. The lock is ``flock`` on a
+    lock file beside ``out``: the kernel releases it when its process ends, a
+    SIGKILL included, so a stale lock never blocks a later run."""
+    path = lock_path(out)
+    make_folder(path.parent)
+    refuse_special(path)
+    handle = _take_lock(out, path)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # while still held: a process that waits on it takes the new file
+        handle.close()
+
+
+def _take_lock(out: Path, path: Path):
+    while True:
+        try:
+            handle = open(path, "a")  # noqa: SIM115 - held for the run's life
+        except OSError as exc:
+            raise write_error(path, exc) from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            handle.close()
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise InputError(f"{out}: another generate is writing it (lock {path}); wait for it to end") from None
+            raise write_error(path, exc) from None
+        try:
+            same = os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+        except OSError:
+            same = False
+        if same:
+            return handle
+        handle.close()  # the holder removed that file as it ended: lock the new one
 
 
 def plan_output(out: Path, config: RunConfig, resume: bool, overwrite: bool) -> Plan:
@@ -62,6 +116,7 @@ def plan_output(out: Path, config: RunConfig, resume: bool, overwrite: bool) -> 
     if resume and overwrite:
         raise InputError("--resume and --overwrite exclude each other")
     check_output(out, overwrite=True)
+    refuse_special(partial_path(out))
     exists = out.exists() and out.stat().st_size > 0
     if overwrite:
         return continue_scratch(out, partial_path(out), config)
@@ -80,8 +135,10 @@ def continue_scratch(out: Path, path: Path, config: RunConfig) -> Plan:
     try:
         found = read_run(path, drop_torn=True, missing_ok=True)
     except InputError:
-        return Plan(out, path)
-    if found.header is None or config.differences(found.config):
+        found = None
+    if path.exists() and path.stat().st_size and (found is None or found.header is None):
+        raise InputError(f"{path}: not a partial run of qmsum-fast: move it away (it is never replaced)")
+    if found is None or found.header is None or config.differences(found.config):
         return Plan(out, path)
     return Plan(out, path, found.ids, append=True)
 
@@ -107,29 +164,47 @@ class RunWriter:
 
     def write(self, record: dict) -> None:
         if self._handle is None:
-            self._handle = self._open()
-        self._append(record)
+            self._handle = self._open(record)
+        else:
+            self._append(record)
         self.done.add(record["id"])
         self.written += 1
 
-    def _open(self) -> IO[str]:
+    def _open(self, first: dict) -> IO[str]:
+        """The file opened for appending, ``first`` in it. A new file gets its
+        header and first record through a temporary file renamed into place,
+        so a failure (a full disk) leaves no file, not an empty one."""
         path = self.plan.path
         make_folder(path.parent)
         try:
             if self.plan.append and path.exists():
                 _cut_torn_tail(path)
-                return open(path, "a", encoding="utf-8")
-            handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 - held until close()
+                handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held until close()
+                self._handle = handle
+                self._append(first)
+                return handle
+            refuse_special(path)
+            with atomic_open(path, "w", rewrites=True, encoding="utf-8") as start:  # our own file
+                start.write(_line(self.header) + _line(first))
+            return open(path, "a", encoding="utf-8")
         except OSError as exc:
             raise write_error(path, exc) from None
-        self._handle = handle
-        self._append(self.header)
-        return handle
+
+    def kept(self) -> int:
+        """How many records the file holds now, read from the file itself (a
+        Ctrl-C can land between a record's fsync and the counting of it)."""
+        try:
+            found = read_run(self.plan.path, drop_torn=True, missing_ok=True)
+        except InputError:
+            return len(self.done) if self.written else len(self.plan.done)
+        if self.plan.append or found.header == json.loads(json.dumps(self.header)):
+            return len(found.records)
+        return 0  # still the stale file that this run replaces at its first record
 
     def _append(self, record: dict) -> None:
         assert self._handle is not None
         try:
-            self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._handle.write(_line(record))
             self._handle.flush()
             os.fsync(self._handle.fileno())
         except OSError as exc:
@@ -145,6 +220,10 @@ class RunWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _line(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False) + "\n"
 
 
 def _cut_torn_tail(path: Path) -> None:
@@ -171,7 +250,7 @@ def finalize(out: Path, header: dict, order: Sequence[str], sources: Iterable[Pa
     for record in records:
         unique.setdefault(record["id"], record)
     merged = sorted(unique.values(), key=lambda r: (position.get(r["id"], len(position)), r["id"]))
-    with atomic_open(out, "w", encoding="utf-8") as handle:
+    with atomic_open(out, "w", rewrites=True, encoding="utf-8") as handle:
         for record in [header, *merged]:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     for source in sources:

@@ -14,6 +14,7 @@ together.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -27,7 +28,17 @@ from ..errors import InputError, Interrupted
 from ..files import check_output
 from .config import RunConfig, Runtime
 from .inputs import PromptSources
-from .output import Plan, RunWriter, continue_scratch, finalize, partial_path, plan_output, shard_path, write_csv
+from .output import (
+    Plan,
+    RunWriter,
+    continue_scratch,
+    finalize,
+    lock_run,
+    partial_path,
+    plan_output,
+    shard_path,
+    write_csv,
+)
 from .progress import Progress
 
 SHARD_WAIT_SECONDS = 0.2
@@ -94,11 +105,17 @@ def dtype_name(dtype: str, device: str) -> str:
 
 
 def run_generation(config: RunConfig, runtime: Runtime, outputs: Outputs) -> str:
-    """Runs ``config`` and returns the one-line summary."""
+    """Runs ``config`` and returns the one-line summary. The main process holds
+    the run file's lock throughout: a second run on it is refused at once."""
+    with lock_run(outputs.out) if Parallel.from_environment().is_main else contextlib.nullcontext():
+        return _run_generation(config, runtime, outputs)
+
+
+def _run_generation(config: RunConfig, runtime: Runtime, outputs: Outputs) -> str:
     parallel = Parallel.from_environment()
     plan = plan_output(outputs.out, config, outputs.resume, outputs.overwrite)
-    if outputs.csv is not None:
-        check_output(outputs.csv, outputs.overwrite)
+    if outputs.csv is not None:  # derived from the run: a resumed run rewrites it
+        check_output(outputs.csv, outputs.overwrite or outputs.resume)
     examples = _load_examples(config)
     header = _header(config, runtime, plan)
     runner: Runner = _baseline_runner(config) if config.is_baseline else _generator(config, runtime, parallel)
@@ -187,9 +204,9 @@ def _write_records(runner, sources, target: Plan, header: dict, config, runtime,
 
 def _kept(writer: RunWriter, target: Plan) -> str:
     """What a stopped run leaves behind, and how to continue it."""
-    if not writer.written and not target.done:
+    count = writer.kept()
+    if not count:
         return "nothing was written"
-    count = len(writer.done)
     if target.path == partial_path(target.out):
         how = "run the same command again to continue it"
     else:
