@@ -10,6 +10,7 @@ ends quietly with status 141, as a tool stopped by SIGPIPE.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
 import os
@@ -92,11 +93,10 @@ def _stream_error(ctx: click.Context, exc: OSError) -> NoReturn:
     _silence_stdout()
     if exc.errno in CLOSED:
         ctx.exit(SIGPIPE_STATUS)
-    what = f"{exc.filename}: {exc.strerror or exc}" if exc.filename else f"standard output: cannot write: {exc.strerror or exc}"
-    try:
+    reason = exc.strerror or exc
+    what = f"{exc.filename}: {reason}" if exc.filename else f"standard output: cannot write: {reason}"
+    with contextlib.suppress(OSError):  # stderr gone too: the status says it
         click.echo(f"qmsum-fast: error: {what}", err=True)
-    except OSError:
-        pass  # stderr is gone too: the status says it
     ctx.exit(2)
 
 
@@ -107,10 +107,8 @@ def _silence_stdout() -> None:
         os.close(descriptor)
     except (OSError, ValueError, AttributeError):
         return  # no real descriptor (a test runner's stream): nothing to silence
-    try:
+    with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()  # what could not be written goes to /dev/null now
-    except (OSError, ValueError):
-        pass
 
 
 def _usage_error(ctx: click.Context, exc: click.UsageError) -> NoReturn:

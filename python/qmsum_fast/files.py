@@ -26,6 +26,7 @@ import contextlib
 import contextvars
 import os
 import secrets
+import shutil
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -230,6 +231,33 @@ def _create_temporary(path: Path, pending: list[Path]) -> int:
     raise InputError(f"{path}: cannot write: no free temporary name beside it")
 
 
+@contextlib.contextmanager
+def staging_folder(out: Path) -> Iterator[Path]:
+    """A new private folder beside ``out`` (named as our temporary files are),
+    removed at the end unless :func:`publish_folder` renamed it into place; its
+    name is known before it exists, so a Ctrl-C at any moment leaves nothing."""
+    make_folder(out.parent)
+    pending: list[Path] = []
+    try:
+        for _ in range(100):
+            candidate = out.with_name(f".{out.name}.{MARK}-{secrets.token_hex(6)}")
+            pending.append(candidate)
+            try:
+                os.mkdir(candidate, 0o700)
+                break
+            except FileExistsError:
+                pending.remove(candidate)  # someone else's
+            except OSError as exc:
+                pending.remove(candidate)
+                raise write_error(out, exc) from None
+        else:
+            raise InputError(f"{out}: cannot write: no free temporary name beside it")
+        yield pending[0]
+    finally:
+        for folder in pending:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def atomic_write(path: Path | str, data: str | bytes, encoding: str = "utf-8") -> Path:
     """Writes ``data`` to ``path`` through :func:`atomic_open`."""
     if isinstance(data, bytes):
@@ -256,7 +284,7 @@ def _default_mode(folder: bool = False) -> int:
 
 
 def publish_folder(staging: Path, out: Path) -> None:
-    """Renames a complete ``staging`` folder (made by ``tempfile.mkdtemp`` beside
+    """Renames a complete ``staging`` folder (made by :func:`staging_folder` beside
     ``out``) into place, with the permissions of a plain ``mkdir``; ``out`` may
     exist only as an empty folder."""
     try:

@@ -60,7 +60,8 @@ def command(data_path, split, domain, tokenizer, template, preprocess, reserve, 
     chosen_template = load_template(template)
     preprocess = preprocess or default_preprocess(template)
     if plots_dir is not None:
-        _check_plots(plots_dir, overwrite, [("--data", data_path), ("--tokenizer", tokenizer), ("--template", template)])
+        inputs = [("--data", data_path), ("--tokenizer", tokenizer), ("--template", template)]
+        _check_plots(plots_dir, overwrite, inputs)
     rows, counter = _count(data_path, split, domain, tokenizer, preprocess, chosen_template)
     figures = [group.figures(reserve) for group in group_rows(rows)]
     settings = {

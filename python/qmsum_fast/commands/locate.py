@@ -28,7 +28,7 @@ class BudgetsType(click.ParamType):
         for budget in budgets:
             if not 1 <= budget <= MAX_TOKENS:
                 self.fail(f"{budget} is not in the range 1<=x<={MAX_TOKENS}.", param, ctx)
-        return budgets
+        return list(dict.fromkeys(budgets))  # a budget given twice is evaluated once, in its first place
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return "N[,N...]"
@@ -41,7 +41,7 @@ class BudgetsType(click.ParamType):
     type=BudgetsType(),
     default="512,1024,2048,4096",
     show_default=True,
-    help="Token budgets, comma-separated, each 1 to 2**31-1.",
+    help="Token budgets, comma-separated, each 1 to 2**31-1 (one given twice counts once).",
 )
 @click.option(
     "--method",

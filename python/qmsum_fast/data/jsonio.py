@@ -85,7 +85,7 @@ def _too_deep(text: str, path: Path | str, line: int | None) -> InputError:
 
 def _too_long(text: str, path: Path | str, line: int | None) -> InputError:
     limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
-    digits = re.search(r"\d{%d,}" % (limit + 1), text) if limit else None
+    digits = re.search(rf"\d{{{limit + 1},}}", text) if limit else None
     at = line or (text.count("\n", 0, digits.start()) + 1 if digits else 1)
     size = f"of {len(digits.group()):,} digits" if digits else "too long"
     return InputError(f"{path}:{at}: an integer {size}, more than the {limit:,} digits that can be read")

@@ -256,9 +256,9 @@ def read_submission(path: Path) -> dict[str, str] | None:
     if data.lstrip(b" \t\r\n")[:1] != b"{":
         return None
     try:
-        value = try_parse(data.decode("utf-8"))  # None: JSONL (a run) or text, not one JSON document
-    except UnicodeDecodeError:
-        return None
+        value = parse(data.decode("utf-8"), path)  # JSON too deep or too long to read is refused here
+    except (UnicodeDecodeError, MalformedJSON):
+        return None  # JSONL (a run) or text: not one JSON document
     if not isinstance(value, dict) or not looks_like_submission(value):
         return None  # one record of a run, or some other object
     check_unicode(value, str(path))

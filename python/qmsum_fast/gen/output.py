@@ -42,7 +42,7 @@ from typing import IO
 
 from ..data.runs import RunFile, read_run
 from ..errors import InputError
-from ..files import MARK, atomic_open, check_output, make_folder, refuse_special, temporary_name, write_error
+from ..files import MARK, atomic_open, check_output, make_folder, refuse_special, write_error
 from .config import RunConfig
 
 
@@ -77,6 +77,7 @@ def lock_run(out: Path) -> Iterator[None]:
     second process asking for it is refused at once. The lock is ``flock`` on a
     lock file beside ``out``: the kernel releases it when its process ends, a
     SIGKILL included, so a stale lock never blocks a later run."""
+    refuse_special(out)  # /dev/full: refused before anything is made beside it
     path = lock_path(out)
     make_folder(path.parent)
     refuse_special(path)

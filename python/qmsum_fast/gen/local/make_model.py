@@ -10,12 +10,11 @@ LLaMA's 32,000 grow to 50,304; MPT's 50,432 stays.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import os
 from pathlib import Path
 
 from ...errors import InputError
-from ...files import make_folder, publish_folder, write_error
+from ...files import publish_folder, staging_folder, write_error
 from ...stats import BUNDLED_TOKENIZER
 
 ARCHITECTURES = ("led", "mpt", "llama", "gpt-neox")
@@ -122,23 +121,27 @@ def make_model(
     temporary folder beside it, renamed into place when complete, so a failed
     or killed save leaves no half-written model folder."""
     out = Path(out_dir)
-    if out.is_file() or (out.exists() and any(out.iterdir())):
+    if os.path.lexists(out) and not (out.is_dir() and not any(out.iterdir())):
         raise InputError(f"{out}: exists and is not an empty folder")
     model, tokenizer = build_model(arch, size, seed, device, dtype)
     import transformers
 
     transformers.utils.logging.disable_progress_bar()
-    make_folder(out.parent)
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    except OSError as exc:
-        raise write_error(out, exc) from None
-    try:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
+    with staging_folder(out) as staging:
+        try:
+            model.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
+        except OSError as exc:
+            raise write_error(out, exc) from None
+        except Exception as exc:  # safetensors and tokenizers (Rust) report a full disk as their own errors
+            if not _is_os_error(exc):
+                raise
+            raise InputError(f"{out}: cannot write: {exc}") from None
         publish_folder(staging, out)
-    except OSError as exc:
-        raise write_error(out, exc) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def _is_os_error(exc: Exception) -> bool:
+    """A Rust library's error for a failed write (``Os { code: 28, ... }``, ``(os error 28)``)."""
+    text = str(exc)
+    return "os error" in text.lower() or "Os {" in text
