@@ -52,64 +52,57 @@ def meeting() -> dict:
 
 def case(name: str, tmp_path: Path, poison: str) -> tuple[list, Path]:
     """The command line reading the poisoned file of kind ``name``, and that file."""
-    run_file = tmp_path / "good.jsonl"
-    run_file.write_text("".join(json.dumps(line) + "\n" for line in RUN_LINES))
+    good_run = tmp_path / "good.jsonl"
+    good_run.write_text("".join(json.dumps(line) + "\n" for line in RUN_LINES))
     ref = tmp_path / "ref.jsonl"
     ref.write_text(json.dumps(SCROLLS_ROW) + "\n")
     submission = tmp_path / "submission.json"
     submission.write_text(json.dumps({"a": "the remote"}))
-    if name == "data upstream jsonl":
-        bad = jsonl(tmp_path / "train.jsonl", meeting(), poison)
-        return ["analyze", "--data", bad, "--split", "all"], bad
-    if name == "data upstream jsonl.gz":
-        bad = jsonl(tmp_path / "train.jsonl.gz", meeting(), poison)
-        return ["locate", "--data", bad, "--split", "all"], bad
-    if name == "data scrolls jsonl":
-        bad = jsonl(tmp_path / "validation.jsonl", SCROLLS_ROW, poison)
-        return ["convert", "--to", "jsonl", "--data", bad, "--split", "all", "-o", tmp_path / "out.jsonl"], bad
-    if name == "data alpaca json":
-        bad = document(
-            tmp_path / "alpaca_format_test.json", poison, '[{"instruction": "q", "input": "A: x", "output": "y"}'
-        )
-        return ["analyze", "--data", bad, "--split", "all"], bad
-    if name == "data meeting json in a folder":
-        folder = tmp_path / "data" / "train"
-        folder.mkdir(parents=True)
-        bad = document(folder / "m.json", poison)
-        return ["analyze", "--data", folder.parent, "--split", "all"], bad
-    if name == "generate --data":
-        bad = jsonl(tmp_path / "train.jsonl", meeting(), poison)
-        return ["generate", "--model", "lead", "--data", bad, "--out", tmp_path / "r.jsonl"], bad
-    if name == "generate --resume run":
-        bad = jsonl(tmp_path / "run.jsonl", RUN_LINES[0], poison)
-        return ["generate", "--model", "lead", "--data", GEN, "--out", bad, "--resume"], bad
-    if name == "score run":
-        return ["score", "--pred", jsonl(tmp_path / "run.jsonl", RUN_LINES[0], poison)], tmp_path / "run.jsonl"
-    if name == "score run.jsonl.gz":
-        bad = jsonl(tmp_path / "run.jsonl.gz", RUN_LINES[0], poison)
-        return ["score", "--pred", bad], bad
-    if name == "score longbench predictions":
-        bad = jsonl(tmp_path / "pred.jsonl", {"pred": "x", "answers": ["y"], "length": 3}, poison)
-        return ["score", "--pred", bad, "--metric", "longbench"], bad
-    if name == "score submission":
-        return ["score", "--pred", document(tmp_path / "sub.json", poison), "--ref", ref], tmp_path / "sub.json"
-    if name == "score scrolls references":
-        bad = jsonl(tmp_path / "bad_ref.jsonl", SCROLLS_ROW, poison)
-        return ["score", "--pred", submission, "--ref", bad, "--metric", "scrolls"], bad
-    if name == "report run":
-        return ["report", run_file, jsonl(tmp_path / "run.jsonl", RUN_LINES[0], poison)], tmp_path / "run.jsonl"
-    if name == "view run":
-        bad = jsonl(tmp_path / "run.jsonl", RUN_LINES[0], poison)
-        return ["view", bad, "-o", tmp_path / "v.html"], bad
-    if name == "view --ref":
-        bad = jsonl(tmp_path / "bad_ref.jsonl", SCROLLS_ROW, poison)
-        return ["view", submission, "--ref", bad, "-o", tmp_path / "v.html"], bad
-    if name == "export run":
-        bad = jsonl(tmp_path / "run.jsonl", RUN_LINES[0], poison)
-        return ["export", bad, "--to", "scrolls", "-o", tmp_path / "s.json"], bad
-    raise AssertionError(name)
+    bad_run = tmp_path / "run.jsonl"
+    bad_ref = tmp_path / "bad_ref.jsonl"
+    upstream = tmp_path / "train.jsonl"
+    folder = tmp_path / "data" / "train"
+    files = {
+        "data upstream jsonl": lambda: jsonl(upstream, meeting(), poison),
+        "data upstream jsonl.gz": lambda: jsonl(tmp_path / "train.jsonl.gz", meeting(), poison),
+        "data scrolls jsonl": lambda: jsonl(tmp_path / "validation.jsonl", SCROLLS_ROW, poison),
+        "data alpaca json": lambda: document(tmp_path / "alpaca_format_test.json", poison, ALPACA_OPENING),
+        "data meeting json in a folder": lambda: folder.mkdir(parents=True) or document(folder / "m.json", poison),
+        "generate --data": lambda: jsonl(upstream, meeting(), poison),
+        "generate --resume run": lambda: jsonl(bad_run, RUN_LINES[0], poison),
+        "score run": lambda: jsonl(bad_run, RUN_LINES[0], poison),
+        "score run.jsonl.gz": lambda: jsonl(tmp_path / "run.jsonl.gz", RUN_LINES[0], poison),
+        "score longbench predictions": lambda: jsonl(bad_run, {"pred": "x", "answers": ["y"], "length": 3}, poison),
+        "score submission": lambda: document(tmp_path / "sub.json", poison),
+        "score scrolls references": lambda: jsonl(bad_ref, SCROLLS_ROW, poison),
+        "report run": lambda: jsonl(bad_run, RUN_LINES[0], poison),
+        "view run": lambda: jsonl(bad_run, RUN_LINES[0], poison),
+        "view --ref": lambda: jsonl(bad_ref, SCROLLS_ROW, poison),
+        "export run": lambda: jsonl(bad_run, RUN_LINES[0], poison),
+    }
+    bad = files[name]()
+    commands = {
+        "data upstream jsonl": ["analyze", "--data", bad, "--split", "all"],
+        "data upstream jsonl.gz": ["locate", "--data", bad, "--split", "all"],
+        "data scrolls jsonl": ["convert", "--to", "jsonl", "--data", bad, "--split", "all", "-o", tmp_path / "o"],
+        "data alpaca json": ["analyze", "--data", bad, "--split", "all"],
+        "data meeting json in a folder": ["analyze", "--data", folder.parent, "--split", "all"],
+        "generate --data": ["generate", "--model", "lead", "--data", bad, "--out", tmp_path / "r.jsonl"],
+        "generate --resume run": ["generate", "--model", "lead", "--data", GEN, "--out", bad, "--resume"],
+        "score run": ["score", "--pred", bad],
+        "score run.jsonl.gz": ["score", "--pred", bad],
+        "score longbench predictions": ["score", "--pred", bad, "--metric", "longbench"],
+        "score submission": ["score", "--pred", bad, "--ref", ref],
+        "score scrolls references": ["score", "--pred", submission, "--ref", bad, "--metric", "scrolls"],
+        "report run": ["report", good_run, bad],
+        "view run": ["view", bad, "-o", tmp_path / "v.html"],
+        "view --ref": ["view", submission, "--ref", bad, "-o", tmp_path / "v.html"],
+        "export run": ["export", bad, "--to", "scrolls", "-o", tmp_path / "s.json"],
+    }
+    return commands[name], bad
 
 
+ALPACA_OPENING = '[{"instruction": "q", "input": "A: x", "output": "y"}'
 KINDS = [
     "data upstream jsonl",
     "data upstream jsonl.gz",

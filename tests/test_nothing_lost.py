@@ -381,9 +381,7 @@ def test_a_full_standard_output_is_one_line(tmp_path):
     assert stderr.splitlines() == ["qmsum-fast: error: standard output: cannot write: No space left on device"]
 
 
-@pytest.mark.parametrize(
-    "command", [["analyze", *FAST], ["score", "--pred", "RUN", "--bootstrap", "0"]]
-)
+@pytest.mark.parametrize("command", [["analyze", *FAST], ["score", "--pred", "RUN", "--bootstrap", "0"]])
 def test_a_closed_pipe_ends_quietly(tmp_path, run_file, command):
     command = [run_file if arg == "RUN" else arg for arg in command]
     process = cli_process("-m", "qmsum_fast", *command, stdout=subprocess.PIPE)
