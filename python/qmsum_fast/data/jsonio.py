@@ -118,6 +118,20 @@ def _deepest(text: str) -> tuple[int, int]:
     return deepest, deepest_line
 
 
+def parse_document(text: str, path: Path | str) -> object | None:
+    """The JSON value of a whole file's ``text``, or None when it is not JSON
+    (JSONL, plain text: its own reader says what is wrong); JSON too deep or
+    too long to read is refused here."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    except RecursionError:
+        raise _too_deep(text, path, None) from None
+    except ValueError:
+        raise _too_long(text, path, None) from None
+
+
 def try_parse(text: str) -> object | None:
     """The JSON value of ``text``, or None when it is not one that can be read
     (for guessing what a file holds; :func:`parse` says what is wrong)."""

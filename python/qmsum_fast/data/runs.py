@@ -37,6 +37,7 @@ from .jsonio import (
     jsonl_records,
     looks_like_submission,
     parse,
+    parse_document,
     plural,
     read_bytes,
     refuse_document,
@@ -256,9 +257,10 @@ def read_submission(path: Path) -> dict[str, str] | None:
     if data.lstrip(b" \t\r\n")[:1] != b"{":
         return None
     try:
-        value = parse(data.decode("utf-8"), path)  # JSON too deep or too long to read is refused here
-    except (UnicodeDecodeError, MalformedJSON):
-        return None  # JSONL (a run) or text: not one JSON document
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    value = parse_document(text, path)  # None: JSONL (a run) or text, not one JSON document
     if not isinstance(value, dict) or not looks_like_submission(value):
         return None  # one record of a run, or some other object
     check_unicode(value, str(path))
