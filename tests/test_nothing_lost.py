@@ -507,3 +507,22 @@ def test_generate_resumes_a_bom_prefixed_run(tmp_path):
     result = run(*generate_args(out, "--split", "all", "--limit", "3", "--resume"))
     assert result.exit_code == 0, result.output
     assert "(2 new" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--template", "--adapter", "--data"])
+def test_generate_refuses_an_output_over_a_file_it_reads(tmp_path, option):
+    source = existing(tmp_path / "input.txt", b"Q: {query}\n{transcript}\nA:")
+    for output in ("--out", "--csv"):
+        args = generate_args(source, "--overwrite") if output == "--out" else generate_args(tmp_path / "r.jsonl")
+        if output == "--csv":
+            args += ["--csv", source, "--overwrite"]
+        one_error_line(run(*args, option, source), output, option, source)
+        assert source.read_bytes() == b"Q: {query}\n{transcript}\nA:"
+
+
+def test_a_template_file_with_a_byte_order_mark_is_read_as_without(tmp_path):
+    from qmsum_fast.templates import load_template
+
+    plain = existing(tmp_path / "plain.txt", b"Q: {query}\n{transcript}\nA:")
+    marked = existing(tmp_path / "marked.txt", b"\xef\xbb\xbf" + plain.read_bytes())
+    assert load_template(str(marked)).text == load_template(str(plain)).text

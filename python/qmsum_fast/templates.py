@@ -92,11 +92,9 @@ def load_template(name_or_path: str) -> Template:
     if not path.is_file():
         known = ", ".join(BUILTIN)
         raise InputError(f"unknown template {name_or_path!r}: not one of {known}, nor a file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read template {path}: {exc}") from None
-    return parse_template(text, source=str(path))
+    from .data.jsonio import read_text  # as every file is read: a byte-order mark dropped, .gz decompressed
+
+    return parse_template(read_text(path), source=str(path))
 
 
 def parse_template(text: str, source: str = "template") -> Template:

@@ -86,11 +86,12 @@ def lock_run(out: Path) -> Iterator[None]:
         yield
     finally:
         with contextlib.suppress(OSError):
-            path.unlink()  # while still held: a process that waits on it takes the new file
+            path.unlink()  # while still held; one that opened it just before finds it unlinked and retries
         handle.close()
 
 
-def _take_lock(out: Path, path: Path):
+def _take_lock(out: Path, path: Path) -> IO[str]:
+    """The open lock file, locked; refused at once when another process holds it."""
     while True:
         try:
             handle = open(path, "a")  # noqa: SIM115 - held for the run's life
