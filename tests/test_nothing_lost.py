@@ -360,12 +360,20 @@ def test_a_full_disk_mid_run_keeps_the_records_written_and_resume_finishes(tmp_p
     assert len(out.read_text().splitlines()) == 1 + 5
 
 
-def test_make_model_to_a_full_place_is_one_line(tmp_path, monkeypatch):
+RUST_FULL = 'Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space left on device" })'
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OSError(errno.ENOSPC, "No space left on device"), RuntimeError(RUST_FULL)],
+    ids=["python", "safetensors"],
+)
+def test_make_model_to_a_full_place_is_one_line(tmp_path, monkeypatch, error):
     pytest.importorskip("torch")
     import transformers
 
     def full(self, *args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
+        raise error
 
     monkeypatch.setattr(transformers.PreTrainedModel, "save_pretrained", full)
     out = tmp_path / "model"
@@ -526,3 +534,19 @@ def test_a_template_file_with_a_byte_order_mark_is_read_as_without(tmp_path):
     plain = existing(tmp_path / "plain.txt", b"Q: {query}\n{transcript}\nA:")
     marked = existing(tmp_path / "marked.txt", b"\xef\xbb\xbf" + plain.read_bytes())
     assert load_template(str(marked)).text == load_template(str(plain)).text
+
+
+@pytest.mark.parametrize("option", ["convert -o", "report --markdown", "generate --out"])
+def test_an_output_that_is_a_symbolic_link_stays_one(tmp_path, run_file, option):
+    target = existing(tmp_path / "real" / "target")
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    args = {
+        "convert -o": ["convert", "--to", "scrolls", *FAST, "-o", link],
+        "report --markdown": ["report", run_file, "--markdown", link],
+        "generate --out": generate_args(link),
+    }[option]
+    result = run(*args, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_bytes() != OLD and listing(target.parent) == ["target"]

@@ -15,7 +15,8 @@ The policy, the same in every command that writes files:
   (compared by real path, and by :func:`os.path.samefile` so that symbolic and
   hard links count), even with ``--overwrite`` (:func:`check_distinct`).
 - Only regular files are replaced: a folder, device node, FIFO or socket (or a
-  link to one) is refused, even with ``--overwrite``.
+  link to one) is refused, even with ``--overwrite``; an output that is a
+  symbolic link stays one, and the file it points to is written.
 - Temporary files are named ``.NAME.qmsum-fast-<random>.tmp`` beside the
   output: no user's file is ever taken for one of ours.
 """
@@ -186,6 +187,8 @@ def atomic_open(path: Path | str, mode: str = "w", rewrites: bool = False, **kwa
     refuse_special(path)
     if not rewrites:
         refuse_input(path)
+    if path.is_symlink():  # a link is not replaced: the file it points to is written, as `>` would
+        path = Path(os.path.realpath(path))
     make_folder(path.parent)
     done = False
     # The temporary file's name is known here before the file exists, so the
