@@ -309,7 +309,7 @@ def test_a_second_generate_on_the_same_out_refuses_at_once(tmp_path, flag):
         assert out.read_bytes() == held
     finally:
         first.kill()  # SIGKILL: the kernel releases the lock
-        first.wait()
+        first.communicate()  # reaps it and closes its pipe
     result = run(*generate_args(out, "--limit", "2", "--resume"))
     assert result.exit_code == 0, result.output
     assert "(1 new" in result.stderr

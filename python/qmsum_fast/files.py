@@ -26,8 +26,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-import secrets
-import shutil
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -214,7 +212,7 @@ def atomic_open(path: Path | str, mode: str = "w", rewrites: bool = False, **kwa
 
 def temporary_name(path: Path) -> Path:
     """A fresh name beside ``path`` that no user's file has."""
-    return path.with_name(f".{path.name}.{MARK}-{secrets.token_hex(6)}.tmp")
+    return path.with_name(f".{path.name}.{MARK}-{os.urandom(6).hex()}.tmp")
 
 
 def _create_temporary(path: Path, pending: list[Path]) -> int:
@@ -243,7 +241,7 @@ def staging_folder(out: Path) -> Iterator[Path]:
     pending: list[Path] = []
     try:
         for _ in range(100):
-            candidate = out.with_name(f".{out.name}.{MARK}-{secrets.token_hex(6)}")
+            candidate = out.with_name(f".{out.name}.{MARK}-{os.urandom(6).hex()}")
             pending.append(candidate)
             try:
                 os.mkdir(candidate, 0o700)
@@ -257,6 +255,8 @@ def staging_folder(out: Path) -> Iterator[Path]:
             raise InputError(f"{out}: cannot write: no free temporary name beside it")
         yield pending[0]
     finally:
+        import shutil  # only here: commands that write no folder need not import it
+
         for folder in pending:
             shutil.rmtree(folder, ignore_errors=True)
 
