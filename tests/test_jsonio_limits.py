@@ -136,3 +136,16 @@ def test_json_beyond_the_parser_is_one_line_naming_file_and_line(tmp_path, kind,
     assert len(lines) == 1 and lines[0].startswith(f"qmsum-fast: error: {bad}:2: "), result.stderr
     assert what in lines[0]
     assert bad.read_bytes() == before
+
+
+@pytest.mark.parametrize("poison", list(POISONS))
+def test_a_tokenizer_file_beyond_the_parser_is_one_line_naming_file_and_line(tmp_path, poison):
+    """tokenizer.json is parsed in Rust (serde_json, which has its own depth limit)."""
+    text, _ = POISONS[poison]
+    tokenizer = tmp_path / "tokenizer.json"
+    tokenizer.write_text('{"version": "1.0",\n"x": ' + text + "}")
+    result = run("analyze", "--split", "val", "--domain", "academic", "--tokenizer", tokenizer)
+    assert result.exit_code == 2, result.output + repr(result.exception)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("qmsum-fast: error: "), result.stderr
+    assert str(tokenizer) in lines[0] and "line 2" in lines[0], lines[0]
