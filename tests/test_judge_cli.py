@@ -135,8 +135,13 @@ def test_several_runs_share_a_file_and_report_says_how_many_were_not_judged(tmp_
     ]
     report = CliRunner().invoke(main, ["report", str(first), str(second), "--metric", f"judge:{out}"])
     assert report.exit_code == 0, report.output
-    assert "not judged" in report.output
-    assert "1 of 6 examples not judged" in report.output
+    assert "judge: 1 of 6 examples not judged in first" in report.output
+    table = [line for line in report.output.splitlines() if line.startswith("| first") or line.startswith("| second")]
+    judged_first = [expected_record(e) for e in EXAMPLES if e[0] in JUDGED]
+    judged_second = [expected_record((e[0], e[1], e[2], e[3] + " Also more.")) for e in EXAMPLES[:2]]
+    for line, judged, missing in ((table[0], judged_first, 1), (table[1], judged_second, 0)):
+        means = [f"{sum(f[m] for f in judged) / len(judged):.3f}" for m in ("recall", "precision", "fluency", "score")]
+        assert line.split(" | ")[2:] == [*means, f"{missing} |"]
 
 
 def test_resume_after_sigkill_equals_an_uninterrupted_judgment(tmp_path):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from .data.jsonio import plural
 from .data.runs import Prediction, load_predictions
 from .errors import InputError, Interrupted
 from .files import atomic_open, check_output, make_folder, write_error
@@ -716,8 +717,9 @@ def dry_run(settings: Settings, tokenizer: Any | None) -> str:
     unit = "tokens" if tokenizer is not None else f"tokens (approximate: characters / {CHARS_PER_TOKEN}; give --tokenizer)"
     count_exact, count_estimated = _count(exact, tokenizer), _count(estimated, tokenizer)
     lines = [
-        f"dry run: {len(work.todo)} examples to judge, {len(work.missing)} references to extract key points from",
-        f"{requests} requests ({len(work.missing)} extractions, then recall per reference, precision and fluency "
+        f"dry run: {plural(len(work.todo), 'example')} to judge, {plural(len(work.missing), 'reference')} to "
+        "extract key points from",
+        f"{plural(requests, 'request')} ({len(work.missing)} extractions, then recall per reference, precision and fluency "
         f"per example), each asked again up to --max-judge-retries {settings.max_judge_retries} times "
         "when its reply holds no valid verdict",
         f"prompt {unit}: {count_exact + count_estimated}"
