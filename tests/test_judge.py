@@ -47,7 +47,12 @@ NESTED = 'Result: {"verdict": {"recall": 2}, "confidence": "high"}'
         (RECALL, '{"recall": 0}', 4, 0),
         (FLUENCY, '{"fluency": "0"}', None, 0),
         (PRECISION, '{"precision": 0, "sentence_count": 0}', None, (0, 0)),
-        (EXTRACT, 'Here they are:\n```json\n{"key_points": [" A said x. ", "B decided y."]}\n```', None, ["A said x.", "B decided y."]),
+        (
+            EXTRACT,
+            'Here they are:\n```json\n{"key_points": [" A said x. ", "B decided y."]}\n```',
+            None,
+            ["A said x.", "B decided y."],
+        ),
     ],
 )
 def test_valid_verdicts_are_read_exactly(kind, reply, limit, value):
@@ -61,10 +66,15 @@ def test_valid_verdicts_are_read_exactly(kind, reply, limit, value):
     [
         (RECALL, '{"recall": 4}', 3, '"recall" 4 is out of range: the reference has 3 key points'),
         (RECALL, '{"recall": -1}', 3, '"recall" -1 is out of range: the reference has 3 key points'),
-        (RECALL, '{"recall": 1.5}', 3, "\"recall\" is not a whole number: 1.5"),
+        (RECALL, '{"recall": 1.5}', 3, '"recall" is not a whole number: 1.5'),
         (RECALL, '{"recall": "two"}', 3, "\"recall\" is not a whole number: 'two'"),
         (RECALL, '{"recall": true}', 3, '"recall" is not a whole number: True'),
-        (PRECISION, '{"precision": 5, "sentence_count": 4}', None, '"precision" 5 is out of range for "sentence_count" 4'),
+        (
+            PRECISION,
+            '{"precision": 5, "sentence_count": 4}',
+            None,
+            '"precision" 5 is out of range for "sentence_count" 4',
+        ),
         (PRECISION, '{"precision": 2}', None, 'the object with "precision" has no "sentence_count"'),
         (FLUENCY, '{"fluency": 2}', None, '"fluency" is not 0 or 1: 2'),
         (FLUENCY, '{"fluency": "yes"}', None, "\"fluency\" is not 0 or 1: 'yes'"),
@@ -127,7 +137,7 @@ def test_bundled_prompts_hold_their_placeholders_and_render_once():
     precision = precision_prompt(prompts, "Q?", ["First.", "Second."], "S.")
     assert "Reference 1: First.\n\nReference 2: Second." in precision
     assert "{" + "references}" not in precision
-    assert "Expert summary: \"Ref.\"" in extract_prompt(prompts, " Ref. ")
+    assert 'Expert summary: "Ref."' in extract_prompt(prompts, " Ref. ")
     assert 'Text: "S."' in fluency_prompt(prompts, "S.")
     assert fill("{a} {summary}", {"summary": "x"}) == "{a} x"
 
@@ -141,5 +151,5 @@ def test_a_prompts_folder_needs_every_template_with_its_placeholders(tmp_path):
         load_prompts(tmp_path)
     (tmp_path / "recall.txt").write_text(load_prompts().texts[RECALL], encoding="utf-8")
     (tmp_path / "fluency.txt").unlink()
-    with pytest.raises(InputError, match="fluency.txt: missing"):
+    with pytest.raises(InputError, match=r"fluency\.txt: missing"):
         load_prompts(tmp_path)

@@ -16,9 +16,6 @@ import pytest
 from click.testing import CliRunner
 
 import qmsum_fast
-from qmsum_fast.cli import main
-from qmsum_fast.judge import example_figures, judge_example_scores
-
 from fault_proxy import FaultProxy
 from judge_server import (
     MODEL,
@@ -28,21 +25,41 @@ from judge_server import (
     expected_recall,
     key_points_of,
 )
+from qmsum_fast.cli import main
+from qmsum_fast.judge import example_figures, judge_example_scores
 
 EXAMPLES = [
-    ("a/1", "What did the group decide about the case?", ["The group chose a plain case. Marketing wanted colour."],
-     "The group picked a plain case. Marketing asked for colour."),
-    ("a/2", "What did marketing say?", ["Marketing wanted a trendy look. The designer disagreed."],
-     "bad bad summary. It repeats itself bad."),
-    ("a/3", "Summarize the discussion of costs.", ["The limit is 12.5 euros. Curved cases cost more. Chips are cheap."],
-     "A flaky summary of the costs. Curved cases cost more."),
-    ("b/1", "What was said about the remote?", ["The remote needs fewer buttons."],
-     "garbage garbage garbage"),
-    ("b/2", "What did the project manager conclude?",
-     ["The manager closed the meeting. Tasks were assigned.", "Tasks were given out. The meeting ended early."],
-     "The manager assigned tasks and closed the meeting."),
-    ("b/3", "What did the group decide about the case, again?", ["The group chose a plain case. Marketing wanted colour."],
-     "They chose plain."),
+    (
+        "a/1",
+        "What did the group decide about the case?",
+        ["The group chose a plain case. Marketing wanted colour."],
+        "The group picked a plain case. Marketing asked for colour.",
+    ),
+    (
+        "a/2",
+        "What did marketing say?",
+        ["Marketing wanted a trendy look. The designer disagreed."],
+        "bad bad summary. It repeats itself bad.",
+    ),
+    (
+        "a/3",
+        "Summarize the discussion of costs.",
+        ["The limit is 12.5 euros. Curved cases cost more. Chips are cheap."],
+        "A flaky summary of the costs. Curved cases cost more.",
+    ),
+    ("b/1", "What was said about the remote?", ["The remote needs fewer buttons."], "garbage garbage garbage"),
+    (
+        "b/2",
+        "What did the project manager conclude?",
+        ["The manager closed the meeting. Tasks were assigned.", "Tasks were given out. The meeting ended early."],
+        "The manager assigned tasks and closed the meeting.",
+    ),
+    (
+        "b/3",
+        "What did the group decide about the case, again?",
+        ["The group chose a plain case. Marketing wanted colour."],
+        "They chose plain.",
+    ),
 ]
 JUDGED = {"a/1", "a/2", "a/3", "b/2", "b/3"}  # b/1's replies never hold a verdict
 
@@ -56,7 +73,7 @@ def write_run(path: Path, examples=EXAMPLES, prediction=lambda text: text) -> Pa
 
 
 def expected_record(example) -> dict:
-    example_id, _, references, prediction = example
+    _, _, references, prediction = example
     points = [key_points_of(reference) for reference in references]
     found = [expected_recall(prediction, len(p)) for p in points]
     supported, sentences = expected_precision(prediction)
@@ -74,8 +91,21 @@ def judge_server():
 
 def judge_args(urls, out, *runs, extra=()) -> list[str]:
     base = [f"--base-url={url}" for url in urls]
-    return ["judge", *map(str, runs), "-o", str(out), *base, "--model", MODEL, "--api", "chat", "--no-progress",
-            "--max-retries", "3", *extra]
+    return [
+        "judge",
+        *map(str, runs),
+        "-o",
+        str(out),
+        *base,
+        "--model",
+        MODEL,
+        "--api",
+        "chat",
+        "--no-progress",
+        "--max-retries",
+        "3",
+        *extra,
+    ]
 
 
 def run_judge(urls, out, *runs, extra=(), expect=0):
@@ -129,7 +159,7 @@ def test_several_runs_share_a_file_and_report_says_how_many_were_not_judged(tmp_
     second = write_run(tmp_path / "second.jsonl", EXAMPLES[:2], prediction=lambda text: text + " Also more.")
     out = tmp_path / "judgments.jsonl"
     run_judge([judge_server.url], out, first, second, extra=["--api", "completions", "--concurrency", "3"])
-    header, *records = lines(out)
+    records = lines(out)[1:]
     assert [(r["run"], r["id"]) for r in records] == [(str(first), e[0]) for e in EXAMPLES] + [
         (str(second), e[0]) for e in EXAMPLES[:2]
     ]

@@ -278,7 +278,7 @@ def read_judgments(path: Path) -> tuple[dict, list[dict]]:
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
     header: dict | None = None
-    records = []
+    records: list[dict] = []
     for number, record in jsonl_records(Path(path), text):
         if record.get("header") is True:
             if header is not None or records:

@@ -30,6 +30,7 @@ from .data.jsonio import plural
 from .data.runs import Prediction, load_predictions
 from .errors import InputError, Interrupted
 from .files import atomic_open, check_output, make_folder, write_error
+from .gen.served.client import RequestFailed, Retryable
 from .judge import (
     EXTRACT,
     FLUENCY,
@@ -208,7 +209,7 @@ class KeyPointFile:
                     os.fsync(handle.fileno())
             except OSError as exc:
                 raise write_error(self.path, exc) from None
-            self.extracted[(line["reference_hash"], prompt_hash)] = points
+            self.extracted[(digest(reference.strip()), prompt_hash)] = points
 
 
 def _cut_torn_tail(path: Path) -> None:
@@ -436,8 +437,6 @@ class Requests:
 
 
 def _first_choice(answer: dict) -> dict:
-    from .gen.served.client import Retryable
-
     choices = answer.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise Retryable(f"HTTP 200 without choices: {str(answer)[:200]}")
@@ -445,8 +444,6 @@ def _first_choice(answer: dict) -> dict:
 
 
 def _text(content: Any) -> str:
-    from .gen.served.client import Retryable
-
     if content is not None and not isinstance(content, str):
         raise Retryable("HTTP 200 whose choice holds no text")
     return content or ""
@@ -493,7 +490,9 @@ def record_of(pending: Pending) -> dict:
     record["counts"] = counts
     record["key_points"] = pending.key_points
     record["replies"] = {
-        RECALL: [answers[(RECALL, n)].replies if (RECALL, n) in answers else [] for n in range(len(example.references))],
+        RECALL: [
+            answers[(RECALL, n)].replies if (RECALL, n) in answers else [] for n in range(len(example.references))
+        ],
         PRECISION: answers[(PRECISION, 0)].replies if (PRECISION, 0) in answers else [],
         FLUENCY: answers[(FLUENCY, 0)].replies if (FLUENCY, 0) in answers else [],
     }
@@ -543,8 +542,8 @@ def plan_work(settings: Settings, key_points: KeyPointFile, done: set[tuple[str,
 
 def judge(settings: Settings) -> str:
     """Judges the runs; returns the summary line."""
-    from .gen.served.config import discover
     from .gen.progress import Progress
+    from .gen.served.config import discover
 
     key_points = KeyPointFile(settings.key_points)
     # The runs are read (and refused) before any request, the configuration needs their fingerprints.
@@ -618,15 +617,10 @@ def _extract(requests: Requests, settings: Settings, key_points: KeyPointFile, w
 
     try:
         requests.run(prompts, jobs, on_answer)
-    except _request_failed() as failure:
-        raise InputError(f"key points of a reference of {_owner(work, work.missing[failure.index or 0])}: {failure}")
+    except RequestFailed as failure:
+        owner = _owner(work, work.missing[failure.index or 0])
+        raise InputError(f"key points of a reference of {owner}: {failure}") from None
     return failed
-
-
-def _request_failed() -> type[Exception]:
-    from .gen.served.client import RequestFailed
-
-    return RequestFailed
 
 
 def _owner(work: Work, reference: str) -> str:
@@ -675,7 +669,7 @@ def _judge_examples(requests, settings, key_points, work, failed, writer, progre
 
     try:
         requests.run(prompts, jobs, on_answer)
-    except _request_failed() as failure:
+    except RequestFailed as failure:
         job = jobs[failure.index or 0]
         example = work.examples[job.example]
         raise InputError(f"example {example.id} of {example.run} ({job.kind} prompt): {failure}") from None
@@ -714,16 +708,21 @@ def dry_run(settings: Settings, tokenizer: Any | None) -> str:
         exact.append(precision_prompt(settings.prompts, example.query, example.references, example.prediction))
         exact.append(fluency_prompt(settings.prompts, example.prediction))
     requests = len(exact) + len(estimated)
-    unit = "tokens" if tokenizer is not None else f"tokens (approximate: characters / {CHARS_PER_TOKEN}; give --tokenizer)"
+    unit = (
+        "tokens" if tokenizer is not None else f"tokens (approximate: characters / {CHARS_PER_TOKEN}; give --tokenizer)"
+    )
     count_exact, count_estimated = _count(exact, tokenizer), _count(estimated, tokenizer)
     lines = [
         f"dry run: {plural(len(work.todo), 'example')} to judge, {plural(len(work.missing), 'reference')} to "
         "extract key points from",
-        f"{plural(requests, 'request')} ({len(work.missing)} extractions, then recall per reference, precision and fluency "
+        f"{plural(requests, 'request')} ({len(work.missing)} extractions, then recall per reference, precision "
+        "and fluency "
         f"per example), each asked again up to --max-judge-retries {settings.max_judge_retries} times "
         "when its reply holds no valid verdict",
         f"prompt {unit}: {count_exact + count_estimated}"
-        + (f" ({count_estimated} of them estimated: recall prompts before their key points exist)" if estimated else ""),
+        + (
+            f" ({count_estimated} of them estimated: recall prompts before their key points exist)" if estimated else ""
+        ),
         f"replies: at most --max-new-tokens {settings.max_new_tokens} tokens each",
         "nothing was sent",
     ]

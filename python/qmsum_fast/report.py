@@ -57,7 +57,9 @@ def build_report(
         if faithfulness:
             results += (faithfulness_result(run),)
         several = len(judgments) > 1
-        results += tuple(judge_result(run, Path(judged), f"judge:{judged}" if several else "judge") for judged in judgments)
+        results += tuple(
+            judge_result(run, Path(judged), f"judge:{judged}" if several else "judge") for judged in judgments
+        )
         rows.append(ReportRow(run.name, Path(path), len(run.predictions), results))
     return _distinct_names(rows)
 

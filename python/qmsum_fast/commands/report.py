@@ -60,7 +60,12 @@ def command(ctx, runs, metric_values, chart_path, markdown_path, stemmer, max_lc
         raise InputError("--max-lcs-depth applies to --metric longbench or lm-eval-longbench only")
     _check_outputs(chart_path, markdown_path, overwrite)
     rows = build_report(
-        list(runs), metrics, use_stemmer=stemmer, max_depth=max_lcs_depth, faithfulness=faithfulness, judgments=judgments
+        list(runs),
+        metrics,
+        use_stemmer=stemmer,
+        max_depth=max_lcs_depth,
+        faithfulness=faithfulness,
+        judgments=judgments,
     )
     click.echo(markdown_table(rows))
     _say_not_judged(rows)
