@@ -73,7 +73,9 @@ def reply_to(prompt: str, attempt: int) -> str:
         block = prompt[prompt.rindex("Key points:\n") + len("Key points:\n") : prompt.rindex("\n\nProvided summary:")]
         total = len(block.splitlines())
         found = total + 1 if "flaky" in summary and attempt == 0 else expected_recall(summary, total)
-        return f'Point by point... {{"recall": 99}} was my first guess.\nFinal: {{"recall": {found}}}\nDone.'
+        listed = list(range(1, found + 1)) if 0 <= found <= total else [1]
+        final = json.dumps({"supported_key_points": listed, "recall": found})
+        return f'Point by point... {{"recall": 99}} was my first guess.\nFinal: {final}\nDone.'
     if kind == "precision":
         supported, sentences = expected_precision(summary)
         return f'Reasoning.\n```json\n{{"precision": "{supported}", "sentence_count": "{sentences}"}}\n```'

@@ -132,7 +132,7 @@ def test_bundled_prompts_hold_their_placeholders_and_render_once():
     summary = "The group chose {query} a plain case."  # a placeholder inside a value stays as is
     text = recall_prompt(prompts, "What was decided?", ["A plain case.", "A coloured cover."], summary)
     assert "1. A plain case.\n2. A coloured cover." in text
-    assert summary in text and "What was decided?" in text and '{"recall": 2}' in text
+    assert summary in text and "What was decided?" in text and '"supported_key_points": [1, 2], "recall": 2}' in text
     assert "{key_points}" not in text and "{summary}" not in text
     precision = precision_prompt(prompts, "Q?", ["First.", "Second."], "S.")
     assert "Reference 1: First.\n\nReference 2: Second." in precision
@@ -153,3 +153,19 @@ def test_a_prompts_folder_needs_every_template_with_its_placeholders(tmp_path):
     (tmp_path / "fluency.txt").unlink()
     with pytest.raises(InputError, match=r"fluency\.txt: missing"):
         load_prompts(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("reply", "points"),
+    [
+        ('{"supported_key_points": [3, 1], "recall": 2}', [1, 3]),
+        ('{"supported_key_points": ["1", "2"], "recall": "2"}', [1, 2]),
+        ('{"supported_key_points": [1], "recall": 2}', None),  # disagrees with the count
+        ('{"supported_key_points": [1, 1], "recall": 2}', None),
+        ('{"supported_key_points": [1, 5], "recall": 2}', None),  # there are 3
+        ('{"recall": 2}', None),
+    ],
+)
+def test_which_key_points_were_found_is_kept_only_when_it_agrees_with_the_count(reply, points):
+    verdict = read_verdict(RECALL, reply, 3)
+    assert verdict.value == 2 and verdict.detail == points

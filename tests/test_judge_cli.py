@@ -133,6 +133,8 @@ def test_every_score_is_recomputed_from_the_scripted_replies(tmp_path, judge_ser
             assert record["errors"] == []
             assert {m: record[m] for m in ("recall", "precision", "fluency", "score")} == expected_record(example)
             assert record["key_points"] == [key_points_of(r) for r in example[2]]
+            found = [expected_recall(example[3], len(key_points_of(r))) for r in example[2]]
+            assert record["counts"]["supported_key_points"] == [list(range(1, n + 1)) for n in found]
         else:  # never 0: no score at all
             assert record["score"] is None and record["recall"] is None and record["fluency"] is None
             assert len(record["errors"]) == 3 and "(in 3 replies)" in record["errors"][0]

@@ -171,6 +171,7 @@ class Verdict:
 
     value: Any = None
     problem: str | None = None
+    detail: Any = None  # recall: the key points the judge lists as supported (1-based), when it lists them
 
 
 def read_verdict(kind: str, reply: str, limit: int | None = None) -> Verdict:
@@ -214,7 +215,21 @@ def _recall_verdict(reply: str, limit: int) -> Verdict:
         return Verdict(problem=f'"recall" is not a whole number: {found["recall"]!r}')
     if not 0 <= count <= limit:
         return Verdict(problem=f'"recall" {count} is out of range: the reference has {limit} key points')
-    return Verdict(count)
+    return Verdict(count, detail=_supported_points(found.get("supported_key_points"), count, limit))
+
+
+def _supported_points(listed: Any, count: int, limit: int) -> list[int] | None:
+    """Which key points the judge found, shown by ``view``; only a list that agrees
+    with the count (distinct numbers 1..limit, as many as ``recall``) is kept. The
+    score never depends on it."""
+    if not isinstance(listed, list):
+        return None
+    numbers = [as_count(item) for item in listed]
+    if None in numbers or len(set(numbers)) != len(numbers) or len(numbers) != count:
+        return None
+    if not all(1 <= n <= limit for n in numbers if n is not None):
+        return None
+    return sorted(n for n in numbers if n is not None)
 
 
 def _precision_verdict(reply: str) -> Verdict:

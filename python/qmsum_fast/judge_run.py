@@ -372,6 +372,7 @@ class Answer:
     value: Any
     problem: str | None
     replies: list[str]
+    detail: Any = None
 
 
 class Requests:
@@ -409,7 +410,7 @@ class Requests:
             replies.append(reply)
             verdict = read_verdict(job.kind, reply, job.limit)
             if verdict.problem is None:
-                return Answer(verdict.value, None, replies)
+                return Answer(verdict.value, None, replies, verdict.detail)
             problem = verdict.problem
         return Answer(None, problem, replies)
 
@@ -480,6 +481,9 @@ def record_of(pending: Pending) -> dict:
         "found": found,
         "supported": precision[0] if precision is not None else None,
         "sentence_count": precision[1] if precision is not None else None,
+        "supported_key_points": [
+            answers[(RECALL, n)].detail if (RECALL, n) in answers else None for n in range(len(example.references))
+        ],
     }
     record: dict[str, Any] = {"id": example.id, "run": example.run}
     figures: dict[str, Any] = dict.fromkeys(("recall", "precision", "fluency", "score"))
