@@ -264,3 +264,25 @@ def test_a_users_key_point_file_is_read_and_never_written(tmp_path, judge_server
     record = lines(out)[1]
     assert record["key_points"] == [points]
     assert record["counts"]["found"] == [expected_recall(EXAMPLES[0][3], 3)]
+
+
+def test_view_shows_the_judges_key_points_what_was_found_and_its_reasoning(tmp_path, judge_server):
+    from cli_helpers import ok
+    from test_view import page_data
+
+    run = tmp_path / "lead.jsonl"
+    data = Path(__file__).parent / "data" / "gen_qmsum"
+    ok("generate", "--model", "lead", "--data", data, "--split", "train", "--limit", "3", "--out", run)
+    out = tmp_path / "judgments.jsonl"
+    run_judge([judge_server.url], out, run)
+    page = tmp_path / "view.html"
+    ok("view", run, "--data", data, "--split", "train", "--judgments", out, "-o", page)
+    shown = page_data(page)["examples"]
+    records = {record["id"]: record for record in lines(out)[1:]}
+    assert len(shown) == 3
+    for item in shown:
+        judged, record = item["p"][0]["j"], records[item["id"]]
+        assert judged["sc"] == record["score"] and judged["kp"] == record["key_points"]
+        assert judged["sp"] == record["counts"]["supported_key_points"]
+        assert judged["rf"] == record["replies"]["fluency"][-1] and judged["er"] == record["errors"]
+    assert "function judgeHtml" in page.read_text()
