@@ -85,6 +85,7 @@ def reply_to(prompt: str, attempt: int) -> str:
 class ScriptedJudge:
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
+        self.refuse = False  # answer every POST with a 400 (a request's own fault: never retried)
         self.sent: Counter[str] = Counter()  # how often each prompt was sent
         self.kinds: Counter[str] = Counter()
         self.bodies: list[dict] = []
@@ -153,7 +154,9 @@ def _handler(judge: ScriptedJudge):
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            if self.path == "/v1/chat/completions":
+            if judge.refuse:
+                self._send(400, {"error": {"message": "This model's maximum context length is 8 tokens"}})
+            elif self.path == "/v1/chat/completions":
                 self._send(200, judge.answer(body, chat=True))
             elif self.path == "/v1/completions":
                 self._send(200, judge.answer(body, chat=False))

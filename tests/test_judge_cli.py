@@ -286,3 +286,44 @@ def test_view_shows_the_judges_key_points_what_was_found_and_its_reasoning(tmp_p
         assert judged["sp"] == record["counts"]["supported_key_points"]
         assert judged["rf"] == record["replies"]["fluency"][-1] and judged["er"] == record["errors"]
     assert "function judgeHtml" in page.read_text()
+
+
+def test_resume_judges_again_the_examples_recorded_with_errors(tmp_path, judge_server):
+    run = write_run(tmp_path / "run.jsonl", EXAMPLES[3:5])  # b/1 never gets a verdict
+    out = tmp_path / "judgments.jsonl"
+    run_judge([judge_server.url], out, run)
+    judge_server.forget()
+    run_judge([judge_server.url], out, run, extra=["--resume"])
+    assert judge_server.kinds == {"recall": 3, "precision": 3, "fluency": 3}  # b/1 only, each asked 3 times
+    assert [r["id"] for r in lines(out)[1:]] == ["b/1", "b/2"]  # each example once, its last record
+
+
+def test_a_request_refused_for_good_is_one_line_naming_the_example(tmp_path, judge_server):
+    run = write_run(tmp_path / "run.jsonl", EXAMPLES[:2])
+    judge_server.refuse = True
+    result = run_judge([judge_server.url], tmp_path / "j.jsonl", run, expect=2)
+    lines_out = result.output.strip().splitlines()
+    assert len(lines_out) == 1 and lines_out[0].startswith("qmsum-fast: error: key points of a reference of example")
+    assert "HTTP 400: This model's maximum context length" in lines_out[0]
+
+
+def test_ctrl_c_exits_130_and_keeps_what_was_judged(tmp_path):
+    run = write_run(tmp_path / "run.jsonl", [e for e in EXAMPLES if e[0] != "a/3"])
+    slow = ScriptedJudge(delay=0.2).start()
+    try:
+        out = tmp_path / "judgments.jsonl"
+        env = dict(os.environ, PYTHONPATH=str(Path(qmsum_fast.__file__).parents[1]))
+        args = judge_args([slow.url], out, run, extra=["--concurrency", "1"])
+        process = subprocess.Popen(
+            [sys.executable, "-m", "qmsum_fast", *args], env=env, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 2):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        slow.stop()
+    assert process.returncode == 130, stderr
+    assert "judgments kept in" in stderr and "add --resume to continue" in stderr and "Traceback" not in stderr
+    assert len(lines(out)) >= 2
