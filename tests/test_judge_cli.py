@@ -327,3 +327,21 @@ def test_ctrl_c_exits_130_and_keeps_what_was_judged(tmp_path):
     assert process.returncode == 130, stderr
     assert "judgments kept in" in stderr and "add --resume to continue" in stderr and "Traceback" not in stderr
     assert len(lines(out)) >= 2
+
+
+def test_refusals_are_one_line_before_anything_is_sent(tmp_path, judge_server):
+    from cli_helpers import error
+
+    run = write_run(tmp_path / "run.jsonl", EXAMPLES[:1])
+    out = tmp_path / "j.jsonl"
+    base = ["judge", run, "-o", out, "--model", MODEL]
+    assert error(*base) == "judge needs --base-url (the judge server's API root, e.g. http://127.0.0.1:8000/v1)"
+    url = ["--base-url", judge_server.url]
+    assert "--tokenizer counts prompt tokens for --dry-run only" in error(*base, *url, "--tokenizer", "x")
+    assert "that environment variable is not set or empty" in error(*base, *url, "--api-key-env", "QMSUM_NO_SUCH_KEY")
+    assert "the same file as --out" in error(*base, *url, "--key-points", out)
+    assert "does not list it in /models" in error("judge", run, "-o", out, "--model", "other", *url)
+    no_query = tmp_path / "no_query.jsonl"
+    no_query.write_text(json.dumps({"id": "x", "references": ["r"], "prediction": "p"}) + "\n")
+    assert "no 'query'" in error("judge", no_query, "-o", out, "--model", MODEL, *url)
+    assert judge_server.sent == {} and not out.exists()
