@@ -225,7 +225,7 @@ def test_resume_refuses_another_configuration_and_out_is_never_overwritten_silen
     out = tmp_path / "judgments.jsonl"
     run_judge([judge_server.url], out, run)
     before = out.read_text()
-    refused = run_judge([judge_server.url], out, run, expect=2)
+    refused = run_judge(["http://127.0.0.1:9/v1"], out, run, expect=2)  # refused before the server is asked
     assert "already exists: pass --resume to continue it or --overwrite" in refused.output
     different = run_judge([judge_server.url], out, run, extra=["--resume", "--temperature", "0.5"], expect=2)
     assert "cannot resume: request.temperature was 0.1, now 0.5" in different.output

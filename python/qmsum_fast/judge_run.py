@@ -550,8 +550,9 @@ def judge(settings: Settings) -> str:
     from .gen.served.config import discover
 
     key_points = KeyPointFile(settings.key_points)
-    # The runs are read (and refused) before any request, the configuration needs their fingerprints.
+    # The runs and -o are checked before any request; the configuration needs the runs' fingerprints.
     loaded = load_runs(settings.runs)
+    _refuse_existing(settings)
     reported = discover(settings.model, settings.runtime)
     config = judge_config(settings, reported, loaded[0])
     target = plan_judgments(settings.out, config, settings.resume, settings.overwrite)
@@ -581,6 +582,16 @@ def judge(settings: Settings) -> str:
         return "nothing to judge"
     records = finalize(target, header, order)
     return summary(records, target.out)
+
+
+def _refuse_existing(settings: Settings) -> None:
+    """What plan_judgments refuses without the configuration, refused before the server is asked."""
+    if settings.resume and settings.overwrite:
+        raise InputError("--resume and --overwrite exclude each other")
+    check_output(settings.out, overwrite=True)
+    exists = settings.out.exists() and settings.out.stat().st_size > 0
+    if exists and not (settings.resume or settings.overwrite):
+        raise InputError(f"{settings.out} already exists: pass --resume to continue it or --overwrite to replace it")
 
 
 def runtime_of(settings: Settings) -> dict:
