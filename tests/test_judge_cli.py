@@ -245,6 +245,15 @@ def test_dry_run_counts_requests_and_sends_nothing(tmp_path, judge_server):
     # 6 extractions, then 7 recall prompts (b/2 has two references), 6 precision and 6 fluency prompts.
     assert "6 examples to judge, 6 references to extract key points from" in result.output
     assert "25 requests" in result.output and "approximate" in result.output and "estimated" in result.output
+    approximate = int(result.output.split("give --tokenizer): ")[1].split()[0])
+    from qmsum_fast.stats import BUNDLED_TOKENIZER
+
+    counted = run_judge(
+        [judge_server.url], out, run, extra=["--dry-run", "--api", "completions", "--tokenizer", str(BUNDLED_TOKENIZER)]
+    )
+    exact = int(counted.output.split("prompt tokens: ")[1].split()[0])
+    assert "approximate" not in counted.output and 0.5 * approximate < exact < 1.5 * approximate
+    assert judge_server.sent == {} and not out.exists()
 
 
 def test_a_users_key_point_file_is_read_and_never_written(tmp_path, judge_server):
