@@ -97,6 +97,12 @@ def test_replies_without_a_valid_verdict_say_why_and_give_no_value(kind, reply, 
 def test_the_last_object_with_the_key_wins_over_earlier_and_keyless_ones():
     assert last_object_with('{"a": 1} {"recall": 1} {"recall": 2} {"b": 3}', "recall") == {"recall": 2}
     assert last_object_with("no braces at all", "recall") is None
+    # An object holding another: the outer one ends last, so it is the verdict.
+    assert last_object_with('{"recall": 3, "detail": {"recall": 5}}', "recall") == {
+        "recall": 3,
+        "detail": {"recall": 5},
+    }
+    assert last_object_with('{"a": {"recall": 1}} then {"recall": 2}', "recall") == {"recall": 2}
 
 
 @pytest.mark.parametrize(

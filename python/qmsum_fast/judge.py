@@ -130,22 +130,23 @@ def fluency_prompt(prompts: Prompts, summary: str) -> str:
 
 
 def json_objects(reply: str) -> list[dict]:
-    """Every JSON object in ``reply`` (nested ones too), by where it starts:
-    prose, code fences and text after the object are skipped."""
+    """Every JSON object in ``reply`` (nested ones too), in the order they end:
+    prose, code fences and text after an object are skipped."""
     decoder = json.JSONDecoder()
     found = []
     for start in (match.start() for match in re.finditer(r"\{", reply)):
         try:
-            value, _ = decoder.raw_decode(reply, start)
+            value, end = decoder.raw_decode(reply, start)
         except ValueError:
             continue
         if isinstance(value, dict):
-            found.append(value)
-    return found
+            found.append((end, value))
+    return [value for _, value in sorted(found, key=lambda item: item[0])]
 
 
 def last_object_with(reply: str, key: str) -> dict | None:
-    """The last JSON object in ``reply`` that has ``key`` (None if none has)."""
+    """The last JSON object in ``reply`` that has ``key``: the one that ends last
+    (an object holding another that has the key too is the verdict, not the inner one)."""
     for candidate in reversed(json_objects(reply)):
         if key in candidate:
             return candidate
