@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from qmsum_fast.cli import main
 from test_served import CHAT_TEMPLATE, Server
 
-# A server start and some 20 prompts of ~700 tokens on CPU: over a minute on a shared 2-core machine.
+# Its own server start (test_served.py starts another): 15-150 s on a shared 2-core machine; the judging, ~5 s.
 pytestmark = pytest.mark.slow
 
 EXAMPLES = [
