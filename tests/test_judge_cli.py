@@ -168,6 +168,9 @@ def test_several_runs_share_a_file_and_report_says_how_many_were_not_judged(tmp_
     report = CliRunner().invoke(main, ["report", str(first), str(second), "--metric", f"judge:{out}"])
     assert report.exit_code == 0, report.output
     assert "judge: 1 of 6 examples not judged in first" in report.output
+    from cli_helpers import error
+
+    assert "not a judgments file of qmsum-fast judge" in error("report", first, "--metric", f"judge:{first}")
     table = [line for line in report.output.splitlines() if line.startswith("| first") or line.startswith("| second")]
     judged_first = [expected_record(e) for e in EXAMPLES if e[0] in JUDGED]
     judged_second = [expected_record((e[0], e[1], e[2], e[3] + " Also more.")) for e in EXAMPLES[:2]]

@@ -296,16 +296,20 @@ def read_judgments(path: Path) -> tuple[dict, list[dict]]:
     header: dict | None = None
     records: list[dict] = []
     for number, record in jsonl_records(Path(path), text):
-        if record.get("header") is True:
-            if header is not None or records:
-                raise InputError(f"{path}:{number}: a second header (only the first line may be one)")
+        if header is None:
+            if record.get("header") is not True or record.get("kind") != JUDGMENTS_KIND:
+                raise InputError(
+                    f"{path}: not a judgments file of qmsum-fast judge (its first line is no judgments header)"
+                )
             header = record
             continue
+        if record.get("header") is True:
+            raise InputError(f"{path}:{number}: a second header (only the first line may be one)")
         if not isinstance(record.get("id"), str) or not isinstance(record.get("run"), str):
             raise InputError(f"{path}:{number}: a judgment needs 'id' and 'run' strings")
         records.append(record)
-    if header is None or header.get("kind") != JUDGMENTS_KIND:
-        raise InputError(f"{path}: not a judgments file of qmsum-fast judge (its first line is no judgments header)")
+    if header is None:
+        raise InputError(f"{path}: empty: not a judgments file of qmsum-fast judge")
     return header, records
 
 
