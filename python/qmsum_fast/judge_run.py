@@ -646,7 +646,17 @@ def _owner(work: Work, reference: str) -> str:
     return "an example"
 
 
-def _judge_examples(requests, settings, key_points, work, failed, writer, progress) -> None:
+def _judge_examples(
+    requests: Requests,
+    settings: Settings,
+    key_points: KeyPointFile,
+    work: Work,
+    failed: dict[str, str],
+    writer: Writer,
+    progress: Any,
+) -> None:
+    """Recall, precision and fluency prompts for every example to judge; each
+    example's record is written as soon as its last verdict arrives."""
     prompt_hash = settings.prompts.hashes[EXTRACT]
     prompts: list[str] = []
     jobs: list[Job] = []
