@@ -24,12 +24,13 @@ import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from .data.jsonio import plural
 from .data.runs import Prediction, load_predictions
 from .errors import InputError, Interrupted
 from .files import atomic_open, check_output, make_folder, write_error
+from .gen.output import Plan, RunWriter
 from .gen.served.client import RequestFailed, Retryable
 from .judge import (
     EXTRACT,
@@ -310,46 +311,9 @@ def finalize(target: Target, header: dict, order: list[tuple[str, str]]) -> list
     return merged
 
 
-class Writer:
-    """Appends durable lines to the judgments file, opened at the first record."""
-
-    def __init__(self, target: Target, header: dict) -> None:
-        self.target, self.header = target, header
-        self.written = 0
-        self._handle: IO[str] | None = None
-
-    def write(self, record: dict) -> None:
-        if self._handle is None:
-            self._handle = self._open()
-        self._append(record)
-        self.written += 1
-
-    def _open(self) -> IO[str]:
-        path = self.target.path
-        make_folder(path.parent)
-        try:
-            if self.target.append and path.exists():
-                _cut_torn_tail(path)
-                return open(path, "a", encoding="utf-8")
-            self._handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 - held until close()
-        except OSError as exc:
-            raise write_error(path, exc) from None
-        self._append(self.header)
-        return self._handle
-
-    def _append(self, record: dict) -> None:
-        assert self._handle is not None
-        try:
-            self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-        except OSError as exc:
-            raise write_error(self.target.path, exc) from None
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+def writer_for(target: Target, header: dict) -> RunWriter:
+    """generate's run writer: durable lines, the file opened (or continued) at the first record."""
+    return RunWriter(Plan(target.out, target.path, append=target.append), header)
 
 
 # --- requests ------------------------------------------------------------------------
@@ -558,7 +522,7 @@ def judge(settings: Settings) -> str:
     target = plan_judgments(settings.out, config, settings.resume, settings.overwrite)
     work = plan_work(settings, key_points, target.done, loaded)
     header = {"header": True, "kind": JUDGMENTS_KIND, "config": config, "runtime": runtime_of(settings)}
-    writer = Writer(target, header)
+    writer = writer_for(target, header)
     enabled = sys.stderr.isatty() if settings.progress is None else settings.progress
     progress = Progress(len(work.todo), enabled, label="judge ")
     requests = Requests(settings)
@@ -606,7 +570,7 @@ def runtime_of(settings: Settings) -> dict:
     }
 
 
-def _kept(writer: Writer, target: Target) -> str:
+def _kept(writer: RunWriter, target: Target) -> str:
     if not writer.written and not target.done:
         return "nothing was written"
     how = "run the same command again to continue it" if target.path != target.out else "add --resume to continue"
@@ -652,7 +616,7 @@ def _judge_examples(
     key_points: KeyPointFile,
     work: Work,
     failed: dict[str, str],
-    writer: Writer,
+    writer: RunWriter,
     progress: Any,
 ) -> None:
     """Recall, precision and fluency prompts for every example to judge; each
