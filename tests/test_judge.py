@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qmsum_fast.errors import InputError
 from qmsum_fast.judge import (
@@ -11,6 +15,7 @@ from qmsum_fast.judge import (
     KINDS,
     PRECISION,
     RECALL,
+    Verdict,
     as_count,
     example_figures,
     extract_prompt,
@@ -175,3 +180,18 @@ def test_a_prompts_folder_needs_every_template_with_its_placeholders(tmp_path):
 def test_which_key_points_were_found_is_kept_only_when_it_agrees_with_the_count(reply, points):
     verdict = read_verdict(RECALL, reply, 3)
     assert verdict.value == 2 and verdict.detail == points
+
+
+PROSE = st.text(alphabet=st.characters(blacklist_characters="{}", blacklist_categories=("Cs",)), max_size=60)
+
+
+@given(PROSE, PROSE, st.integers(0, 9), st.integers(0, 9), st.booleans(), st.booleans())
+def test_a_verdict_in_any_prose_is_read_and_checked(before, after, supported, sentences, fenced, as_strings):
+    value = {"precision": str(supported) if as_strings else supported, "sentence_count": sentences}
+    body = json.dumps(value)
+    reply = before + (f"```json\n{body}\n```" if fenced else body) + after
+    verdict = read_verdict(PRECISION, reply)
+    if supported <= sentences:
+        assert verdict == Verdict((supported, sentences))
+    else:
+        assert verdict.value is None and "out of range" in (verdict.problem or "")
