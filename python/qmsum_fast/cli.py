@@ -30,6 +30,7 @@ COMMANDS = {
     "generate": "Generate query-focused summaries with a model or a baseline.",
     "make-model": "Save a random-weight model with a real architecture (for tests).",
     "locate": "Rank transcript turns for a query and evaluate against gold spans.",
+    "judge": "Key-point recall, precision and fluency of runs, from a judge model behind an OpenAI-compatible server.",
     "view": "Runs side by side in one self-contained HTML page (scores, highlights, faithfulness).",
 }
 

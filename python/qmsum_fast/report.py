@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from .data.runs import Run, load_predictions
 from .evaluate import GEOMETRIC_MEAN_TYPES, Settings, aggregate, geometric_mean, score_run
@@ -41,10 +42,11 @@ def build_report(
     use_stemmer: bool = True,
     max_depth: int | None = None,
     faithfulness: bool = False,
+    judgments: Sequence[Path] = (),
 ) -> list[ReportRow]:
     """Each run's ``metrics``, in the order given, then with ``faithfulness``
-    its mean faithfulness signals. ``max_depth``: see
-    :func:`~qmsum_fast.metrics.peer_metric`."""
+    its mean faithfulness signals, then the judge's figures from each of
+    ``judgments``. ``max_depth``: see :func:`~qmsum_fast.metrics.peer_metric`."""
     rows = []
     for path in paths:
         run = load_predictions(Path(path))
@@ -54,6 +56,10 @@ def build_report(
         )
         if faithfulness:
             results += (faithfulness_result(run),)
+        several = len(judgments) > 1
+        results += tuple(
+            judge_result(run, Path(judged), f"judge:{judged}" if several else "judge") for judged in judgments
+        )
         rows.append(ReportRow(run.name, Path(path), len(run.predictions), results))
     return _distinct_names(rows)
 
@@ -76,6 +82,23 @@ def faithfulness_result(run: Run) -> MetricResult:
 
     means = mean_signals(run_faithfulness(run))
     return MetricResult(FAITHFULNESS, "coverage", dict(means), tuple(means), 3, {})
+
+
+def judge_result(run: Run, judgments: Path, label: str = "judge") -> MetricResult:
+    """The judge's mean recall, precision, fluency and score over the examples
+    of ``run`` it judged, and how many it did not (no valid verdict, or not in
+    ``judgments``), 3 decimals (docs/judge.md)."""
+    from .judge import MEASURES, judge_example_scores
+
+    scores = judge_example_scores(judgments, run.path)
+    ids = [str(p.fields.get("id")) for p in run.predictions]
+    judged = [scores[i] for i in ids if i in scores and scores[i]["score"] is not None]
+    figures: dict[str, Any] = {
+        measure: sum(float(s[measure] or 0.0) for s in judged) / len(judged) if judged else "n/a"
+        for measure in MEASURES
+    }
+    figures["not judged"] = len(ids) - len(judged)
+    return MetricResult(label, "score", figures, (*MEASURES, "not judged"), 3, {})
 
 
 def _distinct_names(rows: list[ReportRow]) -> list[ReportRow]:

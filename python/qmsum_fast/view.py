@@ -460,10 +460,12 @@ def build_view(
     split: str | None = None,
     domain: str | None = None,
     options: Options = Options(),
+    judgments: Path | None = None,
 ) -> View:
     """Reads the runs and their examples and computes what the page shows.
     ``split`` None: the runs' own (:func:`data_source`); ``domain``: only
-    that domain's examples are shown."""
+    that domain's examples are shown; ``judgments``: a file of ``qmsum-fast
+    judge`` whose verdicts the cards show."""
     runs = [load_view_run(Path(path), reference_paths) for path in paths]
     data, split = data_source(runs, data_path, split)
     examples = _load_data(data, split)
@@ -476,7 +478,48 @@ def build_view(
     groups = group_table(view_runs, options)
     payload = _payload(view_runs, shown, options, data or "bundled", split)
     payload["groups"] = groups
+    if judgments is not None:
+        _add_judgments(payload, view_runs, judgments)
     return View(payload, view_runs, shown, options, groups)
+
+
+def _add_judgments(payload: dict, runs: Sequence[ViewRun], judgments: Path) -> None:
+    """Each judged prediction's card gets the judge's key points, which it found,
+    the figures, the last reply of each prompt (its reasoning) and any errors."""
+    from .gen.config import file_fingerprint  # moving to qmsum_fast.fingerprints
+    from .judge import judged_run, read_judgments
+
+    header, records = read_judgments(judgments)
+    for index, view_run in enumerate(runs):
+        label = judged_run(header, file_fingerprint(view_run.run.path))
+        judged = {r["id"]: r for r in records if r["run"] == label} if label is not None else {}
+        for item in payload["examples"]:
+            card, record = item["p"][index], judged.get(item["id"])
+            if card is not None and record is not None:
+                card["j"] = _judge_item(record)
+
+
+def _judge_item(record: dict) -> dict:
+    counts, replies = record.get("counts", {}), record.get("replies", {})
+
+    def last(texts: Any) -> str | None:
+        return texts[-1] if isinstance(texts, list) and texts else None
+
+    return {
+        "sc": record.get("score"),
+        "re": record.get("recall"),
+        "pr": record.get("precision"),
+        "fl": record.get("fluency"),
+        "kp": record.get("key_points", []),
+        "sp": counts.get("supported_key_points", []),
+        "fo": counts.get("found", []),
+        "ps": counts.get("supported"),
+        "sn": counts.get("sentence_count"),
+        "rr": [last(texts) for texts in replies.get("recall", [])],
+        "rp": last(replies.get("precision")),
+        "rf": last(replies.get("fluency")),
+        "er": record.get("errors", []),
+    }
 
 
 def _load_data(data: str | None, split: str) -> list[Example]:

@@ -170,3 +170,64 @@ faithfulness_option = click.option(
     "and density, share of novel 2-grams; docs/view.md): per example under 'examples' with --json, means "
     "otherwise. Needs the data the run was made from (its header names it). Default: off.",
 )
+
+
+# The options of a served model (generate --engine openai, judge): the same declarations, whose help
+# starts with ``scope`` (where the command has other engines, e.g. "--engine openai: "). Defaults are
+# None where the engine fills them in (gen/served/config.py: DEFAULT_CONCURRENCY, ...).
+def make_base_url_option(scope: str = "") -> Any:
+    return click.option(
+        "--base-url",
+        multiple=True,
+        help=_scoped(
+            scope,
+            "the server's API root, e.g. http://127.0.0.1:8000/v1; repeat it for replicas "
+            "(requests go to the least busy). Default: none.",
+        ),
+    )
+
+
+def make_api_option(scope: str = "") -> Any:
+    return click.option(
+        "--api",
+        type=click.Choice(["completions", "chat"]),
+        default="completions",
+        show_default=True,
+        help=_scoped(scope, "/completions sends the prompt as is; /chat/completions as one user message."),
+    )
+
+
+def make_concurrency_option(scope: str = "") -> Any:
+    return click.option(
+        "--concurrency",
+        type=click.IntRange(1, 4096),
+        help=_scoped(scope, "requests in flight at once, over all replicas (default 8)."),
+    )
+
+
+def make_request_timeout_option(scope: str = "") -> Any:
+    return click.option(
+        "--request-timeout",
+        type=click.FloatRange(min=0.0, min_open=True),
+        help=_scoped(scope, "seconds without an answer before a request is retried (default 600)."),
+    )
+
+
+def make_max_retries_option(scope: str = "") -> Any:
+    return click.option(
+        "--max-retries",
+        type=click.IntRange(0, 100),
+        help=_scoped(scope, "retries of a request after 429, 5xx, a lost connection or a timeout (default 5)."),
+    )
+
+
+def make_api_key_env_option(scope: str = "") -> Any:
+    return click.option(
+        "--api-key-env",
+        help=_scoped(scope, "the environment variable holding the API key (never recorded). Default: no key."),
+    )
+
+
+def _scoped(scope: str, text: str) -> str:
+    """``text`` after ``scope``, or as a sentence of its own without one."""
+    return scope + text if scope else text[0].upper() + text[1:]

@@ -21,6 +21,12 @@ from ._options import (
     MAX_SEED,
     data_option,
     domain_option,
+    make_api_key_env_option,
+    make_api_option,
+    make_base_url_option,
+    make_concurrency_option,
+    make_max_retries_option,
+    make_request_timeout_option,
     overwrite_option,
     preprocess_option,
     split_option,
@@ -33,6 +39,7 @@ OUTPUT_OPTIONS = ("out", "csv", "resume", "overwrite")
 # Options that may name a file or folder the run reads (a name that is no
 # path, a preset's or a hub id, is skipped: it does not exist as a file).
 INPUT_OPTIONS = ("data_path", "model", "model_path", "adapter", "template", "tokenizer", "offload_folder")
+SERVED = "--engine openai: "  # what the served-engine options' help starts with here
 
 
 def _batch_size(value: str) -> int | str:
@@ -202,48 +209,22 @@ def _batch_size(value: str) -> int | str:
     show_default=True,
     help="hf: the model runs in this process; openai: an OpenAI-compatible server runs it (see docs/serving.md).",
 )
-@click.option(
-    "--base-url",
-    multiple=True,
-    help="--engine openai: the server's API root, e.g. http://127.0.0.1:8000/v1; repeat it for replicas "
-    "(requests go to the least busy). Default: none.",
-)
+@make_base_url_option(SERVED)
 @click.option(
     "--served-model",
     help="--engine openai with a preset: the model's name on the server. Default: the preset's hub id.",
 )
-@click.option(
-    "--api",
-    type=click.Choice(["completions", "chat"]),
-    default="completions",
-    show_default=True,
-    help="--engine openai: /completions sends the prompt as is; /chat/completions as one user message.",
-)
+@make_api_option(SERVED)
 @click.option(
     "--tokenizer",
     default=None,
     help="--engine openai: the served model's tokenizer (tokenizer.json, its folder, or a hub name in the local "
     "HF cache); budgets count with it. Required with --engine openai; default: none.",
 )
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 4096),
-    help="--engine openai: requests in flight at once, over all replicas (default 8).",
-)
-@click.option(
-    "--request-timeout",
-    type=click.FloatRange(min=0.0, min_open=True),
-    help="--engine openai: seconds without an answer before a request is retried (default 600).",
-)
-@click.option(
-    "--max-retries",
-    type=click.IntRange(0, 100),
-    help="--engine openai: retries of a request after 429, 5xx, a lost connection or a timeout (default 5).",
-)
-@click.option(
-    "--api-key-env",
-    help="--engine openai: the environment variable holding the API key (never recorded). Default: no key.",
-)
+@make_concurrency_option(SERVED)
+@make_request_timeout_option(SERVED)
+@make_max_retries_option(SERVED)
+@make_api_key_env_option(SERVED)
 def command(**options) -> None:
     """Generate a summary for each query and write them to --out as JSONL."""
     from ..files import check_distinct

@@ -22,7 +22,8 @@ OUTPUT = click.Path(path_type=Path)
     multiple=True,
     default=(ROUGE_SCORE,),
     show_default=True,
-    help=f"Which metrics, side by side: repeat or comma-separate {', '.join(METRICS)}. {METRIC_HELP}",
+    help=f"Which metrics, side by side: repeat or comma-separate {', '.join(METRICS)}, or judge:JUDGMENTS.jsonl "
+    f"(the judge's recall, precision, fluency and score from a file of qmsum-fast judge). {METRIC_HELP}",
 )
 @click.option(
     "--chart",
@@ -47,7 +48,9 @@ def command(ctx, runs, metric_values, chart_path, markdown_path, stemmer, max_lc
     """Model x metrics table (Markdown) and, with --chart, a bar chart of runs."""
     from ..report import build_report, markdown_table, write_chart, write_markdown
 
-    metrics = _metrics(metric_values)
+    parts = [part.strip() for value in metric_values for part in value.split(",")]
+    judgments = _judgments([part for part in parts if part.startswith(JUDGE_PREFIX)])
+    metrics = _metrics(tuple(part for part in parts if not part.startswith(JUDGE_PREFIX)), allow_none=bool(judgments))
     if ROUGE_SCORE not in metrics:
         if chart_path is not None:
             raise InputError("--chart draws rouge-score's figures: add --metric rouge-score")
@@ -55,29 +58,64 @@ def command(ctx, runs, metric_values, chart_path, markdown_path, stemmer, max_lc
             raise InputError("--stemmer/--no-stemmer applies to --metric rouge-score only")
     if max_lcs_depth is not None and not {"longbench", "lm-eval-longbench"} & set(metrics):
         raise InputError("--max-lcs-depth applies to --metric longbench or lm-eval-longbench only")
-    _check_outputs(runs, chart_path, markdown_path, overwrite)
-    rows = build_report(list(runs), metrics, use_stemmer=stemmer, max_depth=max_lcs_depth, faithfulness=faithfulness)
+    inputs = [("RUN", run) for run in runs] + [("judgments", path) for path in judgments]
+    _check_outputs(inputs, chart_path, markdown_path, overwrite)
+    rows = build_report(
+        list(runs),
+        metrics,
+        use_stemmer=stemmer,
+        max_depth=max_lcs_depth,
+        faithfulness=faithfulness,
+        judgments=judgments,
+    )
     click.echo(markdown_table(rows))
+    _say_not_judged(rows)
     if markdown_path is not None:
         click.echo(f"wrote {write_markdown(rows, markdown_path)}", err=True)
     if chart_path is not None:
         click.echo(f"wrote {write_chart(rows, chart_path)}", err=True)
 
 
-def _metrics(values: tuple[str, ...]) -> tuple[str, ...]:
+JUDGE_PREFIX = "judge:"
+
+
+def _judgments(values: list[str]) -> list[Path]:
+    """The judgments files of ``--metric judge:FILE``, each checked to be one."""
+    from ..judge import read_judgments
+
+    paths = [Path(value.removeprefix(JUDGE_PREFIX)) for value in values]
+    for path in paths:
+        read_judgments(path)
+    return paths
+
+
+def _say_not_judged(rows) -> None:
+    """How many examples of each run the judge left without a score (never counted as 0)."""
+    for row in rows:
+        for result in row.results:
+            missing = result.figures.get("not judged") if result.metric.split(":")[0] == "judge" else None
+            if missing:
+                click.echo(
+                    f"{result.metric}: {missing} of {row.count} examples not judged in {row.name} "
+                    "(no valid verdict, or not in the file); the means are over the others",
+                    err=True,
+                )
+
+
+def _metrics(values: tuple[str, ...], allow_none: bool = False) -> tuple[str, ...]:
     try:
         metrics = parse_metrics(values)
     except ValueError as exc:
         raise InputError(f"--metric: {exc}") from None
-    if not metrics:
+    if not metrics and not allow_none:
         raise InputError("--metric: no metric given")
     return metrics
 
 
-def _check_outputs(runs, chart_path: Path | None, markdown_path: Path | None, overwrite: bool) -> None:
+def _check_outputs(inputs, chart_path: Path | None, markdown_path: Path | None, overwrite: bool) -> None:
     """Refuses the files to write before any run is scored: one that exists
     (without --overwrite), or that is a run read or the other output."""
     from ..files import check_distinct, check_outputs
 
-    check_distinct([("--markdown", markdown_path), ("--chart", chart_path)], [("RUN", run) for run in runs])
+    check_distinct([("--markdown", markdown_path), ("--chart", chart_path)], inputs)
     check_outputs([path for path in (markdown_path, chart_path) if path is not None], overwrite)

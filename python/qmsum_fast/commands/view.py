@@ -44,10 +44,31 @@ RUN = click.Path(path_type=Path, dir_okay=False)
 )
 @split_option
 @domain_option
+@click.option(
+    "--judgments",
+    type=RUN,
+    default=None,
+    help="A judgments file of qmsum-fast judge: each card also shows the judge's key points, which were found, "
+    "its figures and its reasoning. Default: none.",
+)
 @click.option("--title", default=None, help="The page's title. Default: 'qmsum-fast view: ' and the run names.")
 @overwrite_option
 @click.pass_context
-def command(ctx, run_paths, out, metric, stemmer, max_lcs_depth, ref_paths, data_path, split, domain, title, overwrite):
+def command(
+    ctx,
+    run_paths,
+    out,
+    metric,
+    stemmer,
+    max_lcs_depth,
+    ref_paths,
+    data_path,
+    split,
+    domain,
+    judgments,
+    title,
+    overwrite,
+):
     """One HTML page (no server, no network) with every example's query, references, each run's prediction
     with its scores and faithfulness, the gold spans and the turns fed. --split, when not given, is the one the
     runs' headers record (test when they record none)."""
@@ -67,6 +88,7 @@ def command(ctx, run_paths, out, metric, stemmer, max_lcs_depth, ref_paths, data
         split=split if split_given else None,
         domain=domain,
         options=Options(metric, stemmer, max_lcs_depth),
+        judgments=judgments,
     )
     path = write_view(view, out, title)
     size = path.stat().st_size / 2**20

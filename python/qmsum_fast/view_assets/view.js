@@ -198,7 +198,30 @@ ${turnsHtml(i)}
     }
     return `<section class="pred r${r % COLORS.length}">${head}<div class="chips">${chips}<span>tokens <b>${p.s.nt}</b></span></div>
 <div class="text">${highlight(p.t, p.o, p.h, p.f)}</div>
-<div class="note">${esc(prompt)} · ${esc(fed)}</div>${own}</section>`;
+<div class="note">${esc(prompt)} · ${esc(fed)}</div>${own}${judgeHtml(p.j)}</section>`;
+  }
+
+  // The verdicts of qmsum-fast judge (view --judgments): key points, which were found, reasoning.
+  function judgeHtml(j) {
+    if (!j) return "";
+    const figure = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(3));
+    const head = j.sc === null ? `<span class="warn">judge: not judged</span>`
+      : `judge: score <b>${figure(j.sc)}</b> · recall ${figure(j.re)} · precision ${figure(j.pr)} (${j.ps}/${j.sn} sentences) · fluency ${j.fl}`;
+    const points = j.kp.map((list, n) => {
+      if (!list) return "";
+      const found = j.sp[n];
+      const items = list.map((text, k) => {
+        const mark = found ? (found.includes(k + 1) ? "✓ " : "✗ ") : "";
+        return `<li>${mark}${esc(text)}</li>`;
+      }).join("");
+      const count = j.fo[n] === null || j.fo[n] === undefined ? "" : ` (${j.fo[n]} of ${list.length} found)`;
+      return `<div class="note">key points of reference ${n + 1}${count}</div><ol class="kp">${items}</ol>`;
+    }).join("");
+    const reply = (label, text) => (text ? `<div class="note">${label}</div><pre class="reply">${esc(text)}</pre>` : "");
+    const replies = j.rr.map((text, n) => reply(`recall reply (reference ${n + 1})`, text)).join("")
+      + reply("precision reply", j.rp) + reply("fluency reply", j.rf);
+    const errors = j.er.map((text) => `<div class="note warn">${esc(text)}</div>`).join("");
+    return `<details class="judge"><summary class="note">${head}</summary>${errors}${points}${replies}</details>`;
   }
 
   function turnsHtml(i) {
