@@ -9,7 +9,7 @@ retries, backoff, concurrency) and keeps the run discipline of ``generate``:
   soon as its last verdict arrives (key: the judged run's label and the
   example id); ``--resume`` continues it when the configuration is the same
   (else it names what differs), redoing the examples recorded with errors;
-  ``--overwrite`` writes ``OUT.partial`` and replaces OUT only when complete;
+  ``--overwrite`` writes ``.OUT.qmsum-fast-partial`` and replaces OUT only when complete;
   at the end the file is rewritten in run and data order;
 - key points are extracted first, once per reference, and appended to the
   key-point file (see :class:`KeyPointFile`), which later judgments reuse.
@@ -17,6 +17,7 @@ retries, backoff, concurrency) and keeps the run discipline of ``generate``:
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -30,7 +31,7 @@ from .data.jsonio import plural
 from .data.runs import Prediction, load_predictions
 from .errors import InputError, Interrupted
 from .files import atomic_open, check_output, make_folder, write_error
-from .gen.output import Plan, RunWriter
+from .gen.output import Plan, RunWriter, lock_run, partial_path
 from .gen.served.client import RequestFailed, Retryable
 from .judge import (
     EXTRACT,
@@ -197,12 +198,14 @@ class KeyPointFile:
             "model": model,
         }
         with self._lock:
-            fresh = not self.path.exists() or self.path.stat().st_size == 0
-            if not fresh:
-                _cut_torn_tail(self.path)
             make_folder(self.path.parent)
             try:
                 with open(self.path, "a", encoding="utf-8") as handle:
+                    # Judges with other -o files may share this file: one appender at a time.
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                    fresh = os.fstat(handle.fileno()).st_size == 0
+                    if not fresh:
+                        _cut_torn_tail(self.path)
                     if fresh:
                         handle.write(json.dumps({"header": True, "kind": KEY_POINTS_KIND, "version": 1}) + "\n")
                     handle.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -254,7 +257,7 @@ class Target:
     """Where judgments are appended, and what is already judged there."""
 
     out: Path
-    path: Path  # out, or OUT.partial with --overwrite
+    path: Path  # out, or .OUT.qmsum-fast-partial with --overwrite
     done: set[tuple[str, str]] = field(default_factory=set)  # (run, id) judged without errors
     append: bool = False
 
@@ -265,7 +268,7 @@ def plan_judgments(out: Path, config: dict, resume: bool, overwrite: bool) -> Ta
         raise InputError("--resume and --overwrite exclude each other")
     check_output(out, overwrite=True)
     if overwrite:
-        partial = out.with_name(out.name + ".partial")
+        partial = partial_path(out)
         try:
             found = _judged(partial, config)
         except InputError:
@@ -303,7 +306,7 @@ def finalize(target: Target, header: dict, order: list[tuple[str, str]]) -> list
     last = {(r["run"], r["id"]): r for r in records}
     position = {key: index for index, key in enumerate(order)}
     merged = sorted(last.values(), key=lambda r: (position.get((r["run"], r["id"]), len(position)), r["run"], r["id"]))
-    with atomic_open(target.out, "w", encoding="utf-8") as handle:
+    with atomic_open(target.out, "w", rewrites=True, encoding="utf-8") as handle:  # our own file
         for record in [header, *merged]:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     if target.path != target.out:
@@ -509,14 +512,19 @@ def plan_work(settings: Settings, key_points: KeyPointFile, done: set[tuple[str,
 
 
 def judge(settings: Settings) -> str:
-    """Judges the runs; returns the summary line."""
-    from .gen.progress import Progress
-    from .gen.served.config import discover
-
+    """Judges the runs; returns the summary line. Holds -o's lock for the whole judgment."""
     key_points = KeyPointFile(settings.key_points)
     # The runs and -o are checked before any request; the configuration needs the runs' fingerprints.
     loaded = load_runs(settings.runs)
     _refuse_existing(settings)
+    with lock_run(settings.out):
+        return _judge(settings, key_points, loaded)
+
+
+def _judge(settings: Settings, key_points: KeyPointFile, loaded: tuple[list[dict], list[Example]]) -> str:
+    from .gen.progress import Progress
+    from .gen.served.config import discover
+
     reported = discover(settings.model, settings.runtime)
     config = judge_config(settings, reported, loaded[0])
     target = plan_judgments(settings.out, config, settings.resume, settings.overwrite)

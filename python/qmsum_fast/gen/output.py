@@ -102,7 +102,7 @@ def _take_lock(out: Path, path: Path) -> IO[str]:
         except OSError as exc:
             handle.close()
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise InputError(f"{out}: another generate is writing it (lock {path}); wait for it to end") from None
+                raise InputError(f"{out}: another qmsum-fast process is writing it (lock {path}); wait for it to end") from None
             raise write_error(path, exc) from None
         try:
             same = os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
