@@ -161,3 +161,30 @@ def test_score_needs_meetings_or_resample_example(tmp_path):
     assert json.loads(ok("score", "--pred", pred, "--ref", ref, "--resample", "example", "--json"))["resample"] == (
         "example"
     )
+
+
+def test_view_shows_the_paired_differences_compare_gives(runs, tmp_path):
+    from qmsum_fast.view import Options, build_view, overview_html
+
+    base, first, _ = runs
+    view = build_view([base, first])
+    [row] = view.payload["paired"]
+    payload = json.loads(ok("compare", base, first, "--json"))  # 10,000 samples, seed 0, as the view
+    expected = payload["comparisons"][0]["types"]
+    assert row["n"] == payload["comparisons"][0]["n"]
+    for (label, figures), t in zip(row["figures"].items(), TYPES):
+        assert label == {"rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L", "rougeLsum": "R-Lsum"}[t]
+        assert figures["d"] == expected[t]["difference"]
+        assert (figures["lo"], figures["hi"], figures["p"]) == (
+            expected[t]["low"],
+            expected[t]["high"],
+            expected[t]["p_value"],
+        )
+    assert "Paired differences from base" in overview_html(view) and "resampling meetings" in overview_html(view)
+    by_example = build_view([base, first], options=Options(resample="example"))
+    assert by_example.payload["paired"][0]["figures"]["R-1"]["d"] == row["figures"]["R-1"]["d"]
+    assert by_example.payload["paired"][0]["figures"]["R-1"]["lo"] != row["figures"]["R-1"]["lo"]
+    assert "resampling examples" in overview_html(by_example)
+    out = tmp_path / "view.html"
+    assert "wrote" in ok("view", base, first, "-o", out, "--resample", "example")
+    assert build_view([base]).payload["paired"] == []

@@ -364,7 +364,7 @@ def markdown_table(base: ScoredRun, comparisons: Sequence[Comparison], caption: 
 
 
 def _p(value: float) -> str:
-    return f"{value:.4f}" if value >= 0.0001 else f"{value:.1e}"
+    return f"{value:.4f}" if value >= 0.001 else f"{value:.1e}"
 
 
 def _optional(value: float | None, scale: float, spec: str) -> str:

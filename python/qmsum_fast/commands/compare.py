@@ -140,10 +140,11 @@ def command(
         }
         click.echo(json.dumps(comparison_json(baseline, comparisons, header), indent=2))
         return
+    runs_text = "1 run" if len(others) == 1 else f"{len(others)} runs"
     caption = (
-        f"{len(others)} run(s) against {baseline.label} ({baseline.path}): {metric} {measure_name} in %, "
+        f"{runs_text} against {baseline.label} ({baseline.path}): {metric} {measure_name} in %, "
         f"difference RUN - BASE with its 95% interval resampling meetings ({samples} samples, seed {seed}); "
         f"p: two-sided sign-flip test by meeting, {exact_note(comparisons, samples)}; p Holm: adjusted over the "
-        f"{len(others)} run(s); detectable: the smallest difference found at 80% power and the 5% level."
+        f"{runs_text}; detectable: the smallest difference found at 80% power and the 5% level."
     )
     click.echo(markdown_table(baseline, comparisons, caption))

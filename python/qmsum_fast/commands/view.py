@@ -13,6 +13,7 @@ from ._options import (
     make_metric_option,
     max_lcs_depth_option,
     overwrite_option,
+    resample_option,
     split_option,
     stemmer_option,
 )
@@ -29,6 +30,7 @@ RUN = click.Path(path_type=Path, dir_okay=False)
 )
 @stemmer_option
 @max_lcs_depth_option
+@resample_option
 @click.option(
     "--ref",
     "ref_paths",
@@ -47,7 +49,9 @@ RUN = click.Path(path_type=Path, dir_okay=False)
 @click.option("--title", default=None, help="The page's title. Default: 'qmsum-fast view: ' and the run names.")
 @overwrite_option
 @click.pass_context
-def command(ctx, run_paths, out, metric, stemmer, max_lcs_depth, ref_paths, data_path, split, domain, title, overwrite):
+def command(
+    ctx, run_paths, out, metric, stemmer, max_lcs_depth, resample, ref_paths, data_path, split, domain, title, overwrite
+):
     """One HTML page (no server, no network) with every example's query, references, each run's prediction
     with its scores and faithfulness, the gold spans and the turns fed. --split, when not given, is the one the
     runs' headers record (test when they record none)."""
@@ -64,7 +68,7 @@ def command(ctx, run_paths, out, metric, stemmer, max_lcs_depth, ref_paths, data
         data_path=data_path,
         split=split if split_given else None,
         domain=domain,
-        options=Options(metric, stemmer, max_lcs_depth),
+        options=Options(metric, stemmer, max_lcs_depth, resample),
     )
     path = write_view(view, out, title)
     size = path.stat().st_size / 2**20
