@@ -23,13 +23,14 @@ def examples():
 def write_run(path, model, predict, keep=lambda e: True):
     """A generate-style run of ``model`` predicting ``predict(i, example)``."""
     chosen = examples()
-    lines = [json.dumps({"header": True, "config": {"model": model}})]
+    lines = [json.dumps({"header": True, "config": {"model": model, "data": "bundled", "split": "test"}})]
     for i, e in enumerate(chosen):
         if keep(e):
             record = {
                 "id": e.id,
                 "domain": e.domain,
                 "query_type": e.query_type,
+                "query": e.query,
                 "prediction": predict(i, e, chosen),
                 "references": list(e.references),
             }
@@ -188,3 +189,18 @@ def test_view_shows_the_paired_differences_compare_gives(runs, tmp_path):
     out = tmp_path / "view.html"
     assert "wrote" in ok("view", base, first, "-o", out, "--resample", "example")
     assert build_view([base]).payload["paired"] == []
+
+
+def test_a_peer_file_compares_with_the_run_it_came_from(runs, tmp_path):
+    base, first, _ = runs
+    exported = tmp_path / "pred" / "qmsum.jsonl"
+    ok("export", first, "--to", "longbench", "-o", exported)
+    payload = json.loads(ok("compare", first, exported, "--json", "--samples", 100))
+    [comparison] = payload["comparisons"]
+    assert comparison["n"] == len(examples()) and comparison["missing"] == {"run": [], "baseline": []}
+    for figures in comparison["types"].values():
+        assert (figures["difference"], figures["low"], figures["high"], figures["p_value"]) == (0.0, 0.0, 0.0, 1.0)
+        assert figures["ties"] == comparison["n"]
+    against_base = json.loads(ok("compare", base, exported, "--json", "--samples", 100))
+    direct = json.loads(ok("compare", base, first, "--json", "--samples", 100))
+    assert against_base["comparisons"][0]["types"] == direct["comparisons"][0]["types"]
