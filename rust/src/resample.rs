@@ -523,7 +523,8 @@ mod tests {
     fn exact_sign_flip_equals_enumeration() {
         let of = [0, 0, 1, 2, 2, 3, 4];
         let values = vec![0.2, 0.1, -0.05, 0.3, 0.0, 0.12, -0.2];
-        let (p, exact) = sign_flip_p_values(&[values.clone()], &clusters(&of), 0, 0).unwrap();
+        let (p, exact) =
+            sign_flip_p_values(std::slice::from_ref(&values), &clusters(&of), 0, 0).unwrap();
         assert!(exact);
         assert_eq!(p[0], brute_force(&values, &of));
         // All sums equal: every vector but the two all-same-sign ones falls short.
@@ -540,11 +541,13 @@ mod tests {
         let of: Vec<usize> = (0..k).collect();
         let values: Vec<f64> = (0..k).map(|i| 0.01 * (i as f64 - 3.0)).collect();
         let c = clusters(&of);
-        let (p, exact) = sign_flip_p_values(&[values.clone()], &c, 999, 5).unwrap();
+        let (p, exact) = sign_flip_p_values(std::slice::from_ref(&values), &c, 999, 5).unwrap();
         assert!(!exact);
         assert_eq!(
             p,
-            sign_flip_p_values(&[values.clone()], &c, 999, 5).unwrap().0
+            sign_flip_p_values(std::slice::from_ref(&values), &c, 999, 5)
+                .unwrap()
+                .0
         );
         assert!(p[0] >= 1.0 / 1000.0 && p[0] <= 1.0);
         // The same p-value from the draws handed out.
