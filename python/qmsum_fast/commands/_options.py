@@ -179,9 +179,10 @@ resample_option = click.option(
     type=click.Choice(RESAMPLINGS),
     default=RESAMPLE_MEETING,
     show_default=True,
-    help="What the bootstrap interval resamples: meeting (draw meetings with replacement and keep all their "
-    "queries, which are not independent; the figure is the plain mean) or example (queries as if independent: "
-    "rouge-score's BootstrapAggregator, its figures exactly). docs/statistics.md.",
+    help="What bootstrap intervals (and view's paired tests) resample: meeting (draw meetings with replacement, "
+    "keeping all their queries, which are not independent; score's figure is then the plain mean) or example "
+    "(queries as if independent; in score, rouge-score's BootstrapAggregator, its figures exactly). "
+    "docs/statistics.md.",
 )
 by_option = click.option(
     "--by",

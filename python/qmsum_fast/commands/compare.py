@@ -90,7 +90,8 @@ def command(
 ):
     """Each RUN against BASE on their common examples: the mean paired difference (RUN - BASE) with a 95%
     interval that resamples meetings, a sign-flip test by meeting (Holm-adjusted over the runs), wins, ties
-    and losses, the design effect and the smallest detectable difference (docs/statistics.md)."""
+    and losses, the design effect and the smallest detectable difference (docs/statistics.md). --split, when not
+    given, is the one the runs' headers record (test when they record none)."""
     from ..compare import (
         CompareSettings,
         ScoreOptions,

@@ -89,7 +89,8 @@ ROUGE_SCORE_OPTIONS = (
 @json_option
 @click.pass_context
 def command(ctx, pred_path, ref_paths, metric, max_lcs_depth, faithfulness, as_json, **rouge_score_options):
-    """ROUGE of predictions against references, with bootstrap intervals, or a leaderboard's figures (--metric)."""
+    """ROUGE of predictions against references, with bootstrap intervals, or a leaderboard's figures (--metric).
+    --split, when not given, is the one the run's header records (test when it records none)."""
     from ..data.runs import load_predictions
 
     if metric != ROUGE_SCORE:
