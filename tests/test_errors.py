@@ -267,7 +267,7 @@ def test_an_integer_out_of_range_is_a_usage_error(tmp_path, run_file, args, opti
 
 
 def test_the_largest_values_in_range_are_accepted(run_file):
-    result = run("score", "--pred", run_file, "--seed", 2**32 - 1, "--bootstrap", 5, "--json")
+    result = run("score", "--pred", run_file, "--seed", 2**32 - 1, "--bootstrap", 5, "--resample", "example", "--json")
     assert result.exit_code == 0, result.output
     result = run("locate", "--data", QMSUM, "--split", "val", "--budget", 2**31 - 1, "--window", 2**31 - 1)
     assert result.exit_code == 0, result.output

@@ -74,9 +74,10 @@ def assert_json_matches(payload, expected):
 
 
 def test_jsonl_run_json_equals_rouge_score_bootstrap(run_file):
-    result = run("score", "--pred", run_file, "--json", "--seed", "3")
+    result = run("score", "--pred", run_file, "--json", "--seed", "3", "--resample", "example")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
+    assert payload.pop("resample") == "example"
     rows = [json.loads(line) for line in run_file.read_text().splitlines()[1:]]
     expected = expected_aggregate([(r["references"], r["prediction"]) for r in rows], seed=3)
     assert_json_matches(payload, expected)
@@ -93,7 +94,19 @@ def test_text_files_with_no_stemmer_and_two_reference_files(tmp_path):
     ref_a.write_text("\n".join(answers) + "\n", encoding="utf-8")
     ref_b.write_text("\n".join(a[:30] for a in answers), encoding="utf-8")  # no final newline
     result = run(
-        "score", "--pred", pred, "--ref", ref_a, "--ref", ref_b, "--no-stemmer", "--bootstrap", "200", "--json"
+        "score",
+        "--pred",
+        pred,
+        "--ref",
+        ref_a,
+        "--ref",
+        ref_b,
+        "--no-stemmer",
+        "--bootstrap",
+        "200",
+        "--resample",
+        "example",
+        "--json",
     )
     assert result.exit_code == 0, result.output
     pairs = [([a, a[:30]], p) for a, p in zip(answers, answers[1:] + answers[:1])]
@@ -104,7 +117,7 @@ def test_table_shows_percent_intervals_and_groups(run_file):
     result = run("score", "--pred", run_file, "--by", "domain,query_type", "--rouge-types", "rouge1,rouge2,rougeL")
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "95% bootstrap interval, 1000 samples, seed 0" in out
+    assert "95% bootstrap interval resampling meetings (mid: the mean), 1000 samples, seed 0" in out
     for label in (
         "all",
         "domain=Academic",

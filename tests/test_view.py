@@ -108,7 +108,7 @@ def test_the_page_is_one_self_contained_file(page):
     assert structure.external == []  # no stylesheet, script, image or font from elsewhere
     assert structure.tags["script"] == 2 and structure.tags["style"] == 1
     assert {"overview", "controls", "cards", "plot", "view-data", "search", "run-a", "run-b"} <= structure.ids
-    assert structure.tags["table"] == 2
+    assert structure.tags["table"] == 3  # runs, paired differences from the first run, groups
     assert "default-src 'none'" in text  # the page may fetch nothing at all
 
 

@@ -5,15 +5,23 @@ from typing import final
 __all__ = [
     "DEFAULT_NGRAM",
     "DEFAULT_WINDOW",
+    "EXACT_MAX_CLUSTERS",
+    "TIE_TOLERANCE",
     "OracleUnits",
     "RougeCore",
     "TokenCounter",
     "__version__",
     "chunk_turn_counts",
     "chunk_turns",
+    "cluster_bootstrap_draws",
+    "cluster_bootstrap_means",
+    "cluster_bootstrap_percentiles",
+    "clustered_variance",
     "fit_shares",
     "fragment_signals",
+    "holm_adjust",
     "length_summary",
+    "linear_percentiles",
     "locate_turns",
     "longbench_rouge_l",
     "longbench_rouge_scores",
@@ -25,6 +33,8 @@ __all__ = [
     "rouge_tokenize",
     "score_units",
     "select_within_budget",
+    "sign_flip_draws",
+    "sign_flip_p_values",
     "split_summary_sentences",
     "split_turn_sentences",
 ]
@@ -164,3 +174,25 @@ def fragment_signals(
     n: int = ...,  # DEFAULT_NGRAM
     stem: bool = False,
 ) -> list[tuple[int, float | None, float | None, float | None, list[tuple[int, int, int]]]]: ...
+
+# --- resample: intervals and paired tests by meeting (resample.rs) -------------
+
+EXACT_MAX_CLUSTERS: int
+TIE_TOLERANCE: float
+
+def cluster_bootstrap_draws(clusters: int, samples: int, seed: int) -> list[list[int]]: ...
+def cluster_bootstrap_means(
+    columns: list[list[float]], clusters: list[int], samples: int, seed: int
+) -> list[list[float]]: ...
+def cluster_bootstrap_percentiles(
+    columns: list[list[float]], clusters: list[int], samples: int, seed: int, q: list[float]
+) -> list[list[float]]: ...
+def linear_percentiles(values: list[float], q: list[float]) -> list[float]: ...
+def sign_flip_draws(clusters: int, samples: int, seed: int) -> list[list[int]]: ...
+def sign_flip_p_values(
+    columns: list[list[float]], clusters: list[int], samples: int, seed: int
+) -> tuple[list[float], bool]: ...
+def holm_adjust(p_values: list[float]) -> list[float]: ...
+def clustered_variance(
+    values: list[float], clusters: list[int]
+) -> tuple[float, float | None, float | None, float | None, float | None]: ...

@@ -27,6 +27,7 @@ COMMANDS = {
     "export": "Write a run as a SCROLLS submission or as LongBench predictions.",
     "score": "ROUGE of predictions: rouge-score exact, or SCROLLS, LongBench and lm-eval figures.",
     "report": "One results table across runs (several metrics side by side), and a bar chart if asked.",
+    "compare": "Runs against a baseline: paired differences, intervals and tests that resample meetings.",
     "generate": "Generate query-focused summaries with a model or a baseline.",
     "make-model": "Save a random-weight model with a real architecture (for tests).",
     "locate": "Rank transcript turns for a query and evaluate against gold spans.",

@@ -1,20 +1,25 @@
 """Scoring runs: per-example ROUGE, bootstrap intervals, groups, tables.
 
 Behind ``qmsum-fast score`` and ``qmsum-fast report``. Per-example scores are
-rouge-score's (best reference by F-measure per type when there are several);
-intervals are rouge-score's bootstrap (:class:`~qmsum_fast.rouge.BootstrapAggregator`).
+rouge-score's (best reference by F-measure per type when there are several).
+Intervals resample either meetings (``resample="meeting"``: the plain mean and
+the cluster bootstrap of :mod:`qmsum_fast.resample`; the queries about one
+meeting are not independent) or examples (``"example"``: rouge-score's own
+bootstrap, :class:`~qmsum_fast.rouge.BootstrapAggregator`, so its figures stay
+equal to rouge-score's).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .data.runs import Run
 from .errors import InputError
+from .resample import RESAMPLE_EXAMPLE, RESAMPLE_MEETING, bootstrap_interval
 from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
 
 DEFAULT_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -53,6 +58,9 @@ class Settings:
     bootstrap: int = 1000
     seed: int | None = 0
     confidence_interval: float = 0.95
+    # What the bootstrap resamples: RESAMPLE_EXAMPLE (rouge-score's method, the
+    # drop-in default of this API) or RESAMPLE_MEETING (needs each example's meeting).
+    resample: str = RESAMPLE_EXAMPLE
 
 
 def score_run(run: Run, settings: Settings) -> list[dict[str, Score]]:
@@ -65,33 +73,75 @@ def score_run(run: Run, settings: Settings) -> list[dict[str, Score]]:
     return scorer.score_batch(targets, [p.prediction for p in run.predictions])
 
 
-def aggregate(scores: Sequence[dict[str, Score]], settings: Settings) -> dict[str, AggregateScore]:
-    """Bootstrap intervals of the mean; without bootstrap, low = mid = high = the mean."""
+def aggregate(
+    scores: Sequence[dict[str, Score]], settings: Settings, meetings: Sequence[Hashable] | None = None
+) -> dict[str, AggregateScore]:
+    """Bootstrap intervals of the mean; without bootstrap, low = mid = high = the mean.
+    With ``settings.resample`` meeting, ``mid`` is the mean and the interval
+    resamples the ``meetings`` (one per example)."""
+    means = {}
+    for score_type in settings.rouge_types:
+        mean = Score(*np.mean(np.vstack([s[score_type] for s in scores]), axis=0))
+        means[score_type] = AggregateScore(mean, mean, mean)
     if settings.bootstrap == 0:
-        means = {}
-        for score_type in settings.rouge_types:
-            mean = Score(*np.mean(np.vstack([s[score_type] for s in scores]), axis=0))
-            means[score_type] = AggregateScore(mean, mean, mean)
         return means
+    if settings.resample == RESAMPLE_MEETING:
+        if meetings is None or len(meetings) != len(scores):
+            raise ValueError("resampling meetings needs the meeting of every example")
+        return _meeting_intervals(scores, settings, meetings, means)
     aggregator = BootstrapAggregator(settings.confidence_interval, settings.bootstrap, settings.seed)
     aggregator.add_batch(scores)
     return aggregator.aggregate()
 
 
-def evaluate(run: Run, settings: Settings, by: Sequence[str] = ()) -> list[Group]:
-    """The ``all`` group, then one group per value of each field in ``by``."""
+def _meeting_intervals(
+    scores: Sequence[dict[str, Score]],
+    settings: Settings,
+    meetings: Sequence[Hashable],
+    means: dict[str, AggregateScore],
+) -> dict[str, AggregateScore]:
+    columns = {
+        (score_type, measure): [s[score_type][k] for s in scores]
+        for score_type in settings.rouge_types
+        for k, measure in enumerate(MEASURES)
+    }
+    seed = 0 if settings.seed is None else settings.seed
+    bounds = bootstrap_interval(columns, meetings, settings.bootstrap, seed, settings.confidence_interval)
+    result = {}
+    for score_type in settings.rouge_types:
+        low = Score(*(bounds[score_type, measure][0] for measure in MEASURES))
+        high = Score(*(bounds[score_type, measure][1] for measure in MEASURES))
+        result[score_type] = AggregateScore(low, means[score_type].mid, high)
+    return result
+
+
+def evaluate(
+    run: Run, settings: Settings, by: Sequence[str] = (), meetings: Sequence[Hashable] | None = None
+) -> list[Group]:
+    """The ``all`` group, then one group per value of each field in ``by``.
+    ``meetings``: each prediction's meeting (needed to resample meetings)."""
+    check_fields(run, by)
     scores = score_run(run, settings)
-    groups = [Group("all", len(scores), aggregate(scores, settings))]
+    groups = [Group("all", len(scores), aggregate(scores, settings, meetings))]
     for field in by:
-        members: dict[str, list[dict[str, Score]]] = {}
-        for prediction, score in zip(run.predictions, scores):
+        members: dict[str, list[int]] = {}
+        for index, prediction in enumerate(run.predictions):
+            members.setdefault(str(prediction.fields[field]), []).append(index)
+        for value in sorted(members):
+            chosen = members[value]
+            subset = None if meetings is None else [meetings[i] for i in chosen]
+            aggregate_scores = aggregate([scores[i] for i in chosen], settings, subset)
+            groups.append(Group(f"{field}={value}", len(chosen), aggregate_scores))
+    return groups
+
+
+def check_fields(run: Run, by: Sequence[str]) -> None:
+    """Refuses a run whose predictions lack a ``--by`` field, naming the first."""
+    for field in by:
+        for prediction in run.predictions:
             if field not in prediction.fields:
                 line = prediction.fields.get("line", "?")
                 raise InputError(f"{run.path}:{line}: no '{field}' field (needed by --by)")
-            members.setdefault(str(prediction.fields[field]), []).append(score)
-        for value in sorted(members):
-            groups.append(Group(f"{field}={value}", len(members[value]), aggregate(members[value], settings)))
-    return groups
 
 
 def group_json(group: Group) -> dict:
@@ -111,7 +161,8 @@ def group_json(group: Group) -> dict:
 def render_table(groups: Sequence[Group], settings: Settings) -> str:
     """Text tables in percent: P/R/F of all examples, then F per group."""
     interval = (
-        f"{settings.confidence_interval:.0%} bootstrap interval, {settings.bootstrap} samples, seed {settings.seed}"
+        f"{settings.confidence_interval:.0%} bootstrap interval {resampling_text(settings.resample)}, "
+        f"{settings.bootstrap} samples, seed {settings.seed}"
         if settings.bootstrap
         else "no bootstrap: means only"
     )
@@ -134,6 +185,13 @@ def render_table(groups: Sequence[Group], settings: Settings) -> str:
         geo_text = "-" if geo is None else f"{100 * geo:.2f}"
         lines.append(f"{group.label:<{label_width}} {group.count:>5} {fmeasures} {geo_text:>9}")
     return "\n".join(lines)
+
+
+def resampling_text(resample: str) -> str:
+    """How a table's header names what its intervals resample."""
+    if resample == RESAMPLE_MEETING:
+        return "resampling meetings (mid: the mean)"
+    return "resampling examples (rouge-score's)"
 
 
 def _cell(agg: AggregateScore, measure: str, settings: Settings) -> str:

@@ -18,6 +18,9 @@ What is computed here, so that the page only displays it:
   reference still has an unmatched copy of it (and the reference's tokens
   the same way), so a prediction has exactly ``overlap`` marked tokens and
   its ROUGE-1 precision is ``marked / tokens``;
+- with several runs, each run's paired difference from the first per type
+  of the chosen metric, with its 95% interval and sign-flip p-value, both
+  resampling meetings (``resample``; :mod:`qmsum_fast.resample`);
 - faithfulness signals (:mod:`qmsum_fast.fragments`): fragment coverage and
   density against the transcript and the novel bigram share;
 - the gold spans and, where a run chose turns (``--input gold`` or
@@ -49,6 +52,7 @@ from .metrics import (
     scrolls_example_scores,
 )
 from .report import rouge_score_result
+from .resample import RESAMPLE_MEETING, bootstrap_interval, sign_flip_test
 from .rouge import RougeScorer, tokenize
 
 ASSETS = Path(__file__).resolve().parent / "view_assets"
@@ -374,6 +378,7 @@ class Options:
     metric: str = ROUGE_SCORE
     use_stemmer: bool = True
     max_depth: int | None = None  # longbench metrics (None: the peer's default; 0: no limit)
+    resample: str = RESAMPLE_MEETING  # what the paired intervals resample: meeting or example
 
 
 def metric_keys(metric: str) -> tuple[tuple[str, str, int, int], ...]:
@@ -438,6 +443,45 @@ def _group_cell(view_run: ViewRun, member: Any, options: Options) -> dict:
     return {"n": len(chosen), "figures": {name: result.text(name) for name in result.columns}}
 
 
+# Samples and seed of the paired differences' intervals and sign-flip draws.
+PAIRED_SAMPLES = 10_000
+PAIRED_SEED = 0
+
+
+def paired_keys(metric: str) -> tuple[tuple[str, str, int, int], ...]:
+    """The per-example values a paired difference is taken of: the peer's, else rouge-score's F."""
+    return metric_keys(metric) or ROUGE_KEYS
+
+
+def paired_differences(runs: Sequence[ViewRun], options: Options) -> list[dict]:
+    """Each run after the first against the first, on the examples both answer:
+    per value of :func:`paired_keys`, the mean difference with its 95% interval
+    and the two-sided sign-flip p-value, resampling ``options.resample`` units
+    (meetings, or examples as if independent)."""
+    if len(runs) < 2:
+        return []
+    keys = paired_keys(options.metric)
+    scores = [dict(zip((e.id for e in r.examples), example_scores(r.run, options))) for r in runs]
+    meetings = {e.id: f"{e.split}/{e.meeting}" for r in runs for e in r.examples}
+    rows = []
+    for view_run, run_scores in zip(runs[1:], scores[1:]):
+        common = [key for key in scores[0] if key in run_scores]
+        if not common:
+            continue
+        units = [meetings[key] for key in common] if options.resample == RESAMPLE_MEETING else common
+        differences = {
+            k: [float(run_scores[i][k] or 0) - float(scores[0][i][k] or 0) for i in common] for k, *_ in keys
+        }
+        bounds = bootstrap_interval(differences, units, PAIRED_SAMPLES, PAIRED_SEED)
+        p_values, _ = sign_flip_test(differences, units, PAIRED_SAMPLES, PAIRED_SEED)
+        figures = {
+            label: {"d": sum(differences[k]) / len(common), "lo": bounds[k][0], "hi": bounds[k][1], "p": p_values[k]}
+            for k, label, *_ in keys
+        }
+        rows.append({"label": view_run.label, "n": len(common), "scale": keys[0][2], "figures": figures})
+    return rows
+
+
 # --- the page's data --------------------------------------------------------------------
 
 
@@ -480,6 +524,7 @@ def build_view(
     payload["groups"] = groups
     if judgments is not None:
         _add_judgments(payload, view_runs, judgments)
+    payload["paired"] = paired_differences(view_runs, options)
     return View(payload, view_runs, shown, options, groups)
 
 
@@ -710,7 +755,7 @@ def script_json(value: Any) -> str:
 
 def overview_html(view: View) -> str:
     """The runs table and the per-domain / per-query-type table."""
-    return _runs_table(view) + _groups_table(view)
+    return _runs_table(view) + _paired_table(view) + _groups_table(view)
 
 
 def _runs_table(view: View) -> str:
@@ -733,6 +778,33 @@ def _runs_table(view: View) -> str:
         f'<table class="runs"><caption>Runs: {html.escape(view.options.metric)}'
         f"{_stemmer_note(view.options)}; faithfulness: means over predictions</caption>"
         f"<thead><tr><th>run</th><th>n</th>{head}<th>configuration</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _paired_table(view: View) -> str:
+    rows = view.payload["paired"]
+    if not rows:
+        return ""
+    labels = list(rows[0]["figures"])
+    head = "".join(f"<th>{html.escape(label)}</th>" for label in labels)
+    body = []
+    for row in rows:
+        scale = row["scale"]
+        cells = "".join(
+            f'<td class="num">{scale * f["d"]:+.2f} [{scale * f["lo"]:+.2f}, {scale * f["hi"]:+.2f}]'
+            f" p {f['p']:.4f}</td>"
+            for f in row["figures"].values()
+        )
+        body.append(f'<tr><td>{html.escape(row["label"])}</td><td class="num">{row["n"]}</td>{cells}</tr>')
+    units = "meetings" if view.options.resample == RESAMPLE_MEETING else "examples (as if independent)"
+    caption = (
+        f"Paired differences from {html.escape(view.runs[0].label)} on the examples both answer "
+        f"({'%' if rows[0]['scale'] == 100 else 'points'}): mean with its 95% interval and the sign-flip p-value, "
+        f"resampling {units} ({PAIRED_SAMPLES} samples, seed {PAIRED_SEED}; docs/statistics.md)"
+    )
+    return (
+        f'<table class="paired"><caption>{caption}</caption><thead><tr><th>run</th><th>n</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
     )
 
 

@@ -19,6 +19,8 @@
 //!   `oracle` (the greedy ROUGE oracle);
 //! - faithfulness signals: `fragments` (extractive fragment coverage and
 //!   density, Grusky et al. 2018; novel n-grams);
+//! - statistics: `resample` (bootstrap intervals and sign-flip tests by
+//!   meeting, Holm's adjustment, the design effect);
 //! - shared: `vocabulary` (the string interner), `choice` (string options).
 
 pub mod choice;
@@ -52,6 +54,9 @@ pub mod tfidf;
 
 // faithfulness signals
 pub mod fragments;
+
+// intervals and paired tests by meeting
+pub mod resample;
 
 #[cfg(feature = "python")]
 mod py;

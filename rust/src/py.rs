@@ -26,6 +26,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     register_chunk(m)?;
     register_rank(m)?;
     register_fragments(m)?;
+    register_resample(m)?;
     Ok(())
 }
 
@@ -711,4 +712,132 @@ fn fragment_signals(
         })
         .map_err(input_error)?;
     Ok(signals.into_iter().map(signals_tuple).collect())
+}
+
+// ---------------------------------------------------------------------------
+// resample: intervals and paired tests by meeting (resample.rs)
+// ---------------------------------------------------------------------------
+
+fn register_resample(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("EXACT_MAX_CLUSTERS", crate::resample::EXACT_MAX_CLUSTERS)?;
+    m.add("TIE_TOLERANCE", crate::resample::TIE_TOLERANCE)?;
+    m.add_function(wrap_pyfunction!(cluster_bootstrap_draws, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster_bootstrap_means, m)?)?;
+    m.add_function(wrap_pyfunction!(sign_flip_draws, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster_bootstrap_percentiles, m)?)?;
+    m.add_function(wrap_pyfunction!(linear_percentiles, m)?)?;
+    m.add_function(wrap_pyfunction!(sign_flip_p_values, m)?)?;
+    m.add_function(wrap_pyfunction!(holm_adjust, m)?)?;
+    m.add_function(wrap_pyfunction!(clustered_variance, m)?)?;
+    Ok(())
+}
+
+fn cluster_of(value: &Bound<'_, PyAny>) -> PyResult<crate::resample::Clusters> {
+    let of = sizes(value, "clusters")?;
+    crate::resample::Clusters::new(&of).map_err(input_error)
+}
+
+fn samples(value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    size(value, "samples")
+}
+
+fn cluster_count(value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    size(value, "clusters")
+}
+
+/// The clusters each bootstrap sample draws (`samples` rows of `clusters` indices).
+#[pyfunction]
+fn cluster_bootstrap_draws(
+    py: Python<'_>,
+    #[pyo3(from_py_with = cluster_count)] clusters: usize,
+    #[pyo3(from_py_with = samples)] samples: usize,
+    seed: u64,
+) -> PyResult<Vec<Vec<usize>>> {
+    if clusters == 0 {
+        return Err(input_error("no clusters to draw"));
+    }
+    Ok(py.detach(|| crate::resample::bootstrap_draws(clusters, samples, seed)))
+}
+
+/// The sign vectors the sampled sign-flip test draws (`samples` rows of words).
+#[pyfunction]
+fn sign_flip_draws(
+    py: Python<'_>,
+    #[pyo3(from_py_with = cluster_count)] clusters: usize,
+    #[pyo3(from_py_with = samples)] samples: usize,
+    seed: u64,
+) -> Vec<Vec<u64>> {
+    py.detach(|| crate::resample::sign_flip_draws(clusters, samples, seed))
+}
+
+/// Per column, the mean of each cluster-bootstrap sample.
+#[pyfunction]
+fn cluster_bootstrap_means(
+    py: Python<'_>,
+    columns: Vec<Vec<f64>>,
+    #[pyo3(from_py_with = cluster_of)] clusters: crate::resample::Clusters,
+    #[pyo3(from_py_with = samples)] samples: usize,
+    seed: u64,
+) -> PyResult<Vec<Vec<f64>>> {
+    py.detach(|| crate::resample::bootstrap_means(&columns, &clusters, samples, seed))
+        .map_err(input_error)
+}
+
+/// Per column, the percentiles `q` (percent) of the cluster-bootstrap means.
+#[pyfunction]
+fn cluster_bootstrap_percentiles(
+    py: Python<'_>,
+    columns: Vec<Vec<f64>>,
+    #[pyo3(from_py_with = cluster_of)] clusters: crate::resample::Clusters,
+    #[pyo3(from_py_with = samples)] samples: usize,
+    seed: u64,
+    q: Vec<f64>,
+) -> PyResult<Vec<Vec<f64>>> {
+    py.detach(|| crate::resample::bootstrap_percentiles(&columns, &clusters, samples, seed, &q))
+        .map_err(input_error)
+}
+
+/// numpy's linear percentiles `q` (percent) of `values`.
+#[pyfunction]
+fn linear_percentiles(values: Vec<f64>, q: Vec<f64>) -> PyResult<Vec<f64>> {
+    crate::resample::percentiles(&values, &q).map_err(input_error)
+}
+
+/// Per column of differences, the two-sided sign-flip p-value by cluster, and
+/// whether it is exact.
+#[pyfunction]
+fn sign_flip_p_values(
+    py: Python<'_>,
+    columns: Vec<Vec<f64>>,
+    #[pyo3(from_py_with = cluster_of)] clusters: crate::resample::Clusters,
+    #[pyo3(from_py_with = samples)] samples: usize,
+    seed: u64,
+) -> PyResult<(Vec<f64>, bool)> {
+    py.detach(|| crate::resample::sign_flip_p_values(&columns, &clusters, samples, seed))
+        .map_err(input_error)
+}
+
+/// Holm's step-down adjustment of `p_values`, each in its place.
+#[pyfunction]
+fn holm_adjust(p_values: Vec<f64>) -> PyResult<Vec<f64>> {
+    crate::resample::holm(&p_values).map_err(input_error)
+}
+
+/// `(mean, clustered variance, independent variance, design effect, minimum
+/// detectable difference)` of the mean of `values`; None where undefined.
+type VarianceTuple = (f64, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+
+#[pyfunction]
+fn clustered_variance(
+    values: Vec<f64>,
+    #[pyo3(from_py_with = cluster_of)] clusters: crate::resample::Clusters,
+) -> PyResult<VarianceTuple> {
+    let v = crate::resample::clustered_variance(&values, &clusters).map_err(input_error)?;
+    Ok((
+        v.mean,
+        v.clustered,
+        v.independent,
+        v.design_effect,
+        v.minimum_detectable,
+    ))
 }

@@ -15,6 +15,7 @@ import click
 from ..data import DOMAINS, SPLIT_ALIASES, SPLITS
 from ..metrics import METRICS, ROUGE_SCORE
 from ..preprocess import MODES as PREPROCESS_MODES
+from ..resample import RESAMPLE_MEETING, RESAMPLINGS
 from ..templates import PEER_TEMPLATES
 
 # Ranges that keep every integer within what the Rust core and numpy accept.
@@ -22,6 +23,9 @@ MAX_TOKENS = 2**31 - 1
 MAX_SEED = 2**32 - 1
 # Python's recursion limit is a C int.
 MAX_DEPTH = 2**31 - 1
+# Time grows with samples x examples while an interval hardly moves past a few
+# thousand samples; the cap stops a slip of the keyboard from running for hours.
+MAX_SAMPLES = 100_000
 DEFAULT_SPLIT = "test"
 
 
@@ -231,3 +235,26 @@ def make_api_key_env_option(scope: str = "") -> Any:
 def _scoped(scope: str, text: str) -> str:
     """``text`` after ``scope``, or as a sentence of its own without one."""
     return scope + text if scope else text[0].upper() + text[1:]
+
+
+resample_option = click.option(
+    "--resample",
+    type=click.Choice(RESAMPLINGS),
+    default=RESAMPLE_MEETING,
+    show_default=True,
+    help="What bootstrap intervals (and view's paired tests) resample: meeting (draw meetings with replacement, "
+    "keeping all their queries, which are not independent; score's figure is then the plain mean) or example "
+    "(queries as if independent; in score, rouge-score's BootstrapAggregator, its figures exactly). "
+    "docs/statistics.md.",
+)
+by_option = click.option(
+    "--by",
+    "by",
+    default="",
+    help="Also report groups by these JSONL fields, e.g. domain,query_type. Default: all examples only.",
+)
+
+
+def parse_fields(value: str) -> list[str]:
+    """The field names of a comma-separated ``--by``."""
+    return [f.strip() for f in value.split(",") if f.strip()]

@@ -10,21 +10,35 @@ import click
 
 from ..errors import InputError
 from ..metrics import ROUGE_SCORE
+from ..resample import RESAMPLE_MEETING
 from ._options import (
+    MAX_SAMPLES,
+    by_option,
     faithfulness_option,
     json_option,
+    make_data_option,
     make_metric_option,
     max_lcs_depth_option,
+    parse_fields,
+    resample_option,
     seed_option,
+    split_option,
     stemmer_option,
 )
 
-# Time grows with samples x examples while the interval hardly moves past a few
-# thousand samples; the cap stops a slip of the keyboard from running for hours.
-MAX_BOOTSTRAP = 100_000
 PATH = click.Path(path_type=Path, dir_okay=False)
 # Options of this package's own rouge-score table; a peer metric has its own fixed settings.
-ROUGE_SCORE_OPTIONS = ("rouge_types", "stemmer", "split_sentences", "bootstrap", "seed", "by")
+ROUGE_SCORE_OPTIONS = (
+    "rouge_types",
+    "stemmer",
+    "split_sentences",
+    "bootstrap",
+    "resample",
+    "seed",
+    "by",
+    "data_path",
+    "split",
+)
 
 
 @click.command("score")
@@ -57,24 +71,26 @@ ROUGE_SCORE_OPTIONS = ("rouge_types", "stemmer", "split_sentences", "bootstrap",
 )
 @click.option(
     "--bootstrap",
-    type=click.IntRange(0, MAX_BOOTSTRAP),
+    type=click.IntRange(0, MAX_SAMPLES),
     default=1000,
     show_default=True,
-    help=f"Bootstrap samples for the 95% interval, 0 to {MAX_BOOTSTRAP:,} (0: means only).",
+    help=f"Bootstrap samples for the 95% interval, 0 to {MAX_SAMPLES:,} (0: means only).",
 )
+@resample_option
 @seed_option
-@click.option(
-    "--by",
-    "by",
-    default="",
-    help="Also report groups by these JSONL fields, e.g. domain,query_type. Default: all examples only.",
+@by_option
+@make_data_option(
+    "With --resample meeting, the data the predictions answer, to find each one's meeting when its id does not "
+    "name it (peer files, plain text). Default: the data the run's header names, else the bundled QMSum."
 )
+@split_option
 @max_lcs_depth_option
 @faithfulness_option
 @json_option
 @click.pass_context
 def command(ctx, pred_path, ref_paths, metric, max_lcs_depth, faithfulness, as_json, **rouge_score_options):
-    """ROUGE of predictions against references, with bootstrap intervals, or a leaderboard's figures (--metric)."""
+    """ROUGE of predictions against references, with bootstrap intervals, or a leaderboard's figures (--metric).
+    --split, when not given, is the one the run's header records (test when it records none)."""
     from ..data.runs import load_predictions
 
     if metric != ROUGE_SCORE:
@@ -83,26 +99,43 @@ def command(ctx, pred_path, ref_paths, metric, max_lcs_depth, faithfulness, as_j
         _print_peer_metric(run, metric, max_lcs_depth, as_json, faithfulness)
         return
     _refuse_given(ctx, ("max_lcs_depth",), "--metric longbench or lm-eval-longbench")
+    split_given = ctx.get_parameter_source("split") == click.core.ParameterSource.COMMANDLINE
+    if not split_given:
+        rouge_score_options["split"] = None
     _rouge_score(pred_path, ref_paths, as_json=as_json, faithfulness=faithfulness, **rouge_score_options)
 
 
 def _rouge_score(
-    pred_path, ref_paths, rouge_types, stemmer, split_sentences, bootstrap, seed, by, as_json, faithfulness
+    pred_path,
+    ref_paths,
+    rouge_types,
+    stemmer,
+    split_sentences,
+    bootstrap,
+    resample,
+    seed,
+    by,
+    data_path,
+    split,
+    as_json,
+    faithfulness,
 ):
     from ..data.runs import load_predictions
-    from ..evaluate import Settings, evaluate, group_json, render_table
+    from ..evaluate import Settings, check_fields, evaluate, group_json, render_table
 
     types = tuple(t.strip() for t in rouge_types.split(",") if t.strip())
     if not types:
         raise InputError("--rouge-types: no ROUGE type given")
-    fields = [f.strip() for f in by.split(",") if f.strip()]
+    fields = parse_fields(by)
     if ref_paths and fields:
         raise InputError("--by needs a JSONL run (--pred OUT.jsonl without --ref)")
     run = load_predictions(pred_path, ref_paths)
-    settings = Settings(types, stemmer, split_sentences, bootstrap, seed)
-    groups = evaluate(run, settings, fields)
+    check_fields(run, fields)
+    settings = Settings(types, stemmer, split_sentences, bootstrap, seed, resample=resample)
+    meetings = _meetings(run, data_path, split) if bootstrap and resample == RESAMPLE_MEETING else None
+    groups = evaluate(run, settings, fields, meetings)
     if as_json:
-        payload = group_json(groups[0])
+        payload = {"resample": resample, **group_json(groups[0])}
         if fields:
             payload["groups"] = {g.label: group_json(g) for g in groups[1:]}
         click.echo(json.dumps(_with_faithfulness(payload, run) if faithfulness else payload, indent=2))
@@ -110,6 +143,16 @@ def _rouge_score(
     click.echo(render_table(groups, settings))
     if faithfulness:
         click.echo(_faithfulness_line(run))
+
+
+def _meetings(run, data_path, split) -> list[str]:
+    """Each prediction's meeting, for --resample meeting."""
+    from ..compare import example_meetings
+
+    try:
+        return [meeting for _, meeting in example_meetings(run, data_path, split)]
+    except InputError as exc:
+        raise InputError(f"{exc}; or resample examples as if independent (--resample example)") from None
 
 
 def _print_peer_metric(run, metric: str, max_lcs_depth: int | None, as_json: bool, faithfulness: bool) -> None:

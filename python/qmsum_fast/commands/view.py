@@ -13,6 +13,7 @@ from ._options import (
     make_metric_option,
     max_lcs_depth_option,
     overwrite_option,
+    resample_option,
     split_option,
     stemmer_option,
 )
@@ -29,6 +30,7 @@ RUN = click.Path(path_type=Path, dir_okay=False)
 )
 @stemmer_option
 @max_lcs_depth_option
+@resample_option
 @click.option(
     "--ref",
     "ref_paths",
@@ -61,6 +63,7 @@ def command(
     metric,
     stemmer,
     max_lcs_depth,
+    resample,
     ref_paths,
     data_path,
     split,
@@ -77,7 +80,7 @@ def command(
 
     if max_lcs_depth is not None and metric not in ("longbench", "lm-eval-longbench"):
         raise InputError(f"--max-lcs-depth applies to --metric longbench or lm-eval-longbench only, not {metric}")
-    inputs = [("RUN", path) for path in run_paths] + [("--ref", path) for path in ref_paths] + [("--data", data_path)]
+    inputs = [("RUN", path) for path in run_paths] + [("--ref", path) for path in ref_paths] + [("--data", data_path), ("--judgments", judgments)]
     check_distinct([("-o", out)], inputs)
     check_output(out, overwrite)
     split_given = ctx.get_parameter_source("split") == click.core.ParameterSource.COMMANDLINE
@@ -87,7 +90,7 @@ def command(
         data_path=data_path,
         split=split if split_given else None,
         domain=domain,
-        options=Options(metric, stemmer, max_lcs_depth),
+        options=Options(metric, stemmer, max_lcs_depth, resample),
         judgments=judgments,
     )
     path = write_view(view, out, title)
