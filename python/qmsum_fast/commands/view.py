@@ -80,7 +80,11 @@ def command(
 
     if max_lcs_depth is not None and metric not in ("longbench", "lm-eval-longbench"):
         raise InputError(f"--max-lcs-depth applies to --metric longbench or lm-eval-longbench only, not {metric}")
-    inputs = [("RUN", path) for path in run_paths] + [("--ref", path) for path in ref_paths] + [("--data", data_path), ("--judgments", judgments)]
+    inputs = (
+        [("RUN", path) for path in run_paths]
+        + [("--ref", path) for path in ref_paths]
+        + [("--data", data_path), ("--judgments", judgments)]
+    )
     check_distinct([("-o", out)], inputs)
     check_output(out, overwrite)
     split_given = ctx.get_parameter_source("split") == click.core.ParameterSource.COMMANDLINE
