@@ -158,7 +158,7 @@ class ServedRunner(PromptSources):
         self.retries = 0
         self._retry_lock = threading.Lock()
         self.client = make_client(runtime, on_retry=self._count_retry)
-        # --reuse auto (also a configuration from before it was recorded for served runs): keep meetings together.
+        # --reuse auto: a meeting's requests on one replica, its first priming the cache; off: as requests come.
         self.keep_together = config.reuse != "off"
         self.dispatcher = Dispatcher(self._send, runtime.concurrency, self.client.abort, self.keep_together)
         self.dispatcher.busy = self.client.replicas.busy
