@@ -192,6 +192,7 @@ def measure_prefill(model: Path, port: int, folder: Path, args) -> dict:
             if reference is not None and predictions != reference:
                 raise SystemExit("--reuse auto changed the predictions")
             reference = predictions
+            measured["examples"] = len(predictions)
             measured[reuse] = [[_request(tokenizer, post) for post in proxy.posts()] for proxy in replicas]
     finally:
         for proxy in replicas:
@@ -238,7 +239,7 @@ def _block_keys(ids: list[int]) -> list:
 
 
 def report_prefill(measured: dict, args) -> None:
-    print(f"{args.limit} examples of the test split, {args.input_tokens}-token prompts (lm-eval-scrolls),")
+    print(f"{measured['examples']} examples of the test split, {args.input_tokens}-token prompts (lm-eval-scrolls),")
     print(f"{args.new_tokens} new tokens, greedy, concurrency {args.concurrency}, 2 replicas; predictions identical")
     print("| --reuse | cache filled | replica 1 | replica 2 | prefill tokens | prompt tokens | computed share |")
     print("|--|--|--:|--:|--:|--:|--:|")

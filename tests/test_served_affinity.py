@@ -264,30 +264,45 @@ def test_a_replica_that_goes_down_mid_run_hands_its_meetings_over(tmp_path, mode
 
 @pytest.mark.slow
 def test_map_reduce_and_locate_keep_a_meetings_requests_on_one_replica(tmp_path, model, replicas):  # noqa: F811
-    from qmsum_fast.data import turn_text
+    """A meeting is all its requests: map-reduce's chunk summaries and answers, locate's prompts."""
+    import json
 
-    transcripts = {example.meeting: "\n".join(turn_text(t) for t in example.turns) for example in EXAMPLES}
+    from qmsum_fast.gen.inputs import prepare_function
 
-    def meeting_of_chunk(body: bytes) -> str:
-        import json
+    prepared = prepare_function("none")(EXAMPLES)
+    transcripts = {example.meeting: item.transcript for example, item in zip(EXAMPLES, prepared)}
 
-        prompt = json.loads(body)["prompt"]
-        found = [m for m, text in transcripts.items() if any(line in text for line in prompt.splitlines()[-3:-1])]
-        return found[0] if len(found) == 1 else meeting_of_query(prompt)
+    def owner(prompt: str) -> str | None:
+        """The meeting a prompt is for, where its text tells: an answer's query (alpaca), else a
+        chunk summary's input, else (locate) its first located turn; None where both meetings fit."""
+        asked = {e.meeting for e in EXAMPLES if f"### Instruction:\n{e.query}\n\n### Input:" in prompt}
+        if not asked and "### Input:" in prompt:
+            chunk = prompt.split("### Input:\n", 1)[1].rsplit("\n\n### Response:", 1)[0]
+            asked = {meeting for meeting, transcript in transcripts.items() if chunk in transcript}
+        elif not asked:
+            asked = {meeting for meeting, transcript in transcripts.items() if prompt.splitlines()[0] in transcript}
+        return asked.pop() if len(asked) == 1 else None
 
-    def meeting_of_query(prompt: str) -> str:
-        return next(e.meeting for e in EXAMPLES if e.query in prompt)
+    def split() -> list[set[str]]:
+        owners = [[owner(json.loads(post["body"])["prompt"]) for post in proxy.posts()] for proxy in replicas]
+        told = [meeting for meetings in owners for meeting in meetings if meeting is not None]
+        assert len(told) >= sum(map(len, owners)) / 2  # most requests tell their meeting
+        for proxy in replicas:
+            proxy.requests.clear()
+        return [{meeting for meeting in meetings if meeting is not None} for meetings in owners]
 
-    out = tmp_path / "map-reduce.jsonl"
     args = ["--model", "llama-adapter", "--served-model", str(model), "--greedy", *ALL, "--concurrency", "4"]
+    out = tmp_path / "map-reduce.jsonl"
     generate(model, [p.url for p in replicas], out, *args)
+    assert sorted(map(sorted, split())) == [["ES2005a"], ["IS1004a"]]  # a replica each
     off = tmp_path / "map-reduce-off.jsonl"
-    for proxy in replicas:
-        owners = {meeting_of_chunk(post["body"]) for post in proxy.posts()}
-        assert len(owners) == 1, owners
-        proxy.requests.clear()
     generate(model, [p.url for p in replicas], off, *args, "--reuse", "off")
+    split()
     assert predictions(off) == predictions(out)
+
+    located = tmp_path / "locate.jsonl"
+    generate(model, [p.url for p in replicas], located, *TRANSCRIPT_FIRST, *ALL, "--strategy", "locate")
+    assert sorted(map(sorted, split())) == [["ES2005a"], ["IS1004a"]]
 
 
 def test_resume_compares_reuse(tmp_path, model, server):  # noqa: F811

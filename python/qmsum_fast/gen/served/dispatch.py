@@ -63,8 +63,8 @@ class _Job:
 
 class _Waiting:
     """The requests no worker has taken yet, and ``None`` for each worker to
-    end. ``order`` None: first in, first out; else the job with the least
-    ``order(job)`` goes first."""
+    end (after the jobs). ``order`` None: first in, first out; else
+    ``order(jobs)`` picks the job that goes next."""
 
     def __init__(self) -> None:
         self.order: Callable[[list[_Job]], _Job] | None = None
