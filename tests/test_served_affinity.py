@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -308,6 +307,7 @@ def test_map_reduce_and_locate_keep_a_meetings_requests_on_one_replica(tmp_path,
 def test_resume_compares_reuse(tmp_path, model, server):  # noqa: F811
     out = tmp_path / "resumed.jsonl"
     generate(model, [server.url], out, "--limit", "1")
+    kept = out.read_text()
     result = generate(model, [server.url], out, "--limit", "2", "--resume", "--reuse", "off", expect=2)
     assert "reuse was 'auto', now 'off'" in result.output
-    assert Path(out).exists()
+    assert out.read_text() == kept
