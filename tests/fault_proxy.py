@@ -12,9 +12,13 @@ fault queued with :meth:`FaultProxy.inject`:
 - ``"slow:S"``: the answer held S seconds before it is forwarded;
 - ``"miscount"``: the answer with ``usage.prompt_tokens`` one higher.
 
-``delay`` holds every POST that long (to slow a run down). It records what it
-saw (``requests``: method, path, headers, body, arrival time) and the most
-requests it had in flight at once.
+``delay`` holds every POST that long (to slow a run down). ``cached_tokens``
+(None: off) is added to each answer's usage as
+``prompt_tokens_details.cached_tokens`` (at most its prompt tokens), as vLLM
+and SGLang report prefix-cache hits. It records what it saw (``requests``:
+method, path, headers, body, arrival time and ``done``, when its answer
+started back, so a request sent after that answer arrived always comes later)
+and the most requests it had in flight at once.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class FaultProxy:
         self.upstream_port = upstream_port
         self.faults: deque[str] = deque()
         self.delay = 0.0
+        self.cached_tokens: int | None = None
         self.requests: list[dict] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -79,6 +84,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
 class _Handler(BaseHTTPRequestHandler):
     proxy: FaultProxy
+    seen: dict  # the record of the request being handled
 
     def log_message(self, format, *args):  # quiet
         pass
@@ -92,9 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        self.proxy.requests.append(
-            {"method": method, "path": self.path, "headers": dict(self.headers), "body": body, "at": time.time()}
-        )
+        seen = {"method": method, "path": self.path, "headers": dict(self.headers), "body": body, "at": time.time()}
+        self.seen = seen
+        self.proxy.requests.append(seen)
         fault = self.proxy._take_fault() if method == "POST" else None
         self.proxy._enter()
         try:
@@ -102,6 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the client gave up (a timeout): nothing more to say
             return
         finally:
+            seen.setdefault("done", time.time())  # closed without an answer
             self.proxy._leave()
 
     def _respond(self, method: str, body: bytes, fault: str | None) -> None:
@@ -127,6 +134,11 @@ class _Handler(BaseHTTPRequestHandler):
             answer = json.loads(data)
             answer["usage"]["prompt_tokens"] += 1
             data = json.dumps(answer).encode()
+        if method == "POST" and status == 200 and self.proxy.cached_tokens is not None:
+            answer = json.loads(data)
+            cached = min(self.proxy.cached_tokens, answer["usage"]["prompt_tokens"])
+            answer["usage"]["prompt_tokens_details"] = {"cached_tokens": cached}
+            data = json.dumps(answer).encode()
         if fault == "drop":
             return self._cut(status, data)
         return self._send_bytes(status, data)
@@ -147,6 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_bytes(status, json.dumps(payload).encode(), headers)
 
     def _send_bytes(self, status: int, data: bytes, headers: dict | None = None) -> None:
+        self.seen["done"] = time.time()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -156,6 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _cut(self, status: int, data: bytes) -> None:
+        self.seen["done"] = time.time()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

@@ -272,7 +272,8 @@ def test_requests_spread_over_replicas_and_skip_one_that_is_down(tmp_path, model
     try:
         first.delay = second.delay = 0.2  # requests overlap, so both replicas get some
         out = tmp_path / "replicas.jsonl"
-        result = generate(model, [down, first.url, second.url], out, "--concurrency", "4")
+        # --reuse off: each request to the least busy replica (auto keeps this one meeting on one replica).
+        result = generate(model, [down, first.url, second.url], out, "--concurrency", "4", "--reuse", "off")
     finally:
         first.stop()
         second.stop()

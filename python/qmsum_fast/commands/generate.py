@@ -123,7 +123,8 @@ def _batch_size(value: str) -> int | str:
     default="auto",
     show_default=True,
     help="Causal models: compute the prompt prefix a meeting's queries share once and continue each query from it "
-    "(same outputs; auto falls back where that is not exact or the prefix is short).",
+    "(same outputs; auto falls back where that is not exact or the prefix is short). --engine openai: auto sends a "
+    "meeting's requests to one replica, the first alone to prime its prefix cache; off sends each to the least busy.",
 )
 @click.option(
     "--chunk-overlap", type=tokens(0), help="map-reduce: tokens of whole turns repeated between chunks (default 0)."

@@ -2,8 +2,11 @@
 
 Standard library only (``http.client``), one fresh connection per attempt:
 nothing stale to detect, and an attempt in flight can be aborted by shutting
-its socket down. A request goes to the replica with the fewest requests
-outstanding (among those not resting after a failure); 429, 408, 5xx, a
+its socket down. With ``--reuse off`` a request goes to the replica with the
+fewest requests outstanding (among those not resting after a failure); with
+``--reuse auto`` each meeting has a replica (:func:`spread`) that takes all
+its requests, so the replica's prefix cache holds its transcript, and the
+meeting moves to another replica when its own rests. 429, 408, 5xx, a
 dropped connection, a malformed answer and a timeout are retried, on another
 replica when one is ready, else after an exponential backoff with jitter that
 honours ``Retry-After``. Anything else (400, 401, 404, 422, ...) is the
@@ -22,7 +25,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -102,10 +105,30 @@ class Stopped(Exception):
     """The run is stopping (Ctrl-C or another request's failure): no further attempt."""
 
 
+def spread(tokens: Mapping[Hashable, int], replicas: int) -> dict[Hashable, int]:
+    """Each meeting's replica: the meetings, most tokens first, each onto the
+    replica holding the fewest tokens so far (the lowest index on ties; equal
+    meetings in the order given), so replicas get about equal work and the
+    same meetings always get the same replicas."""
+    held = [0] * replicas
+    homes: dict[Hashable, int] = {}
+    for meeting in sorted(tokens, key=lambda meeting: -tokens[meeting]):  # stable
+        replica = min(range(replicas), key=lambda index: (held[index], index))
+        homes[meeting] = replica
+        held[replica] += tokens[meeting]
+    return homes
+
+
 class Replicas:
-    """Which replica takes the next request: the fewest outstanding, skipping
-    those resting after a failure; ties go to the replica that last took a
-    request with the same affinity key (one meeting's prompts share a prefix)."""
+    """Which replica takes the next request.
+
+    A meeting placed with :meth:`keep_together` goes to its replica while that
+    replica is ready; when it rests after a failure (or just failed this
+    request), the meeting moves for good to the ready replica holding the
+    fewest tokens, so its later requests find its transcript cached there.
+    Any other request goes to the replica with the fewest requests
+    outstanding, skipping those resting after a failure; ties go to the
+    replica that last took a request with the same affinity key."""
 
     def __init__(self, endpoints: Sequence[Endpoint]) -> None:
         self.endpoints = list(endpoints)
@@ -113,20 +136,69 @@ class Replicas:
         self._resting_until = [0.0] * len(self.endpoints)
         self._failures = [0] * len(self.endpoints)
         self._last: dict[Hashable, int] = {}
+        self._homes: dict[Hashable, int] = {}  # meeting -> the replica that takes its requests
+        self._tokens: dict[Hashable, int] = {}  # meeting -> its prompt tokens (what spread() balanced)
+        self._held = [0] * len(self.endpoints)  # the tokens of the meetings each replica takes
         self._lock = threading.Lock()
+
+    def keep_together(self, tokens: Mapping[Hashable, int]) -> dict[Hashable, int]:
+        """Gives each meeting a replica (:func:`spread` by its tokens); returns them."""
+        homes = spread(tokens, len(self.endpoints))
+        with self._lock:
+            for meeting, replica in homes.items():
+                self._homes[meeting] = replica
+                self._tokens[meeting] = tokens[meeting]
+                self._held[replica] += tokens[meeting]
+        return homes
+
+    def home(self, meeting: Hashable) -> int | None:
+        """The replica that takes the meeting's requests now (None: not kept together)."""
+        with self._lock:
+            return self._homes.get(meeting)
+
+    def busy(self, affinity: Hashable) -> int:
+        """Requests outstanding at the replica a request with this key would go to."""
+        with self._lock:
+            home = self._homes.get(affinity)
+            return self._outstanding[home] if home is not None else min(self._outstanding)
 
     def acquire(self, affinity: Hashable, avoid: int | None) -> int:
         with self._lock:
-            choices = [i for i in range(len(self.endpoints)) if i != avoid] or [avoid or 0]
-            now = time.monotonic()
-            ready = [i for i in choices if self._resting_until[i] <= now]
-            if not ready:
-                ready = [min(choices, key=lambda i: self._resting_until[i])]
-            preferred = self._last.get(affinity)
-            chosen = min(ready, key=lambda i: (self._outstanding[i], i != preferred, i))
+            if affinity in self._homes:
+                chosen = self._home_for(affinity, avoid)
+            else:
+                chosen = self._least_busy(affinity, avoid)
             self._outstanding[chosen] += 1
             self._last[affinity] = chosen
             return chosen
+
+    def _least_busy(self, affinity: Hashable, avoid: int | None) -> int:
+        choices = [i for i in range(len(self.endpoints)) if i != avoid] or [avoid or 0]
+        now = time.monotonic()
+        ready = [i for i in choices if self._resting_until[i] <= now]
+        if not ready:
+            ready = [min(choices, key=lambda i: self._resting_until[i])]
+        preferred = self._last.get(affinity)
+        return min(ready, key=lambda i: (self._outstanding[i], i != preferred, i))
+
+    def _home_for(self, meeting: Hashable, avoid: int | None) -> int:
+        """The meeting's replica, or, when it rests or is to be avoided, the one it moves to."""
+        home = self._homes[meeting]
+        now = time.monotonic()
+        if home != avoid and self._resting_until[home] <= now:
+            return home
+        others = [i for i in range(len(self.endpoints)) if i not in (home, avoid)]
+        ready = [i for i in others if self._resting_until[i] <= now]
+        if ready:
+            moved = min(ready, key=lambda i: (self._held[i], self._outstanding[i], i))
+        elif home != avoid or not others:
+            return home  # nothing better is ready: the home replica is tried again
+        else:
+            moved = min(others, key=lambda i: self._resting_until[i])
+        self._homes[meeting] = moved
+        self._held[home] -= self._tokens[meeting]
+        self._held[moved] += self._tokens[meeting]
+        return moved
 
     def release(self, index: int, failure: Retryable | None) -> None:
         with self._lock:

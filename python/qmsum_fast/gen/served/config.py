@@ -6,8 +6,10 @@ The command asks every ``--base-url`` what ``/v1/models`` reports for the
 served model before anything else; the run configuration records the engine,
 the served name, the API, that report, the tokenizer that counts the budgets
 and the request fields the generation settings map to, so ``--resume``
-refuses a different server model. Where the replicas are, how many requests
-are in flight, timeouts and retries only decide how fast a run goes: they are
+refuses a different server model; ``reuse`` records ``--reuse`` (whether a
+meeting's requests are kept on one replica), which ``--resume`` compares too.
+Where the replicas are, how many requests are in flight, timeouts and retries
+only decide how fast a run goes: they are
 :class:`~qmsum_fast.gen.config.Runtime` settings. The runner is in
 :mod:`qmsum_fast.gen.served.runner`, the HTTP in
 :mod:`qmsum_fast.gen.served.client`.
@@ -258,6 +260,9 @@ def served_config(request: Request, data: dict, reported: Mapping[str, Any]) -> 
             "tokenizer": tokenizer.fingerprint,
             "request": request_fields,
         },
+        # auto: a meeting's requests go to one replica, its first alone to prime the server's prefix cache
+        # (gen/served/dispatch.py); off: each to the least busy replica. Outputs are equal either way.
+        reuse=request.reuse,
     )
 
 

@@ -6,6 +6,11 @@ request. Prompts are measured with the served model's tokenizer, as the
 server will count them (with ``--api chat``, inside the chat template), and
 each record keeps the server's ``usage`` and ``finish_reason``; a server that
 counts a prompt differently is reported once per run.
+
+With ``--reuse auto`` a meeting's requests go to one replica (meetings spread
+over the replicas by their prompt tokens), the first alone when its prompts
+share a prefix, so the server computes the meeting's transcript once; the
+prompt tokens servers report as cached give the hit rate printed at the end.
 """
 
 from __future__ import annotations
@@ -19,13 +24,13 @@ from typing import Any
 
 from ...data import meeting_of
 from ...errors import InputError
-from ..local.batching import Result
 from ..config import RunConfig, Runtime
 from ..inputs import PromptSources
-from .config import make_client, served_tokenizer, tokenizer_spec_of
-from .client import RequestFailed, Retryable
-from .dispatch import Dispatcher
+from ..local.batching import Result
 from ..strategies import Finished, MapReduce, by_meeting
+from .client import RequestFailed, Retryable
+from .config import make_client, served_tokenizer, tokenizer_spec_of
+from .dispatch import Dispatcher
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,39 @@ class Reply:
     new_tokens: int
     prompt_tokens: int | None
     finish_reason: str | None
+    cached_tokens: int | None = None  # usage.prompt_tokens_details.cached_tokens, where the server reports it
+
+
+class CacheHits:
+    """The prompt tokens servers reported as served from their prefix cache."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.reported = 0  # requests whose answer said how many of their prompt tokens were cached
+        self.cached = 0
+        self.prompt = 0
+
+    def add(self, reply: Reply) -> None:
+        self.requests += 1
+        if reply.cached_tokens is not None and reply.prompt_tokens is not None:
+            self.reported += 1
+            self.cached += reply.cached_tokens
+            self.prompt += reply.prompt_tokens
+
+    def summary(self) -> str | None:
+        """The line printed at the end of a run (None when no request was made)."""
+        if not self.requests:
+            return None
+        if not self.reported:
+            return (
+                "prefix cache: no server reported cached prompt tokens (usage.prompt_tokens_details.cached_tokens; "
+                "vLLM reports them with --enable-prompt-tokens-details, SGLang with --enable-cache-report)"
+            )
+        rate = f"{self.cached / self.prompt:.1%}" if self.prompt else "n/a"
+        return (
+            f"prefix cache: hit rate {rate} ({self.cached} of {self.prompt} prompt tokens cached, "
+            f"over the {self.reported} of {self.requests} requests that reported it)"
+        )
 
 
 class CountingTokenizer:
@@ -84,12 +122,14 @@ class _Requests:
         self.current: Reply | None = None
         self.name: Callable[[int, str], str] = lambda index, text: f"prompt {index}"
         self.counts_differ = False
+        self.cache = CacheHits()
 
     def run(self, texts: Sequence[str], lengths: Sequence[int], on_result: Callable[[Result], None]) -> None:
         def deliver(result: Result) -> None:
             reply = result.output
             assert isinstance(reply, Reply)
             self._check_count(result.index, texts[result.index], lengths[result.index], reply)
+            self.cache.add(reply)
             if self.keep:
                 self.replies[texts[result.index]] = reply
             self.current = reply
@@ -118,7 +158,11 @@ class ServedRunner(PromptSources):
         self.retries = 0
         self._retry_lock = threading.Lock()
         self.client = make_client(runtime, on_retry=self._count_retry)
-        self.dispatcher = Dispatcher(self._send, runtime.concurrency, self.client.abort)
+        # --reuse auto: a meeting's requests on one replica, its first priming the cache; off: as requests come.
+        self.keep_together = config.reuse != "off"
+        self.dispatcher = Dispatcher(self._send, runtime.concurrency, self.client.abort, self.keep_together)
+        self.dispatcher.busy = self.client.replicas.busy
+        self.dispatcher.shared_tokens = self._shared_tokens
         self.requests = _Requests(self.dispatcher)
 
     def attach_progress(self, progress) -> None:
@@ -131,6 +175,8 @@ class ServedRunner(PromptSources):
     def run(self, sources, emit) -> None:
         # A meeting's requests go out together, so a server's prefix cache can reuse its transcript.
         ordered = [source for group in by_meeting(sources) for source in group]
+        if self.keep_together:
+            self.client.replicas.keep_together(self.meeting_tokens(ordered))
         try:
             if self.config.strategy == "map-reduce":
                 self._map_reduce(ordered, emit)
@@ -141,6 +187,33 @@ class ServedRunner(PromptSources):
             raise InputError(f"{where}: {failure}") from None
         finally:
             self.dispatcher.close()
+        summary = self.requests.cache.summary()
+        if summary is not None:
+            sys.stderr.write(f"qmsum-fast: {summary}\n")
+
+    def meeting_tokens(self, sources: Sequence) -> dict[Hashable, int]:
+        """Each meeting's prompt tokens as far as they are known before its
+        prompts are built, what meetings are spread over replicas by: its
+        transcripts' tokens, each cut to the input budget (truncate, locate);
+        for map-reduce, which summarizes a meeting's chunks once, its
+        transcript's tokens and a reduce budget for each query."""
+        distinct = list(dict.fromkeys(source.transcript for source in sources))
+        counts = dict(zip(distinct, self.counter.count_batch(distinct)))
+        tokens: dict[Hashable, int] = {}
+        for group in by_meeting(sources):
+            if self.config.strategy == "map-reduce":
+                assert self.config.reduce_tokens is not None
+                transcripts = dict.fromkeys(source.transcript for source in group)
+                total = sum(counts[text] for text in transcripts) + len(group) * self.config.reduce_tokens
+            else:
+                budget = self.builder.budget
+                total = sum(min(counts[s.transcript], budget) if budget else counts[s.transcript] for s in group)
+            tokens[meeting_of(group[0].example)] = total
+        return tokens
+
+    def _shared_tokens(self, first: str, second: str) -> int:
+        """Tokens two prompts share at their start (a meeting's transcript, with a transcript-first template)."""
+        return self.counter.count(common_start(first, second))
 
     # --- strategies ------------------------------------------------------------------
 
@@ -232,6 +305,7 @@ class ServedRunner(PromptSources):
             new_tokens=_count(usage.get("completion_tokens")) or 0,
             prompt_tokens=_count(usage.get("prompt_tokens")),
             finish_reason=choice.get("finish_reason") if isinstance(choice.get("finish_reason"), str) else None,
+            cached_tokens=_cached_tokens(usage),
         )
 
     def _prediction(self, text: str) -> str:
@@ -248,12 +322,15 @@ class ServedRunner(PromptSources):
         assert last is not None
         replies = [self.requests.replies[text] for text in map_prompts if text in self.requests.replies] + [last]
         counts = [(reply.prompt_tokens, reply.new_tokens) for reply in replies]
-        usage = None
+        usage: dict[str, Any] | None = None
         if all(prompt is not None for prompt, _ in counts):
             usage = {
                 "prompt_tokens": sum(prompt or 0 for prompt, _ in counts),
                 "completion_tokens": sum(new for _, new in counts),
             }
+            cached = [reply.cached_tokens for reply in replies]
+            if all(count is not None for count in cached):  # as the server reports it, summed like prompt_tokens
+                usage["prompt_tokens_details"] = {"cached_tokens": sum(count or 0 for count in cached)}
         fields = {f.name: getattr(finished, f.name) for f in dataclasses.fields(Finished)}
         return ServedFinished(**fields, extra={"usage": usage, "finish_reason": last.finish_reason})
 
@@ -324,6 +401,24 @@ class _View(Sequence):
 
 def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def common_start(first: str, second: str) -> str:
+    """The longest text both strings start with (halving the range: slices compare at C speed)."""
+    low, high = 0, min(len(first), len(second))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if first[:middle] == second[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return first[:low]
+
+
+def _cached_tokens(usage: Mapping[str, Any]) -> int | None:
+    """``usage.prompt_tokens_details.cached_tokens`` (vLLM, SGLang, OpenAI), None where it is not reported."""
+    details = usage.get("prompt_tokens_details")
+    return _count(details.get("cached_tokens")) if isinstance(details, dict) else None
 
 
 def served_runner(config: RunConfig, runtime: Runtime) -> ServedRunner:
