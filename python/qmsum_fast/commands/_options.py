@@ -186,7 +186,8 @@ def make_base_url_option(scope: str = "") -> Any:
         help=_scoped(
             scope,
             "the server's API root, e.g. http://127.0.0.1:8000/v1; repeat it for replicas "
-            "(requests go to the least busy). Default: none.",
+            "(each request goes to the least busy one, except that generate --reuse auto keeps a meeting's requests "
+            "on one). Default: none.",
         ),
     )
 
