@@ -20,8 +20,6 @@ QUERIES = (
     "Summarize the discussion of the price.",
     "What did Marketing say?",
     "Why was a beeper proposed, and what did the others think of it in the end?",
-    "Which battery was chosen?",
-    "Summarize the whole meeting.",
 )
 
 

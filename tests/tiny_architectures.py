@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-SWITCH = 88  # positions past which length-dependent RoPE changes its frequencies
+SWITCH = 100  # positions past which length-dependent RoPE changes its frequencies
 WINDOW = 24  # local / sliding attention windows, shorter than the prompts
 INIT = 0.5  # weights' standard deviation (see build)
 MAKE_MODEL = ("llama", "gpt-neox", "mpt", "led")  # what `qmsum-fast make-model` builds
