@@ -10,6 +10,7 @@ are set up so that prompts of about a hundred tokens cross their switch:
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 
@@ -136,7 +137,7 @@ def build(name: str, seed: int = 0):
 
     from qmsum_fast.gen.local.make_model import model_config
 
-    tokenizer = _tokenizer()
+    tokenizer = copy.deepcopy(_tokenizer())  # each model its own: its padding side is set per model
     special = dict(
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
     )
