@@ -54,3 +54,29 @@ def test_auto_batch_size_starts_large_on_cuda_and_small_on_cpu():
     assert start_batch_size("auto", 100, on_cuda=False) == 4
     assert start_batch_size("auto", 3, on_cuda=True) == 3
     assert start_batch_size(16, 100, on_cuda=False) == 16
+
+
+def test_prompts_past_a_length_switch_run_alone_and_it_is_said_once(capsys):
+    """A length-dependent RoPE switch at 100 positions, 6 new tokens: a prompt reaching past
+    position 100 (prompt + 5) runs alone; the others batch as usual."""
+    from qmsum_fast.gen.local.exactness import BatchLimits, LengthSwitch
+
+    seen = []
+    limits = BatchLimits(switch=LengthSwitch(100, "a test RoPE"), new_tokens=6)
+    batcher = Batcher(lambda texts: seen.append(list(texts)) or list(texts), size=3, limits=limits)
+    lengths = [96, 90, 95, 120, 80, 94]
+    batcher.run([f"p{n}" for n in lengths], lengths, lambda result: None)
+    assert seen == [["p120"], ["p96"], ["p95", "p94", "p90"], ["p80"]]
+    assert capsys.readouterr().err.count("qmsum-fast: batching: a test RoPE changes its frequencies past 100") == 1
+
+
+def test_a_model_that_cannot_batch_runs_every_prompt_alone(capsys):
+    from qmsum_fast.gen.local.exactness import BatchLimits
+
+    seen = []
+    batcher = Batcher(
+        lambda texts: seen.append(list(texts)) or list(texts), size=4, limits=BatchLimits(one_at_a_time="X")
+    )
+    batcher.run(["a", "b", "c"], [5, 5, 5], lambda result: None)
+    assert seen == [["a"], ["b"], ["c"]]
+    assert capsys.readouterr().err == "qmsum-fast: batching: X: prompts run one at a time\n"

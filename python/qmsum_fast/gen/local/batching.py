@@ -4,16 +4,21 @@ Prompts run longest first: the first batch is the hardest, so once a batch
 size fits it fits for the rest, and similar lengths waste little padding.
 On CUDA out-of-memory a batch is split in halves and retried, down to single
 prompts; a single prompt that still does not fit fails alone, with a message,
-and the run goes on.
+and the run goes on. Where the model's outputs would depend on a batch's
+composition (gen/local/exactness.py), ``limits`` keeps such prompts alone or
+with prompts of their own length, and says so once on stderr.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .exactness import BatchLimits
 
 AUTO_START_CUDA = 32
 AUTO_START_CPU = 4
@@ -63,9 +68,11 @@ class Batcher:
     ``size`` is shared across calls: a size found to fit stays in use.
     """
 
-    def __init__(self, generate: Callable[[Sequence[str]], list], size: int) -> None:
+    def __init__(self, generate: Callable[[Sequence[str]], list], size: int, limits: BatchLimits | None = None) -> None:
         self.generate = generate
         self.size = size
+        self.limits = limits or BatchLimits()
+        self._said: set[str] = set()
 
     def run(
         self,
@@ -76,9 +83,18 @@ class Batcher:
         order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
         position = 0
         while position < len(order):
-            batch = order[position : position + self.size]
+            batch = self.limits.batches(order[position:], lengths, self.size)
+            if len(batch) < min(self.size, len(order) - position):
+                self._say_limits()
             self._run_batch(texts, batch, on_result)
             position += len(batch)
+
+    def _say_limits(self) -> None:
+        """Why a batch is smaller than the batch size, once per reason."""
+        for note in self.limits.notes():
+            if note not in self._said:
+                self._said.add(note)
+                sys.stderr.write(f"qmsum-fast: batching: {note}\n")
 
     def _run_batch(self, texts, batch: list[int], on_result) -> None:
         self.run_halving(batch, lambda part: self.generate([texts[i] for i in part]), on_result)

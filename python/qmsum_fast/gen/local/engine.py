@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import RunConfig
+from .exactness import PositionState
 from .models import LoadedModel
 
 
@@ -32,11 +33,18 @@ class Engine:
         self.generation.update(config.remote_generate_kwargs.get(loaded.model_type, {}))
         self.generation.setdefault("pad_token_id", self.tokenizer.pad_token_id)
         self.is_led = loaded.model_type == "led"
+        self.position_state = PositionState(loaded.model)
+
+    def fresh_state(self) -> None:
+        """The model's position state as loaded (length-dependent RoPE keeps what a previous call
+        left), so an example's output does not depend on what ran before it."""
+        self.position_state.restore()
 
     def generate(self, texts: Sequence[str]) -> list[Output]:
         import torch
 
         inputs = self._encode(list(texts))
+        self.fresh_state()
         with torch.inference_mode():
             sequences = self.loaded.model.generate(**inputs, **self.generation)
         if not self.loaded.is_seq2seq:

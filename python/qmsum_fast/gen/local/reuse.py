@@ -19,12 +19,15 @@ A meeting's ~7 queries share one transcript. Per meeting, in this order:
   its own seed.
 
 Where continuation is not known to be exact (seq2seq models, remote code,
-beam search, transformers' own MPT attention, a cache that is not a plain
-DynamicCache, a model without ``logits_to_keep``) or the prefix is too short
-to matter, the plain batched path runs, and stderr says why once. Models
-whose forward takes no position ids (MPT's ALiBi counts the pads as
-distance), and runs with a repetition penalty or n-gram blocking (they read
-the pads among the prompt's ids), batch only tails of equal length.
+beam search, transformers' own MPT attention, cache layers that are not plain
+per-token ``DynamicLayer``s or no cache at all, a model without
+``logits_to_keep``: all decided before any prefix is computed), for a meeting
+whose prompts can reach past a length-dependent RoPE's switch, or where the
+prefix is too short to matter, the plain batched path runs, and stderr says
+why once (gen/local/exactness.py). Models whose forward takes no position ids
+(MPT's ALiBi counts the pads as distance), local attention windows counted by
+index (GPT-Neo), and runs with a repetition penalty or n-gram blocking (they
+read the pads among the prompt's ids), batch only tails of equal length.
 
 Sampling is seeded per example (run seed and example id), set before each
 example's generation on both paths, so grouping and resuming sample alike.
@@ -41,12 +44,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...data import indexes_by_meeting
-from .batching import Batcher, Result, _free_cuda_memory, is_out_of_memory, run_seeded
 from ..config import RunConfig
-from .engine import Engine, Output
 from ..inputs import Source
 from ..prompting import Prompt
 from ..strategies import Emit, Finished
+from .batching import Batcher, Result, _free_cuda_memory, is_out_of_memory, run_seeded
+from .engine import Engine, Output
+from .exactness import batch_limits, cache_reason, index_window_reason, length_switch
 
 REUSE_MODES = ("auto", "off")
 # Shorter shared prefixes save less than a cache copy costs.
@@ -95,7 +99,7 @@ def unsupported_reason(engine: Engine, remote_code: bool) -> str | None:
         return f"MPT with {loaded.attention} attention (ALiBi continues exactly only with sdpa-blocked)"
     if "logits_to_keep" not in inspect.signature(loaded.model.forward).parameters:
         return "the model's forward takes no logits_to_keep"
-    return None
+    return cache_reason(loaded.model)
 
 
 def meeting_groups(sources: Sequence[Source], prompts: Sequence[Prompt]) -> list[list[int]]:
@@ -136,6 +140,8 @@ class PrefixReuse:
         # Identical prompts give identical outputs only when decoding is deterministic.
         self.dedupe = dedupe and not self.sampling
         self.pads_ok = _pads_are_exact(engine)
+        self.switch = length_switch(engine.loaded.model)
+        self.new_tokens = engine.generation.get("max_new_tokens")
         self._said: set[str] = set()
         self._copies: dict[str, list[int]] = {}  # computing example's id -> indexes sharing its prediction
 
@@ -198,6 +204,13 @@ class PrefixReuse:
         prefix = min(common_prefix_length(ids), min(len(row) for row in ids) - 1)
         if prefix < MIN_PREFIX_TOKENS:
             self._say(f"shared prefixes under {MIN_PREFIX_TOKENS} tokens run without reuse")
+            return False
+        if self.switch is not None and any(self.switch.crossed_by(len(row), self.new_tokens) for row in ids):
+            # The prefix alone would get other frequencies than the whole prompt gets.
+            self._say(
+                f"{self.switch.scheme} changes its frequencies past {self.switch.positions} positions: "
+                "meetings whose prompts can reach past it run without reuse"
+            )
             return False
         started = time.perf_counter()
         cache = self._prefix_cache_or_none(ids[0][:prefix])
@@ -298,6 +311,7 @@ class PrefixReuse:
 
         loaded = self.engine.loaded
         input_ids = torch.tensor([prefix], device=loaded.device)
+        self.engine.fresh_state()
         with torch.inference_mode():
             out = loaded.model(
                 input_ids=input_ids,
@@ -312,9 +326,9 @@ class PrefixReuse:
             type(cache) is DynamicCache and layers and all(type(layer).__name__ == "DynamicLayer" for layer in layers)
         )
         if not plain or cache.get_seq_length() != len(prefix):
-            self._say(
-                f"the model's cache ({type(cache).__name__}) is not a plain per-token cache; running without reuse"
-            )
+            # cache_reason checks this before any prefix runs; this catches what a forward does otherwise.
+            kinds = ", ".join(sorted({type(layer).__name__ for layer in layers or ()})) or type(cache).__name__
+            self._say(f"the model's cache ({kinds}) is not a plain per-token cache; running without reuse")
             self.reason_off = "cache type"
             return None
         return cache
@@ -339,6 +353,7 @@ class PrefixReuse:
             work = cache
         else:
             work = _preallocated(cache, len(rows), input_ids.shape[1] + self._new_tokens())
+        self.engine.fresh_state()
         try:
             with torch.inference_mode():
                 sequences = loaded.model.generate(
@@ -347,6 +362,10 @@ class PrefixReuse:
                     **{_cache_argument(loaded.model): work},
                     **self.engine.generation,
                 )
+            if work.get_seq_length() < input_ids.shape[1]:
+                # The model dropped the cache and recomputed the prompt (Phi-3 does when a LongRoPE
+                # switch is crossed): the records would claim a prefix taken from the cache.
+                raise AssertionError("the model did not continue from the shared prefix's cache")
         finally:
             if work is cache:
                 _crop_to(cache, prefix)
@@ -370,13 +389,16 @@ class PrefixReuse:
 
 def _pads_are_exact(engine: Engine) -> bool:
     """Whether pads between the prefix and a tail leave that row's outputs as they are: the
-    positions must come from the mask (not ALiBi's key distance, as in MPT), and no logits
-    processor may read the prompt's token ids (a repetition penalty would see the pads)."""
+    positions must come from the mask (not ALiBi's key distance, as in MPT), no attention
+    window may count them (GPT-Neo's local layers), and no logits processor may read the
+    prompt's token ids (a repetition penalty would see the pads)."""
     generation = engine.generation
     reads_prompt = generation.get("repetition_penalty", 1.0) not in (None, 1.0) or generation.get(
         "no_repeat_ngram_size"
     )
-    return not reads_prompt and "position_ids" in inspect.signature(engine.loaded.model.forward).parameters
+    if reads_prompt or index_window_reason(getattr(engine.loaded.model, "config", None)) is not None:
+        return False
+    return "position_ids" in inspect.signature(engine.loaded.model.forward).parameters
 
 
 def _padded_after_prefix(rows: list[list[int]], prefix: int, pad: int):
@@ -478,6 +500,8 @@ def _cache_argument(model: Any) -> str:
 
 def prefix_reuse(engine: Engine, batcher: Batcher, config: RunConfig) -> PrefixReuse:
     """The truncate strategy's runner for ``config.reuse``; with auto, says once why a model runs without it."""
+    # Which prompts may share a padded batch, on every path that batches (map-reduce too).
+    batcher.limits = batch_limits(engine.loaded, engine.generation)
     reason = "--reuse off" if config.reuse == "off" else unsupported_reason(engine, config.trust_remote_code)
     if config.reuse != "off" and reason is not None:
         sys.stderr.write(f"qmsum-fast: --reuse auto: {reason}: running without prefix reuse\n")
