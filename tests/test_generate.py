@@ -293,10 +293,11 @@ def _cli(*args):
 
 
 def _slow_run_args(tiny, out):
-    """A run of all 17 examples, one prompt at a time: slow enough to stop midway."""
+    """A run of all 17 examples, one prompt at a time: slow enough to stop midway (seconds after the second
+    record, even on a busy machine)."""
     return [
         "generate", "--model", tiny["gpt-neox"], "--data", str(DATA), "--split", "all", "--out", str(out),
-        "--greedy", "--max-new-tokens", "4", "--max-input-tokens", "150", "--batch-size", "1", "--no-progress",
+        "--greedy", "--max-new-tokens", "32", "--max-input-tokens", "150", "--batch-size", "1", "--no-progress",
     ]  # fmt: skip
 
 

@@ -382,7 +382,7 @@ def _wait_for_records(process: subprocess.Popen, out: Path, count: int) -> None:
 
 def test_ctrl_c_keeps_what_finished_and_resume_completes(tmp_path, model, proxy, reference):
     out = tmp_path / "interrupted.jsonl"
-    proxy.delay = 0.5
+    proxy.delay = 2.0  # the requests left take seconds: the run cannot finish before the signal, even on a busy machine
     args = served_args(model, [proxy.url], out, "--concurrency", "2")
     process = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _wait_for_records(process, out, 2)
