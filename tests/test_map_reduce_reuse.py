@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from qmsum_fast.gen.local.engine import Engine
+from qmsum_fast.gen.local.generate_call import GenerateCall as Engine
 from test_generate import generate, records, tokenizer_of
 
 ADAPTER = ["--model", "llama-adapter", "--max-input-tokens", "300", "--max-new-tokens", "4"]

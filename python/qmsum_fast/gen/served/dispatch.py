@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from ..local.batching import Result
+from ..engine import Result
 from .client import RequestFailed, Stopped
 
 GRACE_SECONDS = 5.0  # how long requests in flight may still finish when a run stops
