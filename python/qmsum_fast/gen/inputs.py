@@ -16,6 +16,8 @@ from typing import Any
 
 from ..data import Example
 from ..errors import InputError
+from .config import RunConfig
+from .prompting import PromptBuilder
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def load_locator(method: str, window: int, budget: int, counter) -> Locate:
     return locate
 
 
-def bound_locator(method: str, window: int, budget: int | None, builder: Any, counter: Any) -> Locate:
+def bound_locator(method: str, window: int, budget: int | None, builder: PromptBuilder, counter: Any) -> Locate:
     """The locator of a model run: it selects ``budget`` tokens, or (None) as
     many as fit beside each query's prompt in ``builder``."""
     by_budget: dict[int, Locate] = {}
@@ -171,8 +173,8 @@ class PromptSources:
     sources, and the budget check made before anything is written or sent.
     Subclasses set ``config``, ``builder``, ``prepare`` and ``locate``."""
 
-    config: Any  # gen.config.RunConfig
-    builder: Any  # gen.prompting.PromptBuilder
+    config: RunConfig
+    builder: PromptBuilder
     prepare: Callable[[Sequence[Example]], list]
     locate: Locate | None
 

@@ -267,9 +267,9 @@ class ServedEngine(PromptSources):
                 "prompt_tokens": sum(prompt or 0 for prompt, _ in counts),
                 "completion_tokens": sum(new for _, new in counts),
             }
-        return dataclasses.replace(
-            finished, extra={**finished.extra, "usage": usage, "finish_reason": last.finish_reason}
-        )
+        # Of map-reduce's fields, the chunks fed; the server's usage counts the prompt tokens.
+        fed = {"chunks": finished.extra["chunks"]} if "chunks" in finished.extra else {}
+        return dataclasses.replace(finished, extra={**fed, "usage": usage, "finish_reason": last.finish_reason})
 
     def _count_retry(self) -> None:
         with self._retry_lock:
