@@ -1,9 +1,14 @@
 """One run configuration: everything that decides a run's outputs.
 
 ``generate`` builds a :class:`RunConfig` once from what the user asked for
-(:class:`Request`); the runners, the run writer and the run file's header use
-only it. Its dict form is the header's ``config``, so a header can repeat its
-run, and ``--resume`` compares the whole of it with the header.
+(:class:`Request`): :func:`build_config` for an in-process model or a
+baseline, :func:`qmsum_fast.gen.served.config.served_config` for a served
+model. It holds what every engine shares and one field set of the engine
+that runs it (:class:`LocalModel`, :class:`ServedModel`, a baseline's
+options); the engines, the run writer and the run file's header use only it.
+Its dict form is the header's ``config``, read back into the same types by
+:meth:`RunConfig.from_dict`, so a header can repeat its run, and ``--resume``
+compares the whole of it with the header.
 
 What cannot change the outputs (where the model runs, batch sizes, progress
 bars, memory limits) is declared in :class:`Runtime`, the one place that
