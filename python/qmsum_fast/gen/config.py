@@ -244,8 +244,9 @@ def _engine_fields(recorded: Mapping[str, Any]) -> EngineFields:
         return BaselineOptions(**recorded["baseline"])
     if recorded.get("served") is not None:
         return ServedModel(**recorded["served"])
-    local = {name: recorded[name] for name in LOCAL_FIELDS}
-    return LocalModel(**{**local, "reuse": Reuse(local["reuse"])})
+    # Headers from before --adapter-len hold none: read as None, as --resume has always compared them.
+    local = {name: recorded[name] for name in LOCAL_FIELDS if name != "adapter_len"}
+    return LocalModel(**{**local, "reuse": Reuse(local["reuse"]), "adapter_len": recorded.get("adapter_len")})
 
 
 def build_config(request: Request, dtype: str | None = None) -> RunConfig:
