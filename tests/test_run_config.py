@@ -118,3 +118,11 @@ def test_resume_continues_a_run_file_whose_header_has_the_old_layout(tmp_path):
     out.write_text("".join(json.dumps(line) + "\n" for line in [header, *records]))
     message = error(*args, "--limit", "2", "--resume")
     assert "cannot resume: its configuration has no 'preprocess'" in message
+
+
+def test_reuse_off_with_a_baseline_says_it_does_not_apply(tmp_path):
+    output = ok(
+        "generate", "--model", "lead", "--split", "val", "--limit", "1", "--reuse", "off", "--out", tmp_path / "r"
+    )
+    assert "--reuse off does not apply to extractive baselines" in output
+    assert "--reuse" not in ok("generate", "--model", "lead", "--split", "val", "--limit", "1", "--out", tmp_path / "a")
