@@ -78,7 +78,7 @@ def prompts_for(arch, tokenizer, examples, budget):
 
 
 def qmsum_fast_engine(arch, model, tokenizer, generation, device):
-    from qmsum_fast.gen.local.engine import Engine
+    from qmsum_fast.gen.local.generate_call import GenerateCall as Engine
     from qmsum_fast.gen.local.models import LoadedModel
     from qmsum_fast.gen.presets import resolve_settings
 

@@ -84,7 +84,7 @@ def records(path: Path) -> dict:
 
 def counting_prompts() -> list[str]:
     """Every prompt the engine is given, from now on."""
-    from qmsum_fast.gen.local.engine import Engine
+    from qmsum_fast.gen.local.generate_call import GenerateCall as Engine
 
     given: list[str] = []
     real = Engine.generate

@@ -57,12 +57,12 @@ def build(shape: str):
 
 def runner(loaded, tokens: int, new_tokens: int, batch_size: int, reuse: str):
     from qmsum_fast.data import load_examples
-    from qmsum_fast.gen.local.batching import Batcher
     from qmsum_fast.gen.config import Request, build_config
-    from qmsum_fast.gen.local.engine import Engine
     from qmsum_fast.gen.inputs import build_sources, prepare_function
-    from qmsum_fast.gen.prompting import PromptBuilder
+    from qmsum_fast.gen.local.batching import Batcher
+    from qmsum_fast.gen.local.generate_call import GenerateCall as Engine
     from qmsum_fast.gen.local.reuse import prefix_reuse
+    from qmsum_fast.gen.prompting import PromptBuilder
     from qmsum_fast.templates import parse_template
 
     request = Request(model="bench/random-llama", template="longbench", max_new_tokens=new_tokens, reuse=reuse)

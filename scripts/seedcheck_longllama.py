@@ -196,10 +196,10 @@ def run_ours(folder: Path, model_args: list[str], out: Path) -> tuple[list[dict]
     from click.testing import CliRunner
 
     from qmsum_fast.cli import main
-    from qmsum_fast.gen.local import engine, models
+    from qmsum_fast.gen.local import generate_call, models
 
     calls: list[dict] = []
-    load_model, engine_generate = models.load_model, engine.Engine.generate
+    load_model, engine_generate = models.load_model, generate_call.GenerateCall.generate
 
     def recording_load(options):
         loaded = load_model(options)
@@ -224,11 +224,11 @@ def run_ours(folder: Path, model_args: list[str], out: Path) -> tuple[list[dict]
     args = ["generate", "--data", str(DATA), "--split", "train", "--limit", "3", "--out", str(out), "--no-progress"]
     args += ["--model-path", str(folder)] if "longllama" in model_args else []
     args += [*model_args, "--trust-remote-code", "--max-input-tokens", "1500", "--max-new-tokens", "16"]
-    models.load_model, engine.Engine.generate = recording_load, recording_engine
+    models.load_model, generate_call.GenerateCall.generate = recording_load, recording_engine
     try:
         result = CliRunner().invoke(main, args)
     finally:
-        models.load_model, engine.Engine.generate = load_model, engine_generate
+        models.load_model, generate_call.GenerateCall.generate = load_model, engine_generate
     if result.exit_code != 0:
         raise RuntimeError(f"qmsum-fast generate {' '.join(model_args)} failed: {result.output}")
     said = [line.split(": ", 2)[2] for line in result.stderr.splitlines() if line.startswith("qmsum-fast: remote code")]

@@ -119,10 +119,10 @@ def test_presets_keep_the_original_settings():
     assert led.generation["repetition_penalty"] == 3.5 and led.generation["min_length"] == 16
     assert resolve_settings("led", {"instruction": False}).generation["max_length"] == 512
     mpt = resolve_settings("mpt-storywriter", {})
-    assert mpt.config_overrides == {"max_seq_len": 30000} and mpt.generation["max_new_tokens"] == 100
+    assert mpt.engine.config_overrides == {"max_seq_len": 30000} and mpt.generation["max_new_tokens"] == 100
     assert resolve_settings("mpt-storywriter", {"max_seq_len": 83968}).max_input_tokens == 83868
     longllama = resolve_settings("longllama", {"trust_remote_code": True})
-    assert longllama.trust_remote_code and longllama.remote_generate_kwargs == {
+    assert longllama.engine.trust_remote_code and longllama.engine.remote_generate_kwargs == {
         "longllama": {"last_context_length": 1024}
     }
     adapter = resolve_settings("llama-adapter", {})
@@ -225,7 +225,7 @@ def test_truncation_keeps_every_input_within_budget(tmp_path, tiny):
 
 def test_map_reduce_makes_the_expected_calls(tmp_path, tiny, monkeypatch):
     from qmsum_fast.chunk import chunk_turns
-    from qmsum_fast.gen.local.engine import Engine
+    from qmsum_fast.gen.local.generate_call import GenerateCall as Engine
     from qmsum_fast.stats import TokenCounter
     from qmsum_fast.templates import load_template
 
@@ -459,7 +459,7 @@ def test_baselines_run_without_torch(tmp_path):
 
 
 def test_locator_input_feeds_the_located_turns(tmp_path, tiny, monkeypatch):
-    from qmsum_fast.gen.local.engine import Engine
+    from qmsum_fast.gen.local.generate_call import GenerateCall as Engine
 
     calls = []
     monkeypatch.setattr(Engine, "generate", lambda self, texts: calls.extend(texts) or [_Out()] * len(texts))
@@ -602,7 +602,7 @@ def test_blocked_sdpa_mpt_attention_equals_eager(tiny):
 
 
 def test_an_example_that_never_fits_is_written_with_its_error(tmp_path, tiny, monkeypatch):
-    from qmsum_fast.gen.local.engine import Engine
+    from qmsum_fast.gen.local.generate_call import GenerateCall as Engine
 
     real_generate = Engine.generate
     sizes = []
@@ -638,7 +638,7 @@ def test_an_example_that_never_fits_is_written_with_its_error(tmp_path, tiny, mo
 def test_last_context_length_goes_only_to_the_longllama_remote_code():
     from types import SimpleNamespace
 
-    from qmsum_fast.gen.local.engine import Engine
+    from qmsum_fast.gen.local.generate_call import GenerateCall as Engine
     from qmsum_fast.gen.local.models import LoadedModel
 
     settings = config_of("longllama", trust_remote_code=True)

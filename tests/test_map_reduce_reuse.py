@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from qmsum_fast.gen.local.engine import Engine
+from qmsum_fast.gen.local.generate_call import GenerateCall as Engine
 from test_generate import generate, records, tokenizer_of
 
 ADAPTER = ["--model", "llama-adapter", "--max-input-tokens", "300", "--max-new-tokens", "4"]
@@ -98,3 +98,24 @@ def test_sampled_map_reduce_is_equal_with_and_without_reuse_and_across_a_resume(
     # Sampling is on: another seed changes something.
     _, other = run(tmp_path, tiny, *SAMPLED, "--seed", "8", "--limit", "3", out="other.jsonl")
     assert predictions(other) != {i: auto[i]["prediction"] for i in other}
+
+
+def test_a_record_gives_its_chunks_turns(tmp_path, tiny, prompts):
+    """``chunks`` holds each chunk's first and last turn: consecutive, covering
+    the meeting, and each is the text its chunk prompt summarized."""
+    from qmsum_fast.data import load_examples
+    from qmsum_fast.gen.inputs import prepare_function, with_turns
+    from test_generate import DATA
+
+    _, rows = run(tmp_path, tiny, "--greedy", "--limit", "1", out="one.jsonl")
+    (row,) = rows.values()
+    example = next(e for e in load_examples(str(DATA), split="train") if e.id == row["id"])
+    chunks = row["chunks"]
+    assert chunks[0][0] == 0 and chunks[-1][1] == len(example.turns) - 1 and len(chunks) > 2
+    assert all(after[0] == before[1] + 1 for before, after in zip(chunks, chunks[1:]))  # no overlap asked
+    maps = [p for p in prompts if MAP in p]
+    assert len(maps) == len(chunks)
+    texts = prepare_function("none")([with_turns(example, [tuple(chunk)]) for chunk in chunks])
+    # The batcher runs the longest prompt first: each chunk's text is in one map prompt of its own.
+    holders = [[i for i, prompt in enumerate(maps) if item.transcript in prompt] for item in texts]
+    assert all(len(found) == 1 for found in holders) and len({found[0] for found in holders}) == len(maps)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from qmsum_fast.gen.local.reuse import MIN_PREFIX_TOKENS, common_prefix_length, example_seed
+from qmsum_fast.gen.engine import example_seed
+from qmsum_fast.gen.local.reuse import MIN_PREFIX_TOKENS, common_prefix_length
 from test_generate import generate, records
 
 SHORT = ["--template", "longbench", "--max-input-tokens", "400", "--max-new-tokens", "8"]
@@ -144,12 +145,13 @@ def _token_runs(loaded, model: str, reuse: str, batch_size: int, template="longb
     import dataclasses
 
     from qmsum_fast.data import load_examples
-    from qmsum_fast.gen.local.batching import Batcher
     from qmsum_fast.gen.config import Request, build_config
-    from qmsum_fast.gen.local.engine import Engine, Output, _generated_length
     from qmsum_fast.gen.inputs import build_sources, prepare_function
-    from qmsum_fast.gen.prompting import PromptBuilder
+    from qmsum_fast.gen.local.batching import Batcher
+    from qmsum_fast.gen.local.generate_call import GenerateCall as Engine
+    from qmsum_fast.gen.local.generate_call import Output, _generated_length
     from qmsum_fast.gen.local.reuse import prefix_reuse
+    from qmsum_fast.gen.prompting import PromptBuilder
     from qmsum_fast.templates import parse_template
     from test_generate import DATA
 
@@ -261,7 +263,8 @@ def test_data_parallel_processes_take_whole_meetings_balanced_by_count():
     from collections import Counter
     from types import SimpleNamespace
 
-    from qmsum_fast.gen.run import Parallel, meetings_of_rank
+    from qmsum_fast.gen.parallel import Parallel
+    from qmsum_fast.gen.run import meetings_of_rank
 
     sizes = {"a": 7, "b": 2, "c": 5, "d": 5, "e": 1, "f": 4}
     examples = [SimpleNamespace(id=f"{m}{q}", split="test", meeting=m) for m in sizes for q in range(sizes[m])]

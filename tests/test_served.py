@@ -230,6 +230,34 @@ def test_chat_counts_each_prompt_inside_the_chat_template(tmp_path, model, serve
     assert any(r["truncated"] for r in rows) and "warning" not in result.output
 
 
+def test_a_chat_run_s_records_say_what_was_fed_and_the_viewer_shows_it(tmp_path, model, server):
+    """The turns a chat run's locator picked, as recorded, rebuild a prompt the
+    server counts as it counted the one it was sent; the viewer shows them."""
+    from qmsum_fast.gen.inputs import prepare_function, with_turns
+    from qmsum_fast.gen.prompting import PromptBuilder
+    from qmsum_fast.gen.served.config import served_tokenizer
+    from qmsum_fast.gen.served.runner import CountingTokenizer
+    from qmsum_fast.templates import parse_template
+    from qmsum_fast.view import build_view
+
+    out = tmp_path / "chat-located.jsonl"
+    generate(model, [server.url], out, "--api", "chat", "--input", "locator", "--limit", "2")
+    header, rows = records(out)
+    counting = CountingTokenizer(served_tokenizer(str(model), "chat").tokenizer, chat=True)
+    builder = PromptBuilder(counting, parse_template(header["config"]["template"]), 300)
+    examples = {e.id: e for e in load_examples(DATA, split="train")}
+    for row in rows:
+        chosen = with_turns(examples[row["id"]], [tuple(span) for span in row["fed_turns"]])
+        source = prepare_function("none")([chosen])[0]
+        prompt = builder.build(source.query, source.transcript)
+        assert prompt.n_tokens == row["n_input_tokens"] == row["usage"]["prompt_tokens"]
+    for item in build_view([out]).payload["examples"]:
+        shown = item["p"][0]
+        row = next(r for r in rows if r["id"] == item["id"])
+        assert shown["fed"] == [tuple(span) for span in row["fed_turns"]]
+        assert "recorded" in shown["fn"] and "sent as one chat message" in shown["fn"]
+
+
 def test_presets_run_through_the_server(tmp_path, model, server):
     out = tmp_path / "adapter.jsonl"
     generate(model, [server.url], out, "--model", "llama-adapter", "--served-model", str(model), "--greedy")

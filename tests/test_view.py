@@ -29,10 +29,11 @@ from cli_helpers import error, ok
 from fragments_reference import paper_fragments
 from qmsum_fast.data import Example, load_examples, plain_transcript, render_turns
 from qmsum_fast.data.runs import load_run, read_run
+from qmsum_fast.faithfulness import run_faithfulness
 from qmsum_fast.fragments import faithfulness, faithfulness_of, mean_signals
 from qmsum_fast.report import build_report
 from qmsum_fast.rouge import tokenize
-from qmsum_fast.view import Options, build_view, packed_spans, rouge_token_spans, run_faithfulness
+from qmsum_fast.view import Options, build_view, packed_spans, rouge_token_spans
 
 BASELINES = ("bm25", "lead", "oracle")
 MAX_BYTES = 10 * 2**20
@@ -259,7 +260,7 @@ def test_located_and_gold_turns_are_recomputed(tmp_path, examples):
     for item in view.payload["examples"]:
         example = examples[item["id"]]
         bm25, lead = item["p"]
-        assert bm25["fn"] == "input: located turns (bm25, 300 tokens; recomputed)"
+        assert bm25["fn"] == "input: located turns (bm25, 300 tokens; recorded)"
         fed = render_turns([example.turns[i] for start, end in bm25["fed"] for i in range(start, end + 1)])
         # bm25 picks whole turns: every word it wrote is in the turns it was fed.
         assert faithfulness(bm25["t"], fed).coverage == 1.0
@@ -294,10 +295,27 @@ def test_a_model_run_s_located_turns_are_what_it_was_fed(tmp_path, examples):
         builder = PromptBuilder(tokenizer, parse_template(config["template"]), config["max_input_tokens"])
         for item in view.payload["examples"]:
             prediction = item["p"][index]
-            assert "recomputed" in prediction["fn"] and prediction["fed"]
+            assert "recorded" in prediction["fn"] and prediction["fed"]
             chosen = with_turns(examples[item["id"]], prediction["fed"])
             source = prepare_function(config["preprocess"])([chosen])[0]
             assert builder.build(source.query, source.transcript).n_tokens == prediction["s"]["ni"]
+
+
+def test_a_run_file_from_before_records_said_what_was_fed_shows_no_turns_and_says_so(tmp_path):
+    """The turns fed come from the records alone: with them taken out (a run
+    file written before they were recorded) the page shows none, and says why."""
+    located, old = tmp_path / "located.jsonl", tmp_path / "old.jsonl"
+    where = ("--split", "test", "--domain", "committee", "--limit", "3")
+    ok("generate", "--model", "bm25", *where, "--input", "locator", "--locate-budget", "300", "--out", located)
+    lines = [json.loads(line) for line in located.read_text().splitlines()]
+    assert all(isinstance(record["fed_turns"], list) and record["located_budget"] == 300 for record in lines[1:])
+    for record in lines[1:]:
+        del record["fed_turns"], record["located_budget"]
+    old.write_text("".join(json.dumps(record) + "\n" for record in lines))
+    for item in build_view([old]).payload["examples"]:
+        prediction = item["p"][0]
+        assert prediction["fed"] is None
+        assert prediction["fn"] == "input: located turns (not recorded: the run file predates records of what was fed)"
 
 
 # --- runs of other shapes ---------------------------------------------------------------------

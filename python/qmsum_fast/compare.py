@@ -9,7 +9,7 @@ ids of its predictions and :class:`ScoreOptions` that returns ``{example id:
 {type: value}}`` in fractions. Another per-example metric plugs in by adding
 its source there. Each prediction's id and meeting come from its stable id
 (``test/Bed003/s2``), else from matching the run against its data
-(:func:`qmsum_fast.view.run_examples`), so peer prediction files compare too.
+(:func:`qmsum_fast.examples_of_runs.run_examples`), so peer prediction files compare too.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .errors import InputError
 from .evaluate import DEFAULT_TYPES, MEASURES, Settings, score_run
 from .metrics import DEFAULT_MAX_DEPTH, ROUGE_SCORE, longbench_example_scores, scrolls_example_scores
 from .resample import EXACT_MAX_CLUSTERS, bootstrap_interval, clustered_variance, holm, sign_flip_test
-from .view import data_source, run_examples
+from .examples_of_runs import data_source, run_examples
 
 # How many missing ids an error or note names before it only counts the rest.
 SHOWN_IDS = 10

@@ -31,7 +31,7 @@ from .data.jsonio import plural
 from .data.runs import Prediction, load_predictions
 from .errors import InputError, Interrupted
 from .files import atomic_open, check_output, make_folder, write_error
-from .gen.output import Plan, RunWriter, lock_run, partial_path
+from .gen.output import Plan, RunWriter, cut_torn_tail, lock_run, partial_path
 from .gen.served.client import RequestFailed, Retryable
 from .judge import (
     EXTRACT,
@@ -205,7 +205,7 @@ class KeyPointFile:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
                     fresh = os.fstat(handle.fileno()).st_size == 0
                     if not fresh:
-                        _cut_torn_tail(self.path)
+                        cut_torn_tail(self.path)
                     if fresh:
                         handle.write(json.dumps({"header": True, "kind": KEY_POINTS_KIND, "version": 1}) + "\n")
                     handle.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -214,12 +214,6 @@ class KeyPointFile:
             except OSError as exc:
                 raise write_error(self.path, exc) from None
             self.extracted[(digest(reference.strip()), prompt_hash)] = points
-
-
-def _cut_torn_tail(path: Path) -> None:
-    from .gen.output import _cut_torn_tail as cut
-
-    cut(path)
 
 
 # --- the judgments file -------------------------------------------------------------
@@ -246,10 +240,10 @@ def request_fields(settings: Settings) -> dict:
 
 
 def differences(recorded: dict, config: dict) -> list[str]:
-    from .gen.config import _differing
+    from .gen.config import differing
 
     as_json = json.loads(json.dumps(config))
-    return [f"{name} was {old!r}, now {new!r}" for name, old, new in _differing(recorded, as_json, depth=3)]
+    return [f"{name} was {old!r}, now {new!r}" for name, old, new in differing(recorded, as_json, depth=3)]
 
 
 @dataclass

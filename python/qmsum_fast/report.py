@@ -16,12 +16,12 @@ from typing import Any
 
 from .data.runs import Run, load_predictions
 from .evaluate import GEOMETRIC_MEAN_TYPES, Settings, aggregate, geometric_mean, score_run
+from .faithfulness import faithfulness_result
 from .files import atomic_write
 from .metrics import ROUGE_SCORE, MetricResult, peer_metric
 from .plots import save_figure
 
 LABELS = {"rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L"}
-FAITHFULNESS = "faithfulness"
 GEO_MEAN = "Geo-mean"
 
 
@@ -72,16 +72,6 @@ def rouge_score_result(run: Run, use_stemmer: bool = True) -> MetricResult:
     figures = {LABELS[t]: fmeasures[t] for t in GEOMETRIC_MEAN_TYPES}
     figures[GEO_MEAN] = geometric_mean(fmeasures)
     return MetricResult(ROUGE_SCORE, GEO_MEAN, figures, tuple(figures), 2, {})
-
-
-def faithfulness_result(run: Run) -> MetricResult:
-    """The run's mean faithfulness signals against its transcripts (coverage,
-    density, share of novel 2-grams; :mod:`qmsum_fast.fragments`), 3 decimals."""
-    from .fragments import mean_signals
-    from .view import run_faithfulness
-
-    means = mean_signals(run_faithfulness(run))
-    return MetricResult(FAITHFULNESS, "coverage", dict(means), tuple(means), 3, {})
 
 
 def judge_result(run: Run, judgments: Path, label: str = "judge") -> MetricResult:

@@ -24,7 +24,8 @@ What is computed here, so that the page only displays it:
 - faithfulness signals (:mod:`qmsum_fast.fragments`): fragment coverage and
   density against the transcript and the novel bigram share;
 - the gold spans and, where a run chose turns (``--input gold`` or
-  ``locator``), the turns it fed the model, recomputed from its header.
+  ``locator``), the turns it fed the model, as its records say (runs
+  written before records said so show none, and the note says why).
 """
 
 from __future__ import annotations
@@ -33,16 +34,18 @@ import html
 import json
 import re
 from collections import Counter
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .data import DOMAINS, QUERY_TYPES, Example, load_examples, transcript_key, turn_text
+from .data import DOMAINS, QUERY_TYPES, Example, turn_text
 from .data.runs import Prediction, Run, load_predictions, load_run, read_submission
 from .errors import InputError
+from .examples_of_runs import data_source, load_data, run_examples
 from .fragments import DEFAULT_NGRAM, Faithfulness, faithfulness_of, mean_signals
+from .gen.config import HeaderError, RunConfig, ServedModel
 from .metrics import (
     DEFAULT_MAX_DEPTH,
     ROUGE_SCORE,
@@ -105,71 +108,6 @@ def _looks_like_jsonl(path: Path) -> bool:
 
     first = next((line for line in read_bytes(path).split(b"\n") if line.strip()), b"")
     return first.lstrip(b" \t").startswith(b"{")
-
-
-def data_source(runs: Sequence[Run], data_path: Path | None, split: str | None) -> tuple[str | None, str]:
-    """The data (None: bundled) and split the runs answer: ``--data`` and
-    ``--split`` when given, else what the runs' headers record (the split
-    ``all`` when they disagree), else the bundled test split."""
-    configs: list[dict] = [c for run in runs if isinstance(c := run.header.get("config"), dict)]
-    if data_path is None:
-        recorded = next((c["data"] for c in configs if isinstance(c.get("data"), str)), "bundled")
-        data = None if recorded == "bundled" else recorded
-    else:
-        data = str(data_path)
-    if split is None:
-        splits = {c["split"] for c in configs if isinstance(c.get("split"), str)}
-        split = splits.pop() if len(splits) == 1 else ("all" if splits else "test")
-    return data, split
-
-
-def run_examples(run: Run, examples: Sequence[Example]) -> list[Example]:
-    """The example each prediction of ``run`` answers, in the run's order.
-
-    Predictions are matched by ``id`` (or LongBench's ``_id``, or ``source_id``)
-    against the examples' ids and the ids a peer's file gave them; a file
-    whose predictions carry no ids (plain text, LongBench's own pred files)
-    is matched line by line and must hold one prediction per example."""
-    if not any(_prediction_ids(p) for p in run.predictions):
-        if len(run.predictions) != len(examples):
-            raise InputError(
-                f"{run.path}: {len(run.predictions)} predictions without ids, but the data holds "
-                f"{len(examples)} examples: give the data and split they answer (--data, --split)"
-            )
-        return list(examples)
-    by_key: dict[str, Example] = {}
-    for example in examples:
-        by_key.setdefault(example.id, example)
-        if example.source_id is not None:
-            by_key.setdefault(example.source_id, example)
-    matched = [_match(run, prediction, by_key) for prediction in run.predictions]
-    _refuse_repeats(run, matched)
-    return matched
-
-
-def _prediction_ids(prediction: Prediction) -> list[str]:
-    values = (prediction.fields.get(name) for name in ("id", "_id", "source_id"))
-    return [value for value in values if isinstance(value, str)]
-
-
-def _match(run: Run, prediction: Prediction, by_key: dict[str, Example]) -> Example:
-    ids = _prediction_ids(prediction)
-    example = next((by_key[key] for key in ids if key in by_key), None)
-    if example is None:
-        where = f"{run.path}:{prediction.fields['line']}" if "line" in prediction.fields else str(run.path)
-        shown = repr(ids[0]) if ids else "(none)"
-        raise InputError(
-            f"{where}: id {shown} is not in the data: give the data and split it answers (--data, --split)"
-        )
-    return example
-
-
-def _refuse_repeats(run: Run, matched: list[Example]) -> None:
-    seen: set[str] = set()
-    for example in matched:
-        if example.id in seen:
-            raise InputError(f"{run.path}: two predictions answer example {example.id}")
-        seen.add(example.id)
 
 
 def distinct_labels(runs: Sequence[Run]) -> list[str]:
@@ -262,112 +200,57 @@ def bits(marks: Sequence[bool]) -> str:
 # --- turns fed to the model ---------------------------------------------------------------
 
 
-NOT_RECOMPUTED = "input: located turns (not recomputed: {why})"
-
-
-@dataclass(frozen=True)
-class RunTokenizer:
-    """What the locator of a run counted with, and (model runs) the model's own
-    tokenizer, which measures the room beside each prompt."""
-
-    counter: Any  # qmsum_fast.stats.TokenCounter
-    model_tokenizer: Any | None  # a transformers tokenizer; None for baselines
-
-
-@dataclass
-class FedTurns:
-    """Recomputes the turns each run gave its model, from its header's config."""
-
-    _tokenizers: dict[str, RunTokenizer | None] = field(default_factory=dict)
-    _costs: dict[tuple[str, Hashable], list[int]] = field(default_factory=dict)
-
-    def spans(self, config: dict, example: Example) -> tuple[list[tuple[int, int]] | None, str]:
-        """The inclusive turn spans fed (None: not a subset, or not known) and a note."""
-        from .gen.inputs import merged_spans
-
-        if not config:
-            return None, "input: not recorded (no run header)"
-        mode = config.get("input", "full")
-        chunked = "; in map-reduce chunks" if config.get("strategy") == "map-reduce" else ""
-        if mode == "gold" and example.query_type == "specific" and example.spans and example.turns:
-            return merged_spans(example.spans, len(example.turns)), "input: the gold spans" + chunked
-        if mode == "locator":
-            return self._located(config, example, chunked)
-        return None, "input: the whole transcript" + chunked
-
-    def _located(self, config: dict, example: Example, chunked: str) -> tuple[list[tuple[int, int]] | None, str]:
-        """The locator rerun as the run ran it: its method, window and budget
-        (``--locate-budget``, else the room beside the query's prompt)."""
-        from .locate import locate_turns, turn_costs
-
-        method, window = config.get("locate_method"), config.get("locate_window")
-        if not isinstance(method, str) or not isinstance(window, int) or not example.turns:
-            return None, NOT_RECOMPUTED.format(why="the header holds no locator settings")
-        tokenizer = self._tokenizer(config)
-        if tokenizer is None:
-            return None, NOT_RECOMPUTED.format(why="the model's tokenizer is not available here")
-        budget, how = config.get("locate_budget"), "tokens"
-        if not isinstance(budget, int):
-            budget, how = _room(config, tokenizer, example), "tokens: the room beside the prompt"
-        if budget is None:
-            return None, NOT_RECOMPUTED.format(why="the room beside the prompt needs --max-input-tokens in the header")
-        key = (tokenizer.counter.source, transcript_key(example))
-        if key not in self._costs:
-            self._costs[key] = turn_costs(example.turns, tokenizer.counter)
-        spans = locate_turns(example, budget, tokenizer.counter, method=method, costs=self._costs[key], window=window)
-        return spans, f"input: located turns ({method}, {budget} {how}; recomputed){chunked}"
-
-    def _tokenizer(self, config: dict) -> RunTokenizer | None:
-        key = json.dumps([config.get("kind"), config.get("model_path"), config.get("model")])
-        if key not in self._tokenizers:
-            self._tokenizers[key] = _run_tokenizer(config)
-        return self._tokenizers[key]
-
-
-def _run_tokenizer(config: dict) -> RunTokenizer | None:
-    """Baselines count with the bundled tokenizer (as ``generate`` does); a
-    model run with its model's, from a local folder or the local HF cache."""
-    from .stats import TokenCounter
-
-    if config.get("kind") == "baseline":
-        return RunTokenizer(TokenCounter.load(None), None)
-    path = config.get("model_path") or config.get("model")
-    if not isinstance(path, str):
-        return None
-    model_tokenizer = _model_tokenizer(path)
+def run_config(view_run: ViewRun) -> RunConfig | str:
+    """The run's configuration read back from its header, or why it cannot be."""
+    if not view_run.config:
+        return "no run header"
     try:
-        if model_tokenizer is not None:  # what generate counts with
-            return RunTokenizer(
-                TokenCounter.from_json(model_tokenizer.backend_tokenizer.to_str(), path), model_tokenizer
-            )
-        return RunTokenizer(TokenCounter.load(path), None)
-    except (InputError, AttributeError):
+        return RunConfig.from_dict(view_run.config)
+    except HeaderError as exc:
+        return f"the run header cannot be read: {exc}"
+
+
+def fed_turns(config: RunConfig | str, fields: dict) -> tuple[list[tuple[int, int]] | None, str]:
+    """The inclusive turn spans a record says were fed (None: the whole
+    transcript, or not known) and a note; nothing is recomputed."""
+    if isinstance(config, str):
+        return None, f"input: not recorded ({config})"
+    how = _chunked(config, fields.get("chunks")) + _sent(config)
+    if config.input == "full":
+        return None, "input: the whole transcript" + how
+    label = "the gold spans" if config.input == "gold" else "located turns"
+    if "fed_turns" not in fields:
+        return None, f"input: {label} (not recorded: the run file predates records of what was fed){how}"
+    spans = _spans(fields["fed_turns"])
+    if spans is None:
+        return None, "input: the whole transcript" + how
+    if config.input == "gold":
+        return spans, "input: the gold spans" + how
+    budget = fields.get("located_budget")
+    beside = "" if config.locate_budget is not None else ": the room beside the prompt"
+    return spans, f"input: located turns ({config.locate_method}, {budget} tokens{beside}; recorded){how}"
+
+
+def _spans(value: Any) -> list[tuple[int, int]] | None:
+    if not isinstance(value, list):
         return None
+    spans = [tuple(span) for span in value if isinstance(span, list) and len(span) == 2]
+    return [(int(start), int(end)) for start, end in spans if isinstance(start, int) and isinstance(end, int)]
 
 
-def _model_tokenizer(path: str) -> Any | None:
-    """The model's transformers tokenizer, never from the network and never
-    running a model's own code; None without transformers or the files."""
-    try:
-        import transformers
-
-        return transformers.AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
-    except Exception:  # no transformers, no files, remote code needed: not recomputed, and the note says so
-        return None
+def _chunked(config: RunConfig, chunks: Any) -> str:
+    if config.strategy != "map-reduce":
+        return ""
+    if not isinstance(chunks, list) or not chunks:
+        return "; in map-reduce chunks"
+    bounds = ", ".join(f"{c[0]}-{c[1]}" for c in chunks if isinstance(c, list) and len(c) == 2)
+    return f"; in {len(chunks)} map-reduce chunks (turns {bounds})"
 
 
-def _room(config: dict, tokenizer: RunTokenizer, example: Example) -> int | None:
-    """The transcript tokens that fit beside the query's prompt, as ``generate`` measured them."""
-    from .gen.prompting import PromptBuilder
-    from .templates import parse_template
-
-    budget, template = config.get("max_input_tokens"), config.get("template")
-    if tokenizer.model_tokenizer is None or not isinstance(budget, int) or not isinstance(template, str):
-        return None
-    try:
-        return PromptBuilder(tokenizer.model_tokenizer, parse_template(template), budget).room(example.query)
-    except InputError:
-        return None
+def _sent(config: RunConfig) -> str:
+    if isinstance(config.engine, ServedModel) and config.engine.api == "chat":
+        return "; sent as one chat message (prompt tokens counted in the served model's chat template)"
+    return ""
 
 
 # --- scores -----------------------------------------------------------------------------
@@ -512,7 +395,7 @@ def build_view(
     judge`` whose verdicts the cards show."""
     runs = [load_view_run(Path(path), reference_paths) for path in paths]
     data, split = data_source(runs, data_path, split)
-    examples = _load_data(data, split)
+    examples = load_data(data, split)
     view_runs = [ViewRun(run, label, run_examples(run, examples)) for run, label in zip(runs, distinct_labels(runs))]
     if domain is not None:
         view_runs = [_only_domain(view_run, domain) for view_run in view_runs]
@@ -567,13 +450,6 @@ def _judge_item(record: dict) -> dict:
     }
 
 
-def _load_data(data: str | None, split: str) -> list[Example]:
-    try:
-        return load_examples(data, split=split)
-    except InputError as exc:
-        raise InputError(f"{exc} (the runs' data: give it with --data and --split)") from None
-
-
 def _only_domain(view_run: ViewRun, domain: str) -> ViewRun:
     kept = [(p, e) for p, e in zip(view_run.run.predictions, view_run.examples) if e.domain == domain]
     run = replace(view_run.run, predictions=[p for p, _ in kept])
@@ -587,10 +463,9 @@ def _shown_examples(examples: Sequence[Example], runs: Sequence[ViewRun]) -> lis
 
 
 def _payload(runs: list[ViewRun], examples: list[Example], options: Options, data: str, split: str) -> dict:
-    fed = FedTurns()
     needed: dict[str, set[int]] = {}
     signals = [faithfulness_of([p.prediction for p in r.run.predictions], r.examples) for r in runs]
-    records = [_run_records(view_run, options, signal, fed, needed) for view_run, signal in zip(runs, signals)]
+    records = [_run_records(view_run, options, signal, needed) for view_run, signal in zip(runs, signals)]
     keys = [*ROUGE_KEYS, *metric_keys(options.metric), *FAITHFULNESS_KEYS]
     items = []
     for example in examples:
@@ -645,15 +520,16 @@ def _turn_texts(examples: Sequence[Example], needed: dict[str, set[int]]) -> dic
 
 
 def _run_records(
-    view_run: ViewRun, options: Options, signals: list[Faithfulness], fed: FedTurns, needed: dict[str, set[int]]
+    view_run: ViewRun, options: Options, signals: list[Faithfulness], needed: dict[str, set[int]]
 ) -> dict[str, dict]:
     """Each prediction's card data, by example id."""
     run = view_run.run
+    config = run_config(view_run)
     scores = example_scores(run, options)
     records = {}
     for prediction, example, score, signal in zip(run.predictions, view_run.examples, scores, signals):
         record = _prediction_item(prediction, example, score, signal, options)
-        spans, note = fed.spans(view_run.config, example)
+        spans, note = fed_turns(config, prediction.fields)
         record["fed"], record["fn"] = spans, note
         if spans:
             needed.setdefault(_turns_key(example), set()).update(i for s, e in spans for i in range(s, e + 1))
@@ -852,15 +728,3 @@ def write_view(view: View, out: Path, title: str | None = None) -> Path:
     from .files import atomic_write
 
     return atomic_write(out, render_html(view, title))
-
-
-# --- for other commands ------------------------------------------------------------------
-
-
-def run_faithfulness(run: Run, data_path: Path | None = None, split: str | None = None) -> list[Faithfulness]:
-    """Each prediction's faithfulness signals against the transcript and query
-    of the example it answers, in the run's order. The data and split are the
-    ones the run's header names unless given (as ``view`` finds them)."""
-    data, split = data_source([run], data_path, split)
-    examples = run_examples(run, _load_data(data, split))
-    return faithfulness_of([p.prediction for p in run.predictions], examples)

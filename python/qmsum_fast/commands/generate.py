@@ -229,22 +229,38 @@ def _batch_size(value: str) -> int | str:
 def command(**options) -> None:
     """Generate a summary for each query and write them to --out as JSONL."""
     from ..files import check_distinct
-    from ..gen.config import Request, Runtime, build_config
+    from ..gen.config import Request, Reuse, Runtime
+    from ..gen.run import Outputs, run_generation
 
     check_distinct(
         [("--out", options["out"]), ("--csv", options["csv"])],
         [(f"--{name.replace('_', '-')}", options[name]) for name in INPUT_OPTIONS if options[name] is not None],
     )
-    from ..gen.run import Outputs, device_for, dtype_name, run_generation
-    from ..gen.served.config import prepare_engine
 
     runtime = Runtime(**{name: options.pop(name) for name in (*RUNTIME_OPTIONS, *SERVED_RUNTIME_OPTIONS)})
     outputs = Outputs(**{name: options.pop(name) for name in OUTPUT_OPTIONS})
     options["data_path"] = str(options["data_path"]) if options["data_path"] is not None else None
+    options["reuse"] = Reuse(options["reuse"])
     request = Request(**options)
-    runtime, served = prepare_engine(request, runtime)  # --engine openai: what the server reports
-    dtype = None
-    if request.model not in BASELINES and served is None:
-        dtype = dtype_name(request.dtype, device_for(runtime))
-    config = build_config(request, dtype=dtype, served=served)
+    runtime, config = _configure(request, runtime)
+    if request.reuse is Reuse.OFF and config.is_baseline:
+        click.echo("qmsum-fast: note: --reuse off does not apply to extractive baselines (nothing is shared)", err=True)
     click.echo(run_generation(config, runtime, outputs), err=True)
+
+
+def _configure(request, runtime):
+    """The runtime with the engine's defaults and the run configuration: an
+    in-process model's or a baseline's, or (--engine openai) a served model's,
+    after asking the servers what they serve."""
+    from ..gen.config import build_config
+    from ..gen.served.config import prepare_engine, served_config
+
+    runtime, served = prepare_engine(request, runtime)  # --engine openai: what the server reports
+    if served is not None:
+        return runtime, served_config(request, served)
+    dtype = None
+    if request.model not in BASELINES:
+        from ..gen.local.runner import device_for, dtype_name
+
+        dtype = dtype_name(request.dtype, device_for(runtime))
+    return runtime, build_config(request, dtype=dtype)

@@ -172,8 +172,8 @@ def _print_peer_metric(run, metric: str, max_lcs_depth: int | None, as_json: boo
 
 def _with_faithfulness(payload: dict, run) -> dict:
     """``payload`` with each prediction's signals under ``examples`` and their means."""
+    from ..faithfulness import run_faithfulness
     from ..fragments import mean_signals
-    from ..view import run_faithfulness
 
     signals = run_faithfulness(run)
     examples = [{"id": p.fields.get("id"), **s.as_json()} for p, s in zip(run.predictions, signals)]
@@ -181,7 +181,7 @@ def _with_faithfulness(payload: dict, run) -> dict:
 
 
 def _faithfulness_line(run) -> str:
-    from ..report import faithfulness_result
+    from ..faithfulness import faithfulness_result
 
     result = faithfulness_result(run)
     return "\nfaithfulness (means): " + ", ".join(f"{name} {result.text(name)}" for name in result.columns)

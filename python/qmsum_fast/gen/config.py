@@ -1,9 +1,14 @@
 """One run configuration: everything that decides a run's outputs.
 
 ``generate`` builds a :class:`RunConfig` once from what the user asked for
-(:class:`Request`); the runners, the run writer and the run file's header use
-only it. Its dict form is the header's ``config``, so a header can repeat its
-run, and ``--resume`` compares the whole of it with the header.
+(:class:`Request`): :func:`build_config` for an in-process model or a
+baseline, :func:`qmsum_fast.gen.served.config.served_config` for a served
+model. It holds what every engine shares and one field set of the engine
+that runs it (:class:`LocalModel`, :class:`ServedModel`, a baseline's
+options); the engines, the run writer and the run file's header use only it.
+Its dict form is the header's ``config``, read back into the same types by
+:meth:`RunConfig.from_dict`, so a header can repeat its run, and ``--resume``
+compares the whole of it with the header.
 
 What cannot change the outputs (where the model runs, batch sizes, progress
 bars, memory limits) is declared in :class:`Runtime`, the one place that
@@ -17,12 +22,21 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from ..baselines import BASELINES
+from ..baselines import Options as BaselineOptions
 from ..errors import InputError
-from .presets import GENERIC_GENERATION, MPT_MAX_SEQ_LEN, PRESETS, SUMMARIZE_CHUNK, Preset
+from .presets import (
+    DEFAULT_ADAPTER_LEN,
+    GENERIC_GENERATION,
+    MPT_MAX_SEQ_LEN,
+    PRESETS,
+    SUMMARIZE_CHUNK,
+    Preset,
+)
 
 INPUTS = ("full", "gold", "locator")
 STRATEGIES = ("truncate", "map-reduce", "locate")
@@ -30,6 +44,14 @@ STRATEGIES = ("truncate", "map-reduce", "locate")
 RESUMABLE_CHANGES = frozenset({"limit"})
 # Files of a model folder hashed whole (configs, tokenizers); larger ones (weights) by name and size.
 SMALL_FILE = 16 * 2**20
+
+
+class Reuse(str, Enum):
+    """``--reuse``: what a meeting's queries share is computed once (auto) or
+    each query computes its own (off, the reference). Outputs are equal."""
+
+    AUTO = "auto"
+    OFF = "off"
 
 
 @dataclass(frozen=True)
@@ -68,12 +90,12 @@ class Request:
     attention: str = "auto"
     trust_remote_code: bool = False
     adapter: str | None = None
-    adapter_len: int | None = None  # a v1 adapter file's prompt rows per layer (None: adapters.DEFAULT_ADAPTER_LEN)
+    adapter_len: int | None = None  # a v1 adapter file's prompt rows per layer (None: presets.DEFAULT_ADAPTER_LEN)
     engine: str = "hf"  # hf: in this process; openai: an OpenAI-compatible server (gen/served/config.py)
     served_model: str | None = None
     api: str = "completions"
     tokenizer: str | None = None  # the served model's tokenizer
-    reuse: str = "auto"  # auto: a meeting's shared prompt prefix is computed once (gen/local/reuse.py); off
+    reuse: Reuse = Reuse.AUTO  # in-process models: a meeting's shared prompt prefix computed once, or not
 
 
 @dataclass(frozen=True)
@@ -98,84 +120,155 @@ class Runtime:
 
 
 @dataclass(frozen=True)
+class LocalModel:
+    """The in-process engine's fields: the weights, how they load, ``--reuse``."""
+
+    model_path: str  # weights loaded (hub id or folder)
+    model_fingerprint: Mapping[str, Any] | None  # a local folder's files; None for a hub id
+    dtype: str
+    attention: str
+    trust_remote_code: bool
+    config_overrides: Mapping[str, Any]
+    remote_generate_kwargs: Mapping[str, Any]
+    adapter: str | None
+    adapter_fingerprint: Mapping[str, Any] | None
+    # A v1 adapter file's prompt rows per adapted layer; None without one or with a PEFT folder (it records its own).
+    adapter_len: int | None
+    # A meeting's shared prompt prefix computed once or not (gen/local/reuse.py); recorded because it changes
+    # the computation.
+    reuse: Reuse
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """``--engine openai``'s fields (the header's ``served``): the engine, the
+    served name, the API, its /v1/models entry, the tokenizer that counts the
+    budgets and the request fields the generation settings map to."""
+
+    engine: str
+    model: str
+    api: str
+    reported: Mapping[str, Any]
+    tokenizer: Mapping[str, Any]
+    request: Mapping[str, Any]
+    # auto: a meeting's requests go to one replica, its first alone to prime the server's prefix cache
+    # (gen/served/dispatch.py); off: each to the least busy replica. Outputs are equal either way.
+    reuse: Reuse
+
+
+# One field set per engine; an extractive baseline's are its resolved options (the header's ``baseline``).
+EngineFields = LocalModel | ServedModel | BaselineOptions
+LOCAL_FIELDS = tuple(f.name for f in dataclasses.fields(LocalModel))
+
+
+@dataclass(frozen=True)
 class RunConfig:
-    """Everything that decides a run's outputs (the run header's ``config``)."""
+    """Everything that decides a run's outputs (the run header's ``config``):
+    what all engines share, and the fields of the engine that runs it."""
 
     kind: str  # "baseline", "preset" or "model": decided here, once
     model: str  # preset, baseline or model name as given
-    model_path: str | None  # weights loaded (hub id or folder); None for baselines
-    model_fingerprint: Mapping[str, Any] | None  # a local folder's files; None otherwise
     strategy: str  # truncate, map-reduce, locate or extractive
     template: str | None  # the template text; None for baselines
     preprocess: str
     input: str  # one of INPUTS
     max_input_tokens: int | None
     generation: Mapping[str, Any]
-    baseline: Mapping[str, Any] | None  # a baseline's resolved options
     locate_method: str | None  # the locator, with input "locator"
     locate_window: int | None
     locate_budget: int | None  # None: the room beside each prompt
-    dtype: str | None
-    attention: str | None
-    trust_remote_code: bool
-    config_overrides: Mapping[str, Any]
-    remote_generate_kwargs: Mapping[str, Any]
     answer_marker: str | None
     instruction: bool
     map_instruction: str | None
     chunk_overlap: int
     reduce_tokens: int | None
-    adapter: str | None
-    adapter_fingerprint: Mapping[str, Any] | None
     seed: int
     data: str  # "bundled" or the data path as given
     data_fingerprint: str  # a hash of the data files read
     split: str
     domain: str  # a domain or "all"
     limit: int | None
-    # --engine openai: engine, served name, api, its /v1/models entry, tokenizer, request fields; None in-process.
-    served: Mapping[str, Any] | None = None
-    # In-process model runs: "auto" computes a meeting's shared prompt prefix once, "off" does not (gen/local/reuse.py).
-    # Outputs are equal either way; recorded because it changes the computation. None: baselines, served runs.
-    reuse: str | None = None
-    # A v1 adapter file's prompt rows per adapted layer; None without one or with a PEFT folder (it records its own).
-    adapter_len: int | None = None
+    engine: EngineFields
 
     @property
     def is_baseline(self) -> bool:
-        return self.kind == "baseline"
+        return isinstance(self.engine, BaselineOptions)
 
     def as_dict(self) -> dict:
-        # Through JSON, so the dict equals what a header read back holds.
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        """The header's ``config``: the shared fields, then the engine's: an
+        in-process model's beside them, a served model's under ``served``, a
+        baseline's options under ``baseline`` (the layout run files have
+        always had, less the other engines' fields). Through JSON, so the dict
+        equals what a header read back holds."""
+        shared = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "engine"}
+        engine = dataclasses.asdict(self.engine)
+        if isinstance(self.engine, LocalModel):
+            fields = {**shared, **engine}
+        elif isinstance(self.engine, ServedModel):
+            fields = {**shared, "served": engine}
+        else:
+            fields = {**shared, "baseline": engine}
+        return json.loads(json.dumps(fields))
+
+    @classmethod
+    def from_dict(cls, recorded: Mapping[str, Any]) -> RunConfig:
+        """A header's ``config`` read back into its types (run files written
+        before the engines had their own field sets hold the other engines'
+        fields as None or empty: they are left out). Raises HeaderError."""
+        try:
+            shared = {f.name: recorded[f.name] for f in dataclasses.fields(cls) if f.name != "engine"}
+            return cls(**shared, engine=_engine_fields(recorded))
+        except KeyError as exc:
+            raise HeaderError(f"its configuration has no {exc.args[0]!r}") from None
+        except (TypeError, ValueError) as exc:
+            raise HeaderError(f"its configuration cannot be read ({exc})") from None
 
     def differences(self, recorded: Mapping[str, Any]) -> list[str]:
         """``field was X, now Y`` for each field that differs from a header's
-        ``config``, except the fields a resumed run may change."""
+        ``config``, except the fields a resumed run may change; one line saying
+        why when the header cannot be read back."""
+        try:
+            previous = RunConfig.from_dict(recorded).as_dict()
+        except HeaderError as exc:
+            return [f"{exc}: it was written by another version of qmsum-fast"]
         return [
             f"{name} was {old!r}, now {new!r}"
-            for name, old, new in _differing(recorded, self.as_dict())
+            for name, old, new in differing(previous, self.as_dict())
             if name.split(".")[0] not in RESUMABLE_CHANGES
         ]
 
 
-def build_config(request: Request, dtype: str | None = None, served: Mapping[str, Any] | None = None) -> RunConfig:
-    """The run configuration of ``request``; ``dtype`` is the resolved dtype
-    name of a model run (``auto`` depends on the device); ``served`` what the
-    server's /v1/models reported for an ``--engine openai`` run."""
-    data = _data_fields(request)
+class HeaderError(ValueError):
+    """A run header's configuration that does not read back into a RunConfig."""
+
+
+def _engine_fields(recorded: Mapping[str, Any]) -> EngineFields:
+    if recorded["kind"] == "baseline":
+        return BaselineOptions(**recorded["baseline"])
+    if recorded.get("served") is not None:
+        served = recorded["served"]
+        # Served runs from before --reuse applied to them went to the least busy replica: off.
+        return ServedModel(**{**served, "reuse": Reuse(served.get("reuse", Reuse.OFF.value))})
+    # Headers from before --adapter-len hold none: read as None, as --resume has always compared them.
+    local = {name: recorded[name] for name in LOCAL_FIELDS if name != "adapter_len"}
+    return LocalModel(**{**local, "reuse": Reuse(local["reuse"]), "adapter_len": recorded.get("adapter_len")})
+
+
+def build_config(request: Request, dtype: str | None = None) -> RunConfig:
+    """The run configuration of an in-process model or an extractive baseline;
+    ``dtype`` is the resolved dtype name of a model run (``auto`` depends on
+    the device). A served model's is :func:`qmsum_fast.gen.served.config.served_config`."""
+    if request.engine != "hf":
+        raise ValueError("build_config: --engine openai runs are configured by gen.served.config.served_config")
+    data = data_fields(request)
     if request.adapter_len is not None and request.adapter is None:
         raise InputError("--adapter-len applies only with --adapter (a LLaMA-Adapter v1 file)")
-    if request.engine != "hf":
-        from .served.config import served_config
-
-        return served_config(request, data, served or {})
     if request.model in BASELINES:
         return _baseline_config(request, data)
     return _model_config(request, data, dtype or request.dtype)
 
 
-def _data_fields(request: Request) -> dict:
+def data_fields(request: Request) -> dict:
     return {
         "data": request.data_path or "bundled",
         "data_fingerprint": data_fingerprint(request.data_path),
@@ -199,30 +292,21 @@ def _baseline_config(request: Request, data: dict) -> RunConfig:
     return RunConfig(
         kind="baseline",
         model=request.model,
-        model_path=None,
-        model_fingerprint=None,
         strategy="extractive",
         template=None,
         preprocess=request.preprocess or default_preprocess(None),
         input=input_mode,
         max_input_tokens=None,
         generation={},
-        baseline=dataclasses.asdict(options),
         **_locator_fields(request, input_mode),
-        dtype=None,
-        attention=None,
-        trust_remote_code=False,
-        config_overrides={},
-        remote_generate_kwargs={},
         answer_marker=None,
         instruction=True,
         map_instruction=None,
         chunk_overlap=0,
         reduce_tokens=None,
-        adapter=None,
-        adapter_fingerprint=None,
         seed=request.seed,
         **data,
+        engine=options,
     )
 
 
@@ -244,16 +328,13 @@ def _refuse_model_options(request: Request) -> None:
 
 
 def _model_config(request: Request, data: dict, dtype: str) -> RunConfig:
-    preset = _preset_for(request)
-    generation = _generation(preset.generation, request)
-    config_overrides, max_input = _context(preset, request, generation)
+    preset = preset_for(request)
+    generation = generation_of(preset.generation, request)
+    config_overrides, max_input = context_of(preset, request, generation)
     model_path = request.model_path or preset.model
-    return RunConfig(
-        kind="preset" if request.model in PRESETS else "model",
-        model=request.model,
+    local = LocalModel(
         model_path=model_path,
         model_fingerprint=folder_fingerprint(model_path),
-        **prompt_fields(request, preset, generation, max_input),
         dtype=dtype,
         attention=request.attention,
         trust_remote_code=_trust_remote_code(preset, request),
@@ -261,9 +342,15 @@ def _model_config(request: Request, data: dict, dtype: str) -> RunConfig:
         remote_generate_kwargs=dict(preset.remote_generate_kwargs),
         adapter=request.adapter,
         adapter_fingerprint=_adapter_fingerprint(request.adapter),
-        **data,
-        reuse=request.reuse,
         adapter_len=_adapter_len(request),
+        reuse=Reuse(request.reuse),
+    )
+    return RunConfig(
+        kind="preset" if request.model in PRESETS else "model",
+        model=request.model,
+        **prompt_fields(request, preset, generation, max_input),
+        **data,
+        engine=local,
     )
 
 
@@ -286,7 +373,6 @@ def prompt_fields(request: Request, preset: Preset, generation: dict, max_input:
         "input": input_mode,
         "max_input_tokens": max_input,
         "generation": generation,
-        "baseline": None,
         **_locator_fields(request, input_mode),
         "answer_marker": preset.answer_marker,
         "instruction": request.instruction is not False,
@@ -297,7 +383,7 @@ def prompt_fields(request: Request, preset: Preset, generation: dict, max_input:
     }
 
 
-def _preset_for(request: Request) -> Preset:
+def preset_for(request: Request) -> Preset:
     """The named preset (LED without instruction: its own variant), or the
     generic settings for a hub id or a model folder."""
     model = request.model
@@ -312,7 +398,7 @@ def _preset_for(request: Request) -> Preset:
     raise InputError(f"--model: unknown preset {model!r} (presets: {known}; or give a hub id or folder)")
 
 
-def _context(preset: Preset, request: Request, generation: dict) -> tuple[dict, int | None]:
+def context_of(preset: Preset, request: Request, generation: dict) -> tuple[dict, int | None]:
     """The config overrides and input budget; MPT's --max-seq-len moves both."""
     overrides = dict(preset.config_overrides)
     max_input = request.max_input_tokens or preset.max_input_tokens
@@ -325,7 +411,7 @@ def _context(preset: Preset, request: Request, generation: dict) -> tuple[dict, 
     return overrides, max_input
 
 
-def _generation(base: Mapping[str, Any], request: Request) -> dict:
+def generation_of(base: Mapping[str, Any], request: Request) -> dict:
     """The preset's generation arguments with the command-line flags applied."""
     generation = dict(base)
     if request.max_new_tokens is not None:
@@ -355,8 +441,6 @@ def _locator_fields(request: Request, input_mode: str) -> dict:
 
 def _adapter_len(request: Request) -> int | None:
     """The prompt rows per layer a v1 adapter file is read with; None without one."""
-    from .local.adapters import DEFAULT_ADAPTER_LEN
-
     if request.adapter is None:
         return None
     if Path(request.adapter).is_dir():
@@ -427,12 +511,12 @@ def _is_data(path: Path) -> bool:
     return path.name.endswith((".json", ".jsonl", ".json.gz", ".jsonl.gz"))
 
 
-def _differing(old: Any, new: Any, prefix: str = "", depth: int = 2) -> list[tuple[str, Any, Any]]:
+def differing(old: Any, new: Any, prefix: str = "", depth: int = 2) -> list[tuple[str, Any, Any]]:
     """``(dotted name, old, new)`` of each differing field of two JSON objects,
     looking ``depth`` levels deep (``generation.top_p``)."""
     if depth and isinstance(old, dict) and isinstance(new, dict):
         found = []
         for name in [*old, *(key for key in new if key not in old)]:
-            found += _differing(old.get(name), new.get(name), f"{prefix}.{name}" if prefix else name, depth - 1)
+            found += differing(old.get(name), new.get(name), f"{prefix}.{name}" if prefix else name, depth - 1)
         return found
     return [] if old == new else [(prefix, old, new)]

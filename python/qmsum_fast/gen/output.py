@@ -180,7 +180,7 @@ class RunWriter:
         make_folder(path.parent)
         try:
             if self.plan.append and path.exists():
-                _cut_torn_tail(path)
+                cut_torn_tail(path)
                 handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held until close()
                 self._handle = handle
                 self._append(first)
@@ -228,7 +228,7 @@ def _line(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
-def _cut_torn_tail(path: Path) -> None:
+def cut_torn_tail(path: Path) -> None:
     """Cuts a last line left without its newline by a killed run."""
     with open(path, "rb+") as handle:
         data = handle.read()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 MPT_MARKER = "\nA short summary of the following conversation is:"
 MPT_MAX_SEQ_LEN = 83968
 SUMMARIZE_CHUNK = "Summarize the following conversation."
+DEFAULT_ADAPTER_LEN = 10  # a LLaMA-Adapter v1 file's prompt rows per adapted layer (its file name: len10)
 
 
 @dataclass(frozen=True)

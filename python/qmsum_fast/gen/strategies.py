@@ -1,7 +1,9 @@
 """How a long meeting becomes a summary: truncate, map-reduce, extractive.
 
 - truncate: one prompt per query, the transcript cut to the input budget
-  (``locate`` is truncate over the turns a query locator picked);
+  (``locate`` is truncate over the turns a query locator picked); each
+  engine runs these prompts its own way (in-process: gen/local/reuse.py,
+  served: gen/served/runner.py);
 - map-reduce: the transcript is cut on turn boundaries into chunks that fit
   the window (exact counts, in the Rust core), each chunk is summarized with
   a fixed instruction, and the joined sub-summaries, cut to a budget, are
@@ -22,46 +24,10 @@ from dataclasses import dataclass
 from ..chunk import chunk_turns
 from ..data import indexes_by_meeting, turn_text
 from ..stats import TokenCounter
-from .local.batching import Batcher, Result
+from .config import Reuse
+from .engine import Batcher, Emit, Finished, Result, SeededRun, example_seed
 from .inputs import Source
 from .prompting import Prompt, PromptBuilder, cut_to_tokens
-
-
-@dataclass(frozen=True)
-class Finished:
-    source: Source
-    prediction: str
-    n_input_tokens: int
-    truncated: bool
-    seconds: float
-    error: str | None = None
-    new_tokens: int = 0
-
-
-Emit = Callable[[Finished], None]
-
-
-def run_truncate(sources: Sequence[Source], builder: PromptBuilder, batcher: Batcher, emit: Emit, reuse=None) -> None:
-    prompts = [builder.build(source.query, source.transcript) for source in sources]
-    if reuse is not None:  # gen/local/reuse.py: shared prefixes, per-example sampling seeds
-        reuse.run(sources, prompts, emit)
-        return
-
-    def done(result: Result) -> None:
-        prompt = prompts[result.index]
-        emit(
-            Finished(
-                sources[result.index],
-                result.output.text if result.output is not None else "",
-                prompt.n_tokens,
-                prompt.truncated,
-                result.seconds,
-                result.error,
-                result.output.new_tokens if result.output is not None else 0,
-            )
-        )
-
-    batcher.run([p.text for p in prompts], [p.n_tokens for p in prompts], done)
 
 
 @dataclass(frozen=True)
@@ -85,7 +51,8 @@ class MapReduce:
     chunk summary is seeded from the run seed and its prompt text and each
     reduce from the run seed and the example id, and each runs alone, so any
     grouping, order or resume samples alike; greedy prompts run batched.
-    ``seed`` None (a served run: the server samples) batches unseeded.
+    ``seeded`` None (greedy, or a served run: the server samples) batches
+    unseeded.
     """
 
     map_builder: PromptBuilder
@@ -96,36 +63,47 @@ class MapReduce:
     prepare: Callable
     batcher: Batcher
     overlap: int = 0
-    seed: int | None = None
-    reuse: str | None = "auto"  # None (served runs) shares as auto does
-    sampling: bool = False
+    seed: int = 0
+    reuse: Reuse = Reuse.AUTO
+    seeded: SeededRun | None = None  # in-process sampling: each prompt alone from its own seed
 
     def run(self, sources: Sequence[Source], emit: Emit) -> None:
         # A meeting's queries share its chunks: do them together.
         for group in by_meeting(sources):
-            plans = [self._map_prompts(source) for source in group]
-            if self.reuse == "off":
+            planned = [self._plan(source) for source in group]
+            plans = [prompts for prompts, _ in planned]
+            if self.reuse is Reuse.OFF:
                 summaries = [self._summarize(plan) for plan in plans]
             else:
                 summaries = self._shared(plans)
-            self._reduce(group, plans, summaries, emit)
+            chunks = [bounds for _, bounds in planned]
+            self._reduce(group, plans, summaries, chunks, emit)
 
     def chunk_texts(self, source: Source) -> list[str]:
         """The preprocessed text of each chunk of a source's selected turns."""
-        from .inputs import with_turns
+        return self._chunks(source)[0]
+
+    def _chunks(self, source: Source) -> tuple[list[str], list[list[int]] | None]:
+        """Each chunk's text, and its first and last turn in the whole transcript
+        (None for a transcript without turns: it is one chunk)."""
+        from .inputs import original_turns, with_turns
 
         selected = source.selected
         if not selected.turns:
-            return [source.transcript]
+            return [source.transcript], None
         turn_texts = [turn_text(turn) for turn in selected.turns]
         budget = self.map_builder.room(self.map_instruction)
         assert budget is not None, "map-reduce needs an input budget"
         chunks = chunk_turns(turn_texts, budget, self.counter, overlap=self.overlap)
         pieces = [with_turns(selected, [(c.start, c.end)]) for c in chunks]
-        return [item.transcript for item in self.prepare(pieces)]
+        index = original_turns(source)
+        bounds = [[index[c.start], index[c.end]] for c in chunks]
+        return [item.transcript for item in self.prepare(pieces)], bounds
 
-    def _map_prompts(self, source: Source) -> list[Prompt]:
-        return [self.map_builder.build(self.map_instruction, text) for text in self.chunk_texts(source)]
+    def _plan(self, source: Source) -> tuple[list[Prompt], list[list[int]] | None]:
+        """A source's chunk prompts and the chunks' turn bounds."""
+        texts, bounds = self._chunks(source)
+        return [self.map_builder.build(self.map_instruction, text) for text in texts], bounds
 
     def _shared(self, plans: list[list[Prompt]]) -> list[dict[str, _Summary]]:
         """Each plan's summaries from one pass over the meeting's distinct chunk
@@ -156,15 +134,18 @@ class MapReduce:
         """Greedy (or served): one batched pass. Sampling: each prompt alone,
         seeded from the run seed and its key, so its draw is independent of
         what ran before it."""
-        from .local.batching import run_seeded
-        from .local.reuse import example_seed
-
-        seed = self.seed
-        seeds = [example_seed(seed, key) for key in keys] if self.sampling and seed is not None else None
-        run_seeded(self.batcher, texts, lengths, seeds, done)
+        if self.seeded is None:
+            self.batcher.run(texts, lengths, done)
+            return
+        self.seeded(texts, lengths, [example_seed(self.seed, key) for key in keys], done)
 
     def _reduce(
-        self, group: list[Source], plans: list[list[Prompt]], owned: list[dict[str, _Summary]], emit: Emit
+        self,
+        group: list[Source],
+        plans: list[list[Prompt]],
+        owned: list[dict[str, _Summary]],
+        chunks: list[list[list[int]] | None],
+        emit: Emit,
     ) -> None:
         everything = {text: summary for mine in owned for text, summary in mine.items()}
         reduce_prompts = []
@@ -184,7 +165,7 @@ class MapReduce:
                     sum(p.n_tokens for p in plan) + prompt.n_tokens,
                     was_cut or prompt.truncated or any(p.truncated for p in plan),
                     errors + ([result.error] if result.error else []),
-                    _accounting(plan, mine, prompt.n_tokens),
+                    {**_accounting(plan, mine, prompt.n_tokens), "chunks": chunks[result.index]},
                     list(mine.values()),
                 )
             )
@@ -197,10 +178,8 @@ class MapReduce:
     def _finished(source, result: Result, n_tokens, truncated, errors, extra, mine: list[_Summary]) -> Finished:
         """The record of one query: the cost of the chunk summaries computed for
         it (not those it took from another query) and of its reduce step."""
-        from .local.reuse import ReusedFinished
-
         output = result.output
-        return ReusedFinished(
+        return Finished(
             source,
             output.text if output is not None else "",
             n_tokens,

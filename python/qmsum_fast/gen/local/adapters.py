@@ -38,10 +38,10 @@ import re
 from pathlib import Path
 
 from ...errors import InputError
-from .models import describe_error
+from ..presets import DEFAULT_ADAPTER_LEN
+from .load_errors import describe_error
 
 GATE_KEY = re.compile(r"^layers\.(\d+)\.attention\.gate$")
-DEFAULT_ADAPTER_LEN = 10  # prompt rows per adapted layer in the v1 release (its file name: len10)
 
 
 def load_adapter(model, path: str, adapter_len: int | None = None):

@@ -15,21 +15,13 @@ import dataclasses
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from ..engine import Result
 from .exactness import BatchLimits
 
 AUTO_START_CUDA = 32
 AUTO_START_CPU = 4
-
-
-@dataclass(frozen=True)
-class Result:
-    index: int  # position in the input list
-    output: Any | None  # the engine's output (engine.Output); None when it failed
-    seconds: float  # this prompt's share of its batch's wall time
-    error: str | None = None
 
 
 def start_batch_size(batch_size: int | str, count: int, on_cuda: bool) -> int:
@@ -52,7 +44,7 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
-def _free_cuda_memory() -> None:
+def free_cuda_memory() -> None:
     try:
         import torch
 
@@ -116,7 +108,7 @@ class Batcher:
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
-            _free_cuda_memory()
+            free_cuda_memory()
             if len(batch) == 1:
                 on_result(Result(batch[0], None, time.perf_counter() - started, describe(exc)))
                 return

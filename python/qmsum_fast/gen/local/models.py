@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import pickle
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...errors import InputError
 from . import remote_compat
+from .load_errors import corrupt_file_reason, describe_error
 
 DTYPES = ("auto", "bf16", "fp16", "fp32")
 ATTENTION = ("auto", "flash", "sdpa", "eager")
@@ -298,7 +297,7 @@ def _from_pretrained(auto_class, options: LoadOptions, kwargs: dict, device: str
 
 def _load_reason(path: str, exc: BaseException) -> str:
     # transformers may wrap the reader's error in its own (older releases: an OSError).
-    corrupt = next(filter(None, map(_corrupt_file_reason, _causes(exc))), None)
+    corrupt = next(filter(None, map(corrupt_file_reason, _causes(exc))), None)
     if corrupt is None:
         return _hub_reason(exc)
     return f"{', '.join(_weight_files(path)) or 'a weights file'}: {corrupt}"
@@ -310,29 +309,6 @@ def _weight_files(path: str) -> list[str]:
         return []
     names = sorted(p.name for p in folder.iterdir() if p.suffix == ".safetensors" or p.name.endswith(".bin"))
     return names[:3] + (["..."] if len(names) > 3 else [])
-
-
-def _corrupt_file_reason(exc: BaseException | None) -> str | None:
-    """What is wrong with a weights file that safetensors or torch.load could not
-    read; None for any other error."""
-    if isinstance(exc, pickle.UnpicklingError):
-        # torch.load's own message suggests weights_only=False, which runs arbitrary code: not our advice.
-        return "not a readable PyTorch weights file (corrupt, truncated, or holding more than tensors)"
-    if exc is not None and (type(exc).__module__ or "").startswith("safetensors"):
-        return f"corrupt or truncated safetensors file ({_first_line(exc)})"
-    # torch.load signals a file cut short with EOFError, OSError or RuntimeError alike: where it was raised tells.
-    if exc is not None and _raised_in(exc, "torch.serialization"):
-        return f"corrupt or truncated PyTorch file ({_first_line(exc)})"
-    return None
-
-
-def _raised_in(exc: BaseException, module: str) -> bool:
-    return any(frame.f_globals.get("__name__") == module for frame, _ in traceback.walk_tb(exc.__traceback__))
-
-
-def describe_error(exc: BaseException | None) -> str:
-    """One line for an exception from reading a weights file or loading a model."""
-    return _corrupt_file_reason(exc) or _first_line(exc)
 
 
 def load_tokenizer(options: LoadOptions, is_seq2seq: bool):
@@ -366,15 +342,3 @@ def max_positions(config) -> int | None:
         if isinstance(value, int) and value > 0:
             return value
     return None
-
-
-def _first_line(exc: BaseException | None) -> str:
-    """The message's first line, or its whole text on one line when the first
-    line only introduces the rest (``... from one of:``)."""
-    text = str(exc).strip() if exc is not None else "unknown error"
-    if not text:
-        return type(exc).__name__
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if lines[0].endswith(":") and len(lines) > 1:
-        return " ".join(lines)[:400]
-    return lines[0]

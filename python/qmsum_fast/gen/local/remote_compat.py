@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InputError
+from .load_errors import describe_error
 
 # What transformers 5 passes prepare_inputs_for_generation that transformers 4 did not.
 _NEW_GENERATE_ARGUMENTS = ("next_sequence_length", "is_first_iteration")
@@ -79,8 +80,6 @@ class RemoteCompat:
         sys.stderr.write(f"qmsum-fast: remote code {self.path}: {fix}\n")
 
     def fail(self, step: str, exc: BaseException) -> InputError:
-        from .models import describe_error
-
         return InputError(f"--model {self.path}: remote code fails at {step}: {describe_error(exc)}{where(exc)}")
 
     def before_load(self, config, auto_class) -> None:

@@ -35,39 +35,24 @@ example's generation on both paths, so grouping and resuming sample alike.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ...data import indexes_by_meeting
-from ..config import RunConfig
+from ..config import LocalModel, Reuse, RunConfig
+from ..engine import Emit, Finished, Generated, Result, example_seed
 from ..inputs import Source
 from ..prompting import Prompt
-from ..strategies import Emit, Finished
-from .batching import Batcher, Result, _free_cuda_memory, is_out_of_memory, run_seeded
-from .engine import Engine, Output
+from .batching import Batcher, free_cuda_memory, is_out_of_memory, run_seeded
+from .generate_call import GenerateCall, Output
 from .exactness import batch_limits, cache_reason, index_window_reason, length_switch
 
-REUSE_MODES = ("auto", "off")
 # Shorter shared prefixes save less than a cache copy costs.
 MIN_PREFIX_TOKENS = 64
-
-
-@dataclass(frozen=True)
-class ReusedFinished(Finished):
-    """A finished example with its prompt-token accounting (written to the record)."""
-
-    extra: dict = field(default_factory=dict)
-
-
-def example_seed(run_seed: int, example_id: str) -> int:
-    """A stable per-example seed: the same whatever the grouping, order or resume."""
-    digest = hashlib.blake2b(f"{run_seed}\0{example_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") % 2**63
 
 
 def common_prefix_length(rows: Sequence[Sequence[int]]) -> int:
@@ -84,7 +69,7 @@ def common_prefix_length(rows: Sequence[Sequence[int]]) -> int:
     return length
 
 
-def unsupported_reason(engine: Engine, remote_code: bool) -> str | None:
+def unsupported_reason(engine: GenerateCall, remote_code: bool) -> str | None:
     """Why this model's continuation from a cache may not be exact; None if it is."""
     loaded = engine.loaded
     if loaded.is_seq2seq:
@@ -125,14 +110,14 @@ class _Shared:
     first: bool = True  # the first query to finish is the one that computed the prefix
 
 
-Done = Callable[[int, "Output | None", float, "str | None"], None]
+Done = Callable[[int, "Generated | None", float, "str | None"], None]
 
 
 class PrefixReuse:
     """Runs the truncate strategy's prompts, reusing what each meeting's prompts share."""
 
     def __init__(
-        self, engine: Engine, batcher: Batcher, seed: int, reason_off: str | None, dedupe: bool = True
+        self, engine: GenerateCall, batcher: Batcher, seed: int, reason_off: str | None, dedupe: bool = True
     ) -> None:
         self.engine, self.batcher, self.seed = engine, batcher, seed
         self.reason_off = reason_off  # None: prefix reuse where a prefix is long enough
@@ -179,7 +164,7 @@ class PrefixReuse:
             for index in self._copies.pop(finished.source.example.id, []):
                 prompt = prompts[index]
                 emit(
-                    ReusedFinished(
+                    Finished(
                         sources[index],
                         finished.prediction,
                         prompt.n_tokens,
@@ -223,7 +208,7 @@ class PrefixReuse:
         example_ids = [sources[index].example.id for index in group]
         shared = _Shared(group, example_ids, ids, prefix, cache, time.perf_counter() - started)
 
-        def done(k: int, output: Output | None, seconds: float, error: str | None) -> None:
+        def done(k: int, output: Generated | None, seconds: float, error: str | None) -> None:
             index, row = shared.indexes[k], shared.ids[k]
             # The first query to finish computed the prefix; the others take it from the cache.
             computed, from_cache = (len(row), 0) if shared.first else (len(row) - prefix, prefix)
@@ -277,8 +262,8 @@ class PrefixReuse:
         texts = [prompts[i].text for i in indexes]
         run_seeded(self.batcher, texts, [prompts[i].n_tokens for i in indexes], seeds, done)
 
-    def _finished(self, source, prompt: Prompt, output: Output | None, seconds, error, computed, shared) -> Finished:
-        return ReusedFinished(
+    def _finished(self, source, prompt: Prompt, output: Generated | None, seconds, error, computed, shared) -> Finished:
+        return Finished(
             source,
             output.text if output is not None else "",
             prompt.n_tokens,
@@ -290,7 +275,7 @@ class PrefixReuse:
         )
 
     def _ids(self, text: str) -> list[int]:
-        # Encoded as Engine._encode encodes one prompt (no padding).
+        # Encoded as GenerateCall._encode encodes one prompt (no padding).
         return list(self.engine.tokenizer(text, add_special_tokens=True)["input_ids"])
 
     def _prefix_cache_or_none(self, prefix: list[int]) -> Any | None:
@@ -300,7 +285,7 @@ class PrefixReuse:
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
-            _free_cuda_memory()
+            free_cuda_memory()
             self._say("a shared prefix did not fit in memory; its meeting runs without reuse")
             return None
 
@@ -387,7 +372,7 @@ class PrefixReuse:
             sys.stderr.write(f"qmsum-fast: --reuse auto: {message}\n")
 
 
-def _pads_are_exact(engine: Engine) -> bool:
+def _pads_are_exact(engine: GenerateCall) -> bool:
     """Whether pads between the prefix and a tail leave that row's outputs as they are: the
     positions must come from the mask (not ALiBi's key distance, as in MPT), no attention
     window may count them (GPT-Neo's local layers), and no logits processor may read the
@@ -498,11 +483,14 @@ def _cache_argument(model: Any) -> str:
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
-def prefix_reuse(engine: Engine, batcher: Batcher, config: RunConfig) -> PrefixReuse:
-    """The truncate strategy's runner for ``config.reuse``; with auto, says once why a model runs without it."""
+def prefix_reuse(engine: GenerateCall, batcher: Batcher, config: RunConfig) -> PrefixReuse:
+    """The truncate strategy's runner for the run's ``--reuse``; with auto, says once why a model runs without it."""
+    local = config.engine
+    assert isinstance(local, LocalModel), "an in-process model run's configuration"
     # Which prompts may share a padded batch, on every path that batches (map-reduce too).
     batcher.limits = batch_limits(engine.loaded, engine.generation)
-    reason = "--reuse off" if config.reuse == "off" else unsupported_reason(engine, config.trust_remote_code)
-    if config.reuse != "off" and reason is not None:
+    off = local.reuse is Reuse.OFF
+    reason = "--reuse off" if off else unsupported_reason(engine, local.trust_remote_code)
+    if not off and reason is not None:
         sys.stderr.write(f"qmsum-fast: --reuse auto: {reason}: running without prefix reuse\n")
-    return PrefixReuse(engine, batcher, config.seed, reason, dedupe=config.reuse != "off")
+    return PrefixReuse(engine, batcher, config.seed, reason, dedupe=not off)

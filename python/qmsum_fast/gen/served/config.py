@@ -29,7 +29,17 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InputError
-from ..config import Request, RunConfig, Runtime
+from ..config import (
+    Request,
+    RunConfig,
+    Runtime,
+    ServedModel,
+    context_of,
+    data_fields,
+    generation_of,
+    preset_for,
+    prompt_fields,
+)
 from .client import BACKOFF_BASE, Client, RequestFailed, Retryable, parse_base_url
 
 ENGINES = ("hf", "openai")
@@ -124,10 +134,9 @@ def tokenizer_spec(request: Request) -> str:
     return request.tokenizer
 
 
-def tokenizer_spec_of(config: RunConfig) -> str:
+def tokenizer_spec_of(served: ServedModel) -> str:
     """The --tokenizer a served run's configuration was built with."""
-    assert config.served is not None
-    return str(config.served["tokenizer"]["path"])
+    return str(served.tokenizer["path"])
 
 
 def served_name(request: Request) -> str:
@@ -225,62 +234,51 @@ def _agreed(answers: dict[str, dict], name: str) -> dict:
 # --- the run configuration -----------------------------------------------------------
 
 
-def served_config(request: Request, data: dict, reported: Mapping[str, Any]) -> RunConfig:
+def served_config(request: Request, reported: Mapping[str, Any]) -> RunConfig:
     """The run configuration of ``request`` against a server that reported ``reported``."""
-    from ..config import _context, _generation, prompt_fields
     from ..presets import PRESETS
 
+    data = data_fields(request)
+    if request.adapter_len is not None:
+        raise InputError("--adapter-len applies only with --adapter (a LLaMA-Adapter v1 file)")
     _refuse_baselines(request)
     preset = _preset(request)
-    generation = _generation(preset.generation, request)
+    generation = generation_of(preset.generation, request)
     request_fields = _request_fields(request)
-    _, max_input = _context(preset, request, generation)
+    _, max_input = context_of(preset, request, generation)
     max_input = _served_budget(request, max_input, request_fields["max_tokens"], reported)
     fields = prompt_fields(request, preset, generation, max_input)
     tokenizer = served_tokenizer(tokenizer_spec(request), request.api)
+    served = ServedModel(
+        engine=request.engine,
+        model=served_name(request),
+        api=request.api,
+        reported=dict(reported),
+        tokenizer=tokenizer.fingerprint,
+        request=request_fields,
+        reuse=request.reuse,
+    )
     return RunConfig(
         kind="preset" if request.model in PRESETS else "model",
         model=request.model,
-        model_path=None,
-        model_fingerprint=None,
         **fields,
-        dtype=None,
-        attention=None,
-        trust_remote_code=False,
-        config_overrides={},
-        remote_generate_kwargs={},
-        adapter=None,
-        adapter_fingerprint=None,
         **data,
-        served={
-            "engine": request.engine,
-            "model": served_name(request),
-            "api": request.api,
-            "reported": dict(reported),
-            "tokenizer": tokenizer.fingerprint,
-            "request": request_fields,
-        },
-        # auto: a meeting's requests go to one replica, its first alone to prime the server's prefix cache
-        # (gen/served/dispatch.py); off: each to the least busy replica. Outputs are equal either way.
-        reuse=request.reuse,
+        engine=served,
     )
 
 
 def _preset(request: Request):
     """A preset by name; any other name is a served model with the generic settings."""
-    from ..config import _preset_for
     from ..presets import GENERIC_GENERATION, PRESETS, Preset
 
     if request.model in PRESETS:
-        return _preset_for(request)
+        return preset_for(request)
     return Preset(name=request.model, model=request.model, template="plain", generation=dict(GENERIC_GENERATION))
 
 
 def _request_fields(request: Request) -> dict:
-    from ..config import _generation
-
     preset = _preset(request)
-    return api_fields(_generation(preset.generation, request), request.seed, preset.answer_marker)
+    return api_fields(generation_of(preset.generation, request), request.seed, preset.answer_marker)
 
 
 def _served_budget(request: Request, max_input: int | None, max_tokens: int, reported: Mapping[str, Any]) -> int | None:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..local.batching import Result
+from ..engine import Result
 from .client import RequestFailed, Stopped
 
 GRACE_SECONDS = 5.0  # how long requests in flight may still finish when a run stops

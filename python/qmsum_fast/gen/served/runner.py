@@ -18,24 +18,20 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ...data import meeting_of
 from ...errors import InputError
-from ..config import RunConfig, Runtime
-from ..inputs import PromptSources
-from ..local.batching import Result
-from ..strategies import Finished, MapReduce, by_meeting
+from ..config import Reuse, RunConfig, Runtime, ServedModel
+from ..engine import Emit, Finished, Result
+from ..inputs import PromptSources, Source
+from ..progress import Progress
+from ..strategies import MapReduce, by_meeting
 from .client import RequestFailed, Retryable
 from .config import make_client, served_tokenizer, tokenizer_spec_of
 from .dispatch import Dispatcher
-
-
-@dataclass(frozen=True)
-class ServedFinished(Finished):
-    extra: Mapping[str, Any] = field(default_factory=dict)  # record fields: usage, finish_reason
 
 
 @dataclass(frozen=True)
@@ -148,31 +144,46 @@ class _Requests:
         )
 
 
-class ServedRunner(PromptSources):
-    def __init__(self, config: RunConfig, runtime: Runtime, tokenizer: Any, builder, counter, prepare, locate) -> None:
-        assert config.served is not None and runtime.concurrency is not None
+class ServedEngine(PromptSources):
+    """The run loop's engine for ``--engine openai`` (gen/engine.py)."""
+
+    uses_torch = False  # one process: data-parallel launches are refused
+
+    def __init__(
+        self,
+        config: RunConfig,
+        served: ServedModel,
+        runtime: Runtime,
+        tokenizer: Any,
+        builder,
+        counter,
+        prepare,
+        locate,
+    ) -> None:
+        assert runtime.concurrency is not None
         self.config = config
-        self.served = config.served
+        self.served = served
         self.tokenizer, self.builder, self.counter = tokenizer, builder, counter
         self.prepare, self.locate = prepare, locate
         self.retries = 0
         self._retry_lock = threading.Lock()
         self.client = make_client(runtime, on_retry=self._count_retry)
         # --reuse auto: a meeting's requests on one replica, its first priming the cache; off: as requests come.
-        self.keep_together = config.reuse != "off"
+        self.keep_together = served.reuse is not Reuse.OFF
         self.dispatcher = Dispatcher(self._send, runtime.concurrency, self.client.abort, self.keep_together)
         self.dispatcher.busy = self.client.replicas.busy
         self.dispatcher.shared_tokens = self._shared_tokens
         self.requests = _Requests(self.dispatcher)
 
-    def attach_progress(self, progress) -> None:
+    def watch(self, progress: Progress) -> None:
+        """Requests in flight, retries and requests per second on the progress line."""
         progress.status = self.status
         self.dispatcher.on_tick = progress.refresh
 
     def status(self) -> str:
         return f"{self.dispatcher.in_flight} in flight  {self.retries} retries  {self.dispatcher.rate():.2f} req/s"
 
-    def run(self, sources, emit) -> None:
+    def run(self, sources: Sequence[Source], emit: Emit) -> None:
         # A meeting's requests go out together, so a server's prefix cache can reuse its transcript.
         ordered = [source for group in by_meeting(sources) for source in group]
         if self.keep_together:
@@ -250,8 +261,10 @@ class ServedRunner(PromptSources):
             reduce_tokens=config.reduce_tokens,
             counter=self.counter,
             prepare=self.prepare,
-            batcher=self.requests,  # type: ignore[arg-type]  # the Batcher's run(), over HTTP
+            batcher=self.requests,  # the Batcher's run(), over HTTP
             overlap=config.chunk_overlap,
+            seed=config.seed,
+            reuse=Reuse.AUTO,  # a meeting's chunk summaries are requested once for all its queries
         )
         self.requests.keep = True
         for group in by_meeting(sources):
@@ -278,8 +291,8 @@ class ServedRunner(PromptSources):
     # --- requests and records --------------------------------------------------------
 
     def _send(self, text: str, affinity: Hashable) -> Reply:
-        body: dict[str, Any] = {"model": self.served["model"], **self.served["request"]}
-        if self.served["api"] == "chat":
+        body: dict[str, Any] = {"model": self.served.model, **self.served.request}
+        if self.served.api == "chat":
             body["messages"] = [{"role": "user", "content": text}]
             return self.client.post("/chat/completions", body, self._parse, affinity)
         body["prompt"] = text
@@ -291,7 +304,7 @@ class ServedRunner(PromptSources):
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise Retryable(f"HTTP 200 without choices: {str(answer)[:200]}")
         choice = choices[0]
-        if self.served["api"] == "chat":
+        if self.served.api == "chat":
             message = choice.get("message")
             content = message.get("content") if isinstance(message, dict) else None
         else:
@@ -315,7 +328,7 @@ class ServedRunner(PromptSources):
             text = text.split(marker)[0]
         return text.strip()
 
-    def _answered(self, finished: Finished, map_prompts: list[str]) -> ServedFinished:
+    def _answered(self, finished: Finished, map_prompts: list[str]) -> Finished:
         """The finished example with the usage of its requests (map-reduce: its
         chunk summaries' and its answer's) and the answer's finish_reason."""
         last = self.requests.current
@@ -331,8 +344,9 @@ class ServedRunner(PromptSources):
             cached = [reply.cached_tokens for reply in replies]
             if all(count is not None for count in cached):  # as the server reports it, summed like prompt_tokens
                 usage["prompt_tokens_details"] = {"cached_tokens": sum(count or 0 for count in cached)}
-        fields = {f.name: getattr(finished, f.name) for f in dataclasses.fields(Finished)}
-        return ServedFinished(**fields, extra={"usage": usage, "finish_reason": last.finish_reason})
+        # Of map-reduce's fields, the chunks fed; the server's usage counts the prompt tokens.
+        fed = {"chunks": finished.extra["chunks"]} if "chunks" in finished.extra else {}
+        return dataclasses.replace(finished, extra={**fed, "usage": usage, "finish_reason": last.finish_reason})
 
     def _count_retry(self) -> None:
         with self._retry_lock:
@@ -421,22 +435,26 @@ def _cached_tokens(usage: Mapping[str, Any]) -> int | None:
     return _count(details.get("cached_tokens")) if isinstance(details, dict) else None
 
 
-def served_runner(config: RunConfig, runtime: Runtime) -> ServedRunner:
+def served_engine(config: RunConfig, runtime: Runtime) -> ServedEngine:
     from ...stats import TokenCounter
     from ...templates import parse_template
-    from ..inputs import prepare_function
+    from ..inputs import bound_locator, prepare_function
+    from ..parallel import Parallel
     from ..prompting import PromptBuilder
-    from ..run import Parallel, _bound_locator
 
-    assert config.served is not None
+    served = config.engine
+    assert isinstance(served, ServedModel)
     if Parallel.from_environment().world > 1:
         raise InputError(
             "--engine openai spreads requests itself (--concurrency, several --base-url): run it without accelerate"
         )
-    loaded = served_tokenizer(tokenizer_spec_of(config), config.served["api"])
-    counting = CountingTokenizer(loaded.tokenizer, chat=config.served["api"] == "chat")
+    loaded = served_tokenizer(tokenizer_spec_of(served), served.api)
+    counting = CountingTokenizer(loaded.tokenizer, chat=served.api == "chat")
     builder = PromptBuilder(counting, parse_template(config.template or "{transcript}"), config.max_input_tokens)
     counter = TokenCounter.load(str(loaded.path))
-    locate = _bound_locator(config, builder, counter) if config.input == "locator" else None
+    locate = None
+    if config.input == "locator":
+        assert config.locate_method is not None and config.locate_window is not None
+        locate = bound_locator(config.locate_method, config.locate_window, config.locate_budget, builder, counter)
     prepare = prepare_function(config.preprocess)
-    return ServedRunner(config, runtime, loaded.tokenizer, builder, counter, prepare, locate)
+    return ServedEngine(config, served, runtime, loaded.tokenizer, builder, counter, prepare, locate)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..config import RunConfig
+from ..config import LocalModel, RunConfig
 from .exactness import PositionState
 from .models import LoadedModel
 
@@ -22,15 +22,19 @@ class Output:
     new_tokens: int
 
 
-class Engine:
+class GenerateCall:
+    """The loaded model's ``generate`` with the run's settings, over a batch of prompt texts."""
+
     def __init__(self, loaded: LoadedModel, config: RunConfig) -> None:
+        local = config.engine
+        assert isinstance(local, LocalModel), "an in-process model run's configuration"
         self.loaded = loaded
         self.tokenizer = loaded.tokenizer
         self.answer_marker = config.answer_marker
         self.generation = dict(config.generation)
         # Arguments only a remote-code architecture understands (LongLLaMA's
         # last_context_length); any other model would reject them.
-        self.generation.update(config.remote_generate_kwargs.get(loaded.model_type, {}))
+        self.generation.update(local.remote_generate_kwargs.get(loaded.model_type, {}))
         self.generation.setdefault("pad_token_id", self.tokenizer.pad_token_id)
         self.is_led = loaded.model_type == "led"
         self.position_state = PositionState(loaded.model)
