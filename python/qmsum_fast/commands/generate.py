@@ -16,14 +16,18 @@ from ..baselines import BASELINES
 from ..gen.config import INPUTS, STRATEGIES
 from ..gen.local.models import ATTENTION, DTYPES
 from ..gen.presets import PRESETS
-from ..templates import BUILTIN
 from ._options import (
     MAX_SEED,
+    DeviceType,
+    FiniteFloat,
     data_option,
     domain_option,
+    output_option,
     overwrite_option,
+    positive_float,
     preprocess_option,
     split_option,
+    make_template_option,
     tokens,
 )
 
@@ -49,7 +53,7 @@ def _batch_size(value: str) -> int | str:
     "(from the local cache) or a model folder.",
 )
 @click.option("--model-path", help="Weights to load instead of the preset's hub id (keeps its settings).")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="The JSONL run file to write.")
+@output_option("The JSONL run file to write (--out is another name for it).", "--out")
 @data_option
 @split_option
 @domain_option
@@ -61,11 +65,7 @@ def _batch_size(value: str) -> int | str:
     type=click.Path(path_type=Path),
     help="Also write instruction,input,output,summary columns (as the original experiments). Default: none.",
 )
-@click.option(
-    "--template",
-    help=f"A built-in template ({', '.join(BUILTIN)}), a template file, or text with {{transcript}} and {{query}}. "
-    "Default: the preset's (plain for other models).",
-)
+@make_template_option(None, " Default: the preset's (plain for other models).")
 @click.option(
     "--strategy",
     type=click.Choice(STRATEGIES),
@@ -95,10 +95,12 @@ def _batch_size(value: str) -> int | str:
     help="Sampling, or greedy/beam decoding. Default: the preset's (greedy for other models).",
 )
 @click.option("--num-beams", type=click.IntRange(1, 1024), help="Beams for beam search. Default: the preset's (1).")
-@click.option("--temperature", type=click.FloatRange(min=0.0), help="Sampling temperature. Default: the preset's.")
-@click.option("--top-p", type=click.FloatRange(0.0, 1.0), help="Nucleus sampling mass. Default: the preset's.")
+@click.option("--temperature", type=positive_float(), help="Sampling temperature (above 0). Default: the preset's.")
+@click.option("--top-p", type=FiniteFloat(0.0, 1.0), help="Nucleus sampling mass (0 to 1). Default: the preset's.")
 @click.option("--top-k", type=tokens(0), help="Sample from the top K tokens. Default: the preset's.")
-@click.option("--repetition-penalty", type=click.FloatRange(min=0.0), help="Repetition penalty. Default: the preset's.")
+@click.option(
+    "--repetition-penalty", type=positive_float(), help="Repetition penalty (above 0; 1: none). Default: the preset's."
+)
 @click.option(
     "--seed",
     type=click.IntRange(0, MAX_SEED),
@@ -151,7 +153,13 @@ def _batch_size(value: str) -> int | str:
     callback=lambda c, p, v: _batch_size(v),
     help="Prompts per generate call; auto halves on out-of-memory.",
 )
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option(
+    "--device",
+    type=DeviceType(),
+    default="auto",
+    show_default=True,
+    help="Where the model runs: auto (a GPU if there is one), cpu, cuda or cuda:N.",
+)
 @click.option(
     "--dtype",
     type=click.Choice(DTYPES),
@@ -229,7 +237,7 @@ def _batch_size(value: str) -> int | str:
 )
 @click.option(
     "--request-timeout",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=positive_float(),
     help="--engine openai: seconds without an answer before a request is retried (default 600).",
 )
 @click.option(
@@ -243,6 +251,7 @@ def _batch_size(value: str) -> int | str:
 )
 def command(**options) -> None:
     """Generate a summary for each query and write them to --out as JSONL."""
+    from ..extras import SERVED_MODULES, require_gen
     from ..gen.config import Request, Runtime, build_config
     from ..gen.run import Outputs, device_for, dtype_name, run_generation
     from ..gen.served.config import prepare_engine
@@ -251,9 +260,19 @@ def command(**options) -> None:
     outputs = Outputs(**{name: options.pop(name) for name in OUTPUT_OPTIONS})
     options["data_path"] = str(options["data_path"]) if options["data_path"] is not None else None
     request = Request(**options)
+    local_model = request.model not in BASELINES and request.engine == "hf"
+    if local_model:
+        require_gen(f"--model {request.model}")
+    elif request.engine != "hf":
+        require_gen(f"--engine {request.engine}", SERVED_MODULES)
     runtime, served = prepare_engine(request, runtime)  # --engine openai: what the server reports
     dtype = None
-    if request.model not in BASELINES and served is None:
-        dtype = dtype_name(request.dtype, device_for(runtime))
+    if local_model:
+        dtype = dtype_name(request.dtype, device_for(runtime))  # refuses --device cuda without a GPU
     config = build_config(request, dtype=dtype, served=served)
+    if local_model:
+        from ..gen.local.models import check_model_source
+
+        # A missing folder or an uncached hub id offline: one line now, before the data or the weights load.
+        check_model_source(config.model_path or config.model, "--model-path" if request.model_path else "--model")
     click.echo(run_generation(config, runtime, outputs), err=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from ..metrics import METRICS, ROUGE_SCORE, parse_metrics
-from ._options import METRIC_HELP, faithfulness_option, max_lcs_depth_option, overwrite_option, stemmer_option
+from ..metrics import ROUGE_SCORE, parse_metrics
+from ._options import faithfulness_option, make_metric_option, max_lcs_depth_option, overwrite_option, stemmer_option
 
 RUN = click.Path(path_type=Path, dir_okay=False)
 OUTPUT = click.Path(path_type=Path)
@@ -16,14 +16,7 @@ OUTPUT = click.Path(path_type=Path)
 
 @click.command("report")
 @click.argument("runs", type=RUN, nargs=-1, required=True)
-@click.option(
-    "--metric",
-    "metric_values",
-    multiple=True,
-    default=(ROUGE_SCORE,),
-    show_default=True,
-    help=f"Which metrics, side by side: repeat or comma-separate {', '.join(METRICS)}. {METRIC_HELP}",
-)
+@make_metric_option("Which metrics, side by side.", several=True)
 @click.option(
     "--chart",
     "chart_path",
@@ -32,11 +25,13 @@ OUTPUT = click.Path(path_type=Path)
     help="Also draw the bar chart of rouge-score's R-1/R-2/R-L (PNG) into this file. Default: no chart.",
 )
 @click.option(
+    "-o",
+    "--output",
     "--markdown",
     "markdown_path",
     type=OUTPUT,
     default=None,
-    help="Also write the Markdown table into this file. Default: printed only.",
+    help="Also write the Markdown table into this file (--markdown is another name for it). Default: printed only.",
 )
 @stemmer_option
 @max_lcs_depth_option
@@ -64,9 +59,9 @@ def command(ctx, runs, metric_values, chart_path, markdown_path, stemmer, max_lc
         click.echo(f"wrote {write_chart(rows, chart_path)}", err=True)
 
 
-def _metrics(values: tuple[str, ...]) -> tuple[str, ...]:
+def _metrics(values: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
     try:
-        metrics = parse_metrics(values)
+        metrics = parse_metrics([name for names in values for name in names])
     except ValueError as exc:
         raise InputError(f"--metric: {exc}") from None
     if not metrics:

@@ -13,7 +13,8 @@ from ._options import (
     make_metric_option,
     max_lcs_depth_option,
     overwrite_option,
-    split_option,
+    output_option,
+    recorded_split_option,
     stemmer_option,
 )
 
@@ -22,7 +23,7 @@ RUN = click.Path(path_type=Path, dir_okay=False)
 
 @click.command("view")
 @click.argument("run_paths", metavar="RUN.jsonl...", type=RUN, nargs=-1, required=True)
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="The HTML file to write.")
+@output_option("The HTML file to write.")
 @make_metric_option(
     "The headline figures (as report gives them) and the per-example score to sort by; the cards always "
     "show rouge-score's F-measures too, with the words it counted marked."
@@ -42,7 +43,7 @@ RUN = click.Path(path_type=Path, dir_okay=False)
     "The data the runs answer (transcripts, gold spans, ids). Default: the data the first run's header names, "
     "else the bundled QMSum."
 )
-@split_option
+@recorded_split_option
 @domain_option
 @click.option("--title", default=None, help="The page's title. Default: 'qmsum-fast view: ' and the run names.")
 @overwrite_option
@@ -57,12 +58,11 @@ def command(ctx, run_paths, out, metric, stemmer, max_lcs_depth, ref_paths, data
     if max_lcs_depth is not None and metric not in ("longbench", "lm-eval-longbench"):
         raise InputError(f"--max-lcs-depth applies to --metric longbench or lm-eval-longbench only, not {metric}")
     check_output(out, overwrite)
-    split_given = ctx.get_parameter_source("split") == click.core.ParameterSource.COMMANDLINE
     view = build_view(
         run_paths,
         reference_paths=ref_paths,
         data_path=data_path,
-        split=split if split_given else None,
+        split=split,
         domain=domain,
         options=Options(metric, stemmer, max_lcs_depth),
     )

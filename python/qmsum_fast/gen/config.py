@@ -13,7 +13,6 @@ lists such settings; it is written to the header too, but never compared.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,14 +21,13 @@ from typing import Any
 
 from ..baselines import BASELINES
 from ..errors import InputError
+from ..fingerprints import data_fingerprint, folder_fingerprint, path_fingerprint
 from .presets import GENERIC_GENERATION, MPT_MAX_SEQ_LEN, PRESETS, SUMMARIZE_CHUNK, Preset
 
 INPUTS = ("full", "gold", "locator")
 STRATEGIES = ("truncate", "map-reduce", "locate")
 # Header fields that may differ when a run is resumed: a larger --limit continues it.
 RESUMABLE_CHANGES = frozenset({"limit"})
-# Files of a model folder hashed whole (configs, tokenizers); larger ones (weights) by name and size.
-SMALL_FILE = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ class RunConfig:
     kind: str  # "baseline", "preset" or "model": decided here, once
     model: str  # preset, baseline or model name as given
     model_path: str | None  # weights loaded (hub id or folder); None for baselines
-    model_fingerprint: Mapping[str, Any] | None  # a local folder's files; None otherwise
+    model_fingerprint: Mapping[str, Any] | None  # a local folder's or cached hub snapshot's files (fingerprints.py)
     strategy: str  # truncate, map-reduce, locate or extractive
     template: str | None  # the template text; None for baselines
     preprocess: str
@@ -378,58 +376,15 @@ def _trust_remote_code(preset: Preset, request: Request) -> bool:
 # --- fingerprints ----------------------------------------------------------------------
 
 
-def folder_fingerprint(path: str) -> dict | None:
-    """Names and sizes of a local model folder's files, with hashes of the small
-    ones (configs, tokenizers); None for a hub id."""
-    folder = Path(path)
-    if not folder.is_dir():
-        return None
-    return {item.name: file_fingerprint(item) for item in sorted(folder.iterdir()) if item.is_file()}
-
-
 def _adapter_fingerprint(adapter: str | None) -> dict | None:
     """An adapter file's fingerprint, or a PEFT adapter folder's."""
-    if adapter is None:
-        return None
-    path = Path(adapter)
-    return folder_fingerprint(adapter) if path.is_dir() else file_fingerprint(path)
+    return None if adapter is None else path_fingerprint(adapter)
 
 
-def file_fingerprint(path: Path) -> dict:
-    try:
-        size = path.stat().st_size
-        if size > SMALL_FILE:
-            return {"size": size}
-        return {"size": size, "blake2b": hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()}
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-
-
-def data_fingerprint(data_path: str | None) -> str:
-    """A hash of the data files' names and contents (the bundled data's with no path)."""
-    from ..data.readers import bundled_root
-
-    root = Path(data_path) if data_path else bundled_root()
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and _is_data(p))
-    digest = hashlib.blake2b(digest_size=16)
-    for path in files:
-        try:
-            content = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        digest.update(str(path.relative_to(root) if path != root else path.name).encode("utf-8", "surrogatepass"))
-        digest.update(len(content).to_bytes(8, "little"))
-        digest.update(content)
-    return digest.hexdigest()
-
-
-def _is_data(path: Path) -> bool:
-    return path.name.endswith((".json", ".jsonl", ".json.gz", ".jsonl.gz"))
-
-
-def _differing(old: Any, new: Any, prefix: str = "", depth: int = 2) -> list[tuple[str, Any, Any]]:
+def _differing(old: Any, new: Any, prefix: str = "", depth: int = 4) -> list[tuple[str, Any, Any]]:
     """``(dotted name, old, new)`` of each differing field of two JSON objects,
-    looking ``depth`` levels deep (``generation.top_p``)."""
+    looking ``depth`` levels deep (``generation.top_p``; a changed weight file:
+    ``model_fingerprint.files.model.safetensors.ctime_ns``)."""
     if depth and isinstance(old, dict) and isinstance(new, dict):
         found = []
         for name in [*old, *(key for key in new if key not in old)]:

@@ -14,7 +14,6 @@ together.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import time
@@ -27,7 +26,17 @@ from ..errors import InputError, Interrupted
 from ..files import check_output
 from .config import RunConfig, Runtime
 from .inputs import PromptSources
-from .output import Plan, RunWriter, continue_scratch, finalize, partial_path, plan_output, shard_path, write_csv
+from .output import (
+    Plan,
+    RunWriter,
+    continue_scratch,
+    finalize,
+    held_limit,
+    partial_path,
+    plan_output,
+    shard_path,
+    write_csv,
+)
 from .progress import Progress
 
 SHARD_WAIT_SECONDS = 0.2
@@ -96,13 +105,15 @@ def dtype_name(dtype: str, device: str) -> str:
 def run_generation(config: RunConfig, runtime: Runtime, outputs: Outputs) -> str:
     """Runs ``config`` and returns the one-line summary."""
     parallel = Parallel.from_environment()
-    plan = plan_output(outputs.out, config, outputs.resume, outputs.overwrite)
+    selection = _load_selection(config)
+    order = [example.id for example in selection]
+    plan = plan_output(outputs.out, config, outputs.resume, outputs.overwrite, order)
     if outputs.csv is not None:
         check_output(outputs.csv, outputs.overwrite)
-    examples = _load_examples(config)
-    header = _header(config, runtime, plan)
+    examples = selection[: config.limit] if config.limit else selection
+    header = _header(config, runtime)
     runner: Runner = _baseline_runner(config) if config.is_baseline else _generator(config, runtime, parallel)
-    target = plan if parallel.world == 1 else continue_scratch(plan.out, _shard(plan, parallel), config)
+    target = plan if parallel.world == 1 else continue_scratch(plan.out, _shard(plan, parallel), config, order)
     done = plan.done | target.done
     mine = [example for example in meetings_of_rank(examples, parallel) if example.id not in done]
     sources = runner.sources(mine)
@@ -115,14 +126,17 @@ def run_generation(config: RunConfig, runtime: Runtime, outputs: Outputs) -> str
         _wait_for_everyone(target.path, shards, uses_torch=not config.is_baseline)
         if not parallel.is_main:
             return f"process {parallel.rank}: {written} examples -> {target.path}"
-    records = finalize(plan.out, header, [e.id for e in examples], [plan.path, *shards])
+    records = finalize(plan.out, header, order, [plan.path, *shards])
     for shard in shards:
         _done_marker(shard).unlink(missing_ok=True)
     if outputs.csv is not None:
-        transcripts = {source.example.id: source.transcript for source in runner.sources(examples)}
-        write_csv(outputs.csv, records, transcripts)
+        held = {record["id"] for record in records}
+        sources = runner.sources([example for example in selection if example.id in held])
+        write_csv(outputs.csv, records, {source.example.id: source.transcript for source in sources})
+    # The selection the file holds: a resume with a smaller --limit keeps what was done before.
+    claimed = held_limit([order.index(records[-1]["id"])] if records else [], len(order)) or len(order)
     return (
-        f"{len(records)} of {len(examples)} examples in {plan.out} "
+        f"{len(records)} of {claimed} examples in {plan.out} "
         f"({written} new, {elapsed:.1f} s; preprocess {config.preprocess})"
     )
 
@@ -154,15 +168,10 @@ def _shard(plan: Plan, parallel: Parallel, rank: int | None = None) -> Path:
     return shard_path(plan.path, parallel.rank if rank is None else rank, parallel.world)
 
 
-def _header(config: RunConfig, runtime: Runtime, plan: Plan) -> dict:
-    """The header of the finished run. A resumed run with another --limit
-    covers the larger selection (no --limit: all of it)."""
+def _header(config: RunConfig, runtime: Runtime) -> dict:
+    """The run's header; when the run ends, :func:`finalize` sets its limit to what the file holds."""
     from .. import __version__
 
-    if plan.resumed is not None:
-        old = plan.resumed.get("limit")
-        limit = None if old is None or config.limit is None else max(old, config.limit)
-        config = dataclasses.replace(config, limit=limit)
     return {"header": True, "qmsum_fast": __version__, "config": config.as_dict(), "runtime": runtime.as_dict()}
 
 
@@ -197,12 +206,12 @@ def _kept(writer: RunWriter, target: Plan) -> str:
     return f"{count} records kept in {target.path}; {how}"
 
 
-def _load_examples(config: RunConfig) -> list:
+def _load_selection(config: RunConfig) -> list:
+    """The examples of the run's split and domain, any --limit aside."""
     from ..data import load_examples
 
     data = None if config.data == "bundled" else config.data
-    examples = load_examples(data, split=config.split, domain=config.domain)
-    return examples[: config.limit] if config.limit else examples
+    return load_examples(data, split=config.split, domain=config.domain)
 
 
 def _emitter(writer: RunWriter, config: RunConfig, progress: Progress):
