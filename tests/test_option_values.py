@@ -52,7 +52,7 @@ def test_every_float_option_of_every_command_refuses_nan_and_inf():
                 assert option.type.convert("0.5", option, None) == 0.5 or option.name == "request_timeout", name
 
 
-@pytest.mark.parametrize("value", ["bogus", "cuda:", "cuda:x", "gpu", "cpu:0"])
+@pytest.mark.parametrize("value", ["bogus", "cuda:", "cuda:x", "tpu", "cpu:0"])
 def test_a_device_that_cannot_exist_is_refused_by_generate_and_make_model(tmp_path, value):
     message = error(*generate(tmp_path, "--model", "lead", "--device", value))
     assert message.startswith("Invalid value for '--device': ")

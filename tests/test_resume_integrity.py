@@ -80,7 +80,9 @@ def test_small_files_are_hashed_whole_and_a_copy_keeps_their_fingerprint(tmp_pat
     config.write_text('{"a": 1}')
     copy = tmp_path / "copy.json"
     shutil.copy(config, copy)
-    assert file_fingerprint(config) == file_fingerprint(copy) == {"size": 8, "blake2b": file_fingerprint(copy)["blake2b"]}
+    assert (
+        file_fingerprint(config) == file_fingerprint(copy) == {"size": 8, "blake2b": file_fingerprint(copy)["blake2b"]}
+    )
 
 
 def test_a_folder_covers_nested_files_but_not_hidden_ones(tmp_path):
@@ -193,7 +195,9 @@ def test_a_record_of_another_split_is_refused_not_kept(tmp_path):
     out, args = baseline(tmp_path, "--limit", "2")
     assert cli(*args).exit_code == 0
     other = tmp_path / "other.jsonl"
-    assert cli("generate", "--model", "lead", "--data", DATA, "--split", "val", "--limit", "1", "-o", other).exit_code == 0
+    assert (
+        cli("generate", "--model", "lead", "--data", DATA, "--split", "val", "--limit", "1", "-o", other).exit_code == 0
+    )
     _, foreign = records(other)
     with open(out, "a") as handle:
         handle.write(json.dumps(foreign[0]) + "\n")
@@ -239,7 +243,7 @@ def test_after_a_limited_resume_the_header_says_what_the_file_holds(tmp_path, mo
 @pytest.mark.parametrize(
     ("field", "value", "expected"),
     [
-        ("limit", "5", "the header's config.limit is \"5\", not an integer or null"),
+        ("limit", "5", 'the header\'s config.limit is "5", not an integer or null'),
         ("limit", True, "the header's config.limit is true, not an integer or null"),
         ("limit", 0, "the header's config.limit is 0, not a positive count"),
         ("split", 3, "the header's config.split is 3, not a string"),
@@ -302,7 +306,9 @@ def test_a_meeting_on_two_lines_or_in_two_jsonl_files_is_refused(tmp_path):
     (folder / "a.jsonl").write_text(line + "\n")
     (folder / "b.jsonl").write_text(line + "\n")
     message = error("analyze", "--data", folder, "--split", "all")
-    assert message == f"{folder / 'b.jsonl'}: meeting {meeting!r} is also in {folder / 'a.jsonl'}: give each meeting once"
+    assert (
+        message == f"{folder / 'b.jsonl'}: meeting {meeting!r} is also in {folder / 'a.jsonl'}: give each meeting once"
+    )
     twice = tmp_path / "twice.jsonl"
     twice.write_text(line + "\n" + line + "\n")
     message = error("generate", "--model", "lead", "--data", twice, "--split", "all", "-o", tmp_path / "r.jsonl")

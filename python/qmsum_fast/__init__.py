@@ -50,7 +50,38 @@ _EXPORTS = {
     "load_template": "templates",
 }
 
-__all__ = sorted(["InputError", "__version__", *_EXPORTS])
+__all__ = [
+    "BASELINES",
+    "PRESETS",
+    "AggregateScore",
+    "BootstrapAggregator",
+    "Chunk",
+    "Example",
+    "InputError",
+    "Prepared",
+    "Request",
+    "RougeScorer",
+    "RunConfig",
+    "Runtime",
+    "Score",
+    "Template",
+    "TokenCounter",
+    "Turn",
+    "__version__",
+    "build_config",
+    "chunk_turn_counts",
+    "chunk_turns",
+    "count_prompt_tokens",
+    "evaluate_locator",
+    "length_summary",
+    "load_examples",
+    "load_template",
+    "locate_turns",
+    "make_predictor",
+    "oracle_batch",
+    "plain_transcript",
+    "prepare",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -61,7 +61,7 @@ def _sampled_digest(handle, size: int) -> str:
     """A hash of SAMPLES blocks at evenly spaced offsets, the first block at 0
     and the last ending at the file's end."""
     digest = hashlib.blake2b(digest_size=16)
-    last = size - SAMPLE_BYTES
+    last = max(size - SAMPLE_BYTES, 0)
     for index in range(SAMPLES):
         handle.seek(last * index // (SAMPLES - 1))
         digest.update(handle.read(SAMPLE_BYTES))

@@ -120,11 +120,12 @@ data_option = make_data_option(
     "LongBench) or alpaca JSON. Default: the bundled QMSum."
 )
 SPLIT_HELP = "Which split: train, val (or validation, dev), test, or all."
-split_option = click.option("--split", type=SplitType(), default=DEFAULT_SPLIT, show_default=True, help=SPLIT_HELP)
+SPLIT = SplitType()
+split_option = click.option("--split", type=SPLIT, default=DEFAULT_SPLIT, show_default=True, help=SPLIT_HELP)
 # view reads the split from the runs it shows unless told.
 recorded_split_option = click.option(
     "--split",
-    type=SplitType(),
+    type=SPLIT,
     default=None,
     help=f"{SPLIT_HELP} Default: the split the runs' headers record (all when they differ, test when they "
     "record none).",
@@ -183,6 +184,8 @@ def make_template_option(default: str | None, default_help: str) -> Any:
         help=f"A built-in template ({', '.join(BUILTIN)}), a template file, or text with {{transcript}} and "
         f"{{query}}.{default_help}",
     )
+
+
 tokenizer_option = click.option(
     "--tokenizer",
     default=None,

@@ -22,12 +22,12 @@ from ._options import (
     FiniteFloat,
     data_option,
     domain_option,
+    make_template_option,
     output_option,
     overwrite_option,
     positive_float,
     preprocess_option,
     split_option,
-    make_template_option,
     tokens,
 )
 

@@ -12,8 +12,8 @@ from ._options import (
     make_data_option,
     make_metric_option,
     max_lcs_depth_option,
-    overwrite_option,
     output_option,
+    overwrite_option,
     recorded_split_option,
     stemmer_option,
 )

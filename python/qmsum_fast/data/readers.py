@@ -21,9 +21,10 @@ import gc
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 from ..errors import InputError
 from .jsonio import jsonl_records, load_json, looks_like_submission

@@ -342,12 +342,12 @@ def _model_runner(config: RunConfig, runtime: Runtime, parallel: Parallel) -> _M
 
     from ..stats import TokenCounter
     from ..templates import parse_template
+    from .inputs import prepare_function
     from .local.batching import Batcher, start_batch_size
     from .local.engine import Engine
-    from .inputs import prepare_function
     from .local.models import LoadOptions, load_model, parse_max_memory
-    from .prompting import PromptBuilder
     from .local.reuse import prefix_reuse
+    from .prompting import PromptBuilder
 
     device = device_for(runtime, parallel)
     loaded = load_model(
