@@ -355,8 +355,12 @@ def test_alpaca_entries_of_the_original_experiments():
 
 
 def test_folder_of_alpaca_files(tmp_path):
-    for name in ("alpaca_format_test.json", "alpaca_format_val.json"):
-        shutil.copyfile(FORMATS / "alpaca_format_test.json", tmp_path / name)
+    shutil.copyfile(FORMATS / "alpaca_format_test.json", tmp_path / "alpaca_format_test.json")
+    # Another meeting for val: a meeting given twice is refused (tests/test_resume_integrity.py).
+    entries = json.loads((FORMATS / "alpaca_format_test.json").read_text())
+    for entry in entries:
+        entry["input"] += " professor b: another meeting ."
+    (tmp_path / "alpaca_format_val.json").write_text(json.dumps(entries))
     examples = load_examples(tmp_path, domain="academic")
     assert [ex.split for ex in examples] == ["test", "test", "val", "val"]
     assert len(load_examples(tmp_path, split="val")) == 2

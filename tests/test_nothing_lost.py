@@ -305,7 +305,9 @@ def test_a_second_generate_on_the_same_out_refuses_at_once(tmp_path, flag):
         assert time.monotonic() - started < 30  # refused at once, not after waiting
         assert second.returncode == 2, stderr
         lines = stderr.splitlines()
-        assert len(lines) == 1 and "another qmsum-fast process is writing it" in lines[0] and str(out) in lines[0], stderr
+        assert len(lines) == 1 and "another qmsum-fast process is writing it" in lines[0] and str(out) in lines[0], (
+            stderr
+        )
         assert out.read_bytes() == held
     finally:
         first.kill()  # SIGKILL: the kernel releases the lock

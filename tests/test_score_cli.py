@@ -413,7 +413,10 @@ def test_report_several_metrics_side_by_side(tmp_path, run_file):
 
 
 def test_report_metric_errors(tmp_path, run_file):
-    assert_input_error(run("report", run_file, "--metric", "scrolls,bleu"), "--metric: unknown metric 'bleu'")
+    # The same words as score's and view's --metric (one type, commands/_options.MetricType).
+    assert_input_error(
+        run("report", run_file, "--metric", "scrolls,bleu"), "Invalid value for '--metric': 'bleu' is not one of"
+    )
     assert_input_error(run("report", run_file, "--metric", ","), "--metric: no metric given")
     assert_input_error(
         run("report", run_file, "--metric", "scrolls", "--chart", tmp_path / "c.png"), "--chart draws rouge-score"

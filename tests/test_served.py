@@ -365,7 +365,8 @@ def test_resume_refuses_another_server_model(tmp_path, model, server, reference)
     out = tmp_path / "other.jsonl"
     out.write_text(reference.read_text().replace('"owned_by": "local"', '"owned_by": "elsewhere"', 1))
     result = generate(model, [server.url], out, "--resume", expect=2)
-    one_line_error(result.output, "cannot resume: served.reported was")
+    # The differing field is named down to its own key (gen.config._differing looks 4 levels deep).
+    one_line_error(result.output, "cannot resume: served.reported.owned_by was")
     result = generate(model, [server.url], tmp_path / "x.jsonl", "--model", "mpt-storywriter", expect=2)
     one_line_error(result.output, "served model 'mosaicml/mpt-7b-storywriter'", f"it lists: {model}")
 

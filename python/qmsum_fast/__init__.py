@@ -1,39 +1,60 @@
 """qmsum-fast: exact, fast tools for query-based meeting summarization (QMSum).
 
-This is the public API; the compiled ``_core`` module is private.
+This is the public API; the compiled ``_core`` module is private. Its names
+are imported when first used (PEP 562), so ``import qmsum_fast`` and commands
+such as ``analyze`` and ``score`` load only the modules they need.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._core import __version__
-
-# baselines and locator
-from .baselines import BASELINES, make_predictor, oracle_batch
-
-# generation
-from .chunk import Chunk, chunk_turn_counts, chunk_turns
-
-# data loaders and preprocessing
-from .data import Example, Turn, load_examples, plain_transcript
 from .errors import InputError
-from .gen.config import Request, RunConfig, Runtime, build_config
-from .gen.presets import PRESETS
-from .locate import evaluate_locator, locate_turns
-from .preprocess import Prepared, prepare
 
-# rouge
-from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
-
-# analyze (stats)
-from .stats import TokenCounter, count_prompt_tokens, length_summary
-from .templates import Template, load_template
+# Each public name -> the module that defines it.
+_EXPORTS = {
+    # baselines and locator
+    "BASELINES": "baselines",
+    "make_predictor": "baselines",
+    "oracle_batch": "baselines",
+    "evaluate_locator": "locate",
+    "locate_turns": "locate",
+    # generation
+    "Chunk": "chunk",
+    "chunk_turn_counts": "chunk",
+    "chunk_turns": "chunk",
+    "Request": "gen.config",
+    "RunConfig": "gen.config",
+    "Runtime": "gen.config",
+    "build_config": "gen.config",
+    "PRESETS": "gen.presets",
+    # data loaders and preprocessing
+    "Example": "data",
+    "Turn": "data",
+    "load_examples": "data",
+    "plain_transcript": "data",
+    "Prepared": "preprocess",
+    "prepare": "preprocess",
+    # rouge
+    "AggregateScore": "rouge",
+    "BootstrapAggregator": "rouge",
+    "RougeScorer": "rouge",
+    "Score": "rouge",
+    # analyze (stats)
+    "TokenCounter": "stats",
+    "count_prompt_tokens": "stats",
+    "length_summary": "stats",
+    "Template": "templates",
+    "load_template": "templates",
+}
 
 __all__ = [
-    # baselines and locator
     "BASELINES",
     "PRESETS",
-    # rouge
     "AggregateScore",
     "BootstrapAggregator",
-    # generation
     "Chunk",
     "Example",
     "InputError",
@@ -44,7 +65,6 @@ __all__ = [
     "Runtime",
     "Score",
     "Template",
-    # analyze (stats)
     "TokenCounter",
     "Turn",
     "__version__",
@@ -54,7 +74,6 @@ __all__ = [
     "count_prompt_tokens",
     "evaluate_locator",
     "length_summary",
-    # data loaders and preprocessing
     "load_examples",
     "load_template",
     "locate_turns",
@@ -63,3 +82,29 @@ __all__ = [
     "plain_transcript",
     "prepare",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later uses find it without this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:  # what type checkers and editors see; the hook above gives the same at run time
+    from .baselines import BASELINES, make_predictor, oracle_batch
+    from .chunk import Chunk, chunk_turn_counts, chunk_turns
+    from .data import Example, Turn, load_examples, plain_transcript
+    from .gen.config import Request, RunConfig, Runtime, build_config
+    from .gen.presets import PRESETS
+    from .locate import evaluate_locator, locate_turns
+    from .preprocess import Prepared, prepare
+    from .rouge import AggregateScore, BootstrapAggregator, RougeScorer, Score
+    from .stats import TokenCounter, count_prompt_tokens, length_summary
+    from .templates import Template, load_template

@@ -23,9 +23,9 @@ from .data.model import parse_example_id
 from .data.runs import Prediction, Run
 from .errors import InputError
 from .evaluate import DEFAULT_TYPES, MEASURES, Settings, score_run
+from .examples_of_runs import data_source, run_examples
 from .metrics import DEFAULT_MAX_DEPTH, ROUGE_SCORE, longbench_example_scores, scrolls_example_scores
 from .resample import EXACT_MAX_CLUSTERS, bootstrap_interval, clustered_variance, holm, sign_flip_test
-from .examples_of_runs import data_source, run_examples
 
 # How many missing ids an error or note names before it only counts the rest.
 SHOWN_IDS = 10

@@ -325,7 +325,7 @@ def judge_example_scores(judgments: Path, run: Path) -> dict[str, dict[str, floa
     """Per example of ``run`` judged in ``judgments``: {id: {measure: value or
     None}} for recall, precision, fluency and score (None: not judged). Empty
     when the file holds no judgment of this run (as it is now)."""
-    from .gen.config import file_fingerprint  # moving to qmsum_fast.fingerprints
+    from .fingerprints import file_fingerprint
 
     header, records = read_judgments(judgments)
     label = judged_run(header, file_fingerprint(Path(run)))

@@ -91,7 +91,7 @@ class Example:
 
 def load_runs(paths: Sequence[Path]) -> tuple[list[dict], list[Example]]:
     """Each run's label and fingerprint, and its examples, checked for what a judgment needs."""
-    from .gen.config import file_fingerprint  # moving to qmsum_fast.fingerprints
+    from .fingerprints import file_fingerprint
 
     labels = [str(path) for path in paths]
     for label in labels:

@@ -77,11 +77,9 @@ def _from_hf_cache(name: str) -> Path | None:
     """The newest cached snapshot of a hub tokenizer; never downloads."""
     if "/" not in name:
         return None
-    home = Path(
-        os.environ.get("HF_HUB_CACHE")
-        or Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
-    )
-    snapshots = home / ("models--" + name.replace("/", "--")) / "snapshots"
+    from .fingerprints import hub_cache
+
+    snapshots = hub_cache() / ("models--" + name.replace("/", "--")) / "snapshots"
     found = sorted(snapshots.glob("*/tokenizer.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     return found[0] if found else None
 

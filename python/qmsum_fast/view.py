@@ -414,7 +414,7 @@ def build_view(
 def _add_judgments(payload: dict, runs: Sequence[ViewRun], judgments: Path) -> None:
     """Each judged prediction's card gets the judge's key points, which it found,
     the figures, the last reply of each prompt (its reasoning) and any errors."""
-    from .gen.config import file_fingerprint  # moving to qmsum_fast.fingerprints
+    from .fingerprints import file_fingerprint
     from .judge import judged_run, read_judgments
 
     header, records = read_judgments(judgments)

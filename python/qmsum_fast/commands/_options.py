@@ -7,16 +7,17 @@ that takes it; its value arrives normalised (``--split dev`` arrives as
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..data import DOMAINS, SPLIT_ALIASES, SPLITS
-from ..metrics import METRICS, ROUGE_SCORE
 from ..preprocess import MODES as PREPROCESS_MODES
 from ..resample import RESAMPLE_MEETING, RESAMPLINGS
-from ..templates import PEER_TEMPLATES
+from ..templates import BUILTIN, PEER_TEMPLATES
 
 # Ranges that keep every integer within what the Rust core and numpy accept.
 MAX_TOKENS = 2**31 - 1
@@ -63,6 +64,48 @@ class DomainType(click.ParamType):
         return "[academic|product|committee|all]"
 
 
+class FiniteFloat(click.FloatRange):
+    """A float in a range, never nan or infinite (nan passes any range check:
+    every comparison with it is false; and a run header is JSON, which has neither)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def positive_float() -> FiniteFloat:
+    """A finite number above 0 (temperatures, penalties, timeouts)."""
+    return FiniteFloat(min=0.0, min_open=True)
+
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+class DeviceType(click.ParamType):
+    """auto, cpu, cuda or cuda:N. Whether the GPU exists is checked when the
+    command starts, before anything loads (gen.local.models.resolve_device)."""
+
+    name = "device"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        device = str(value).strip().lower()
+        if not _DEVICE.fullmatch(device):
+            self.fail(f"{value!r} is not one of auto, cpu, cuda, cuda:N", param, ctx)
+        return device
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[auto|cpu|cuda|cuda:N]"
+
+
+def output_option(help_text: str, *aliases: str) -> Any:
+    """``-o/--output``, the file a command writes (``generate`` also takes ``--out``)."""
+    return click.option(
+        "-o", "--output", *aliases, "out", type=click.Path(path_type=Path), required=True, help=help_text
+    )
+
+
 def tokens(minimum: int = 1) -> click.IntRange:
     """A token count the Rust core can hold."""
     return click.IntRange(minimum, MAX_TOKENS)
@@ -80,12 +123,16 @@ data_option = make_data_option(
     "QMSum data: an upstream data root, split folder, meeting file, JSONL (upstream, SCROLLS, ZeroSCROLLS, "
     "LongBench) or alpaca JSON. Default: the bundled QMSum."
 )
-split_option = click.option(
+SPLIT_HELP = "Which split: train, val (or validation, dev), test, or all."
+SPLIT = SplitType()
+split_option = click.option("--split", type=SPLIT, default=DEFAULT_SPLIT, show_default=True, help=SPLIT_HELP)
+# view reads the split from the runs it shows unless told.
+recorded_split_option = click.option(
     "--split",
-    type=SplitType(),
-    default=DEFAULT_SPLIT,
-    show_default=True,
-    help="Which split: train, val (or validation, dev), test, or all.",
+    type=SPLIT,
+    default=None,
+    help=f"{SPLIT_HELP} Default: the split the runs' headers record (all when they differ, test when they "
+    "record none).",
 )
 domain_option = click.option(
     "--domain",
@@ -129,6 +176,20 @@ def make_preprocess_option(default: str | None) -> Any:
 
 
 preprocess_option = make_preprocess_option(None)
+
+
+def make_template_option(default: str | None, default_help: str) -> Any:
+    """``--template`` as analyze and generate take it: a built-in name, a file, or the text itself
+    (qmsum_fast.templates.template_from)."""
+    return click.option(
+        "--template",
+        default=default,
+        show_default=default is not None,
+        help=f"A built-in template ({', '.join(BUILTIN)}), a template file, or text with {{transcript}} and "
+        f"{{query}}.{default_help}",
+    )
+
+
 tokenizer_option = click.option(
     "--tokenizer",
     default=None,
@@ -145,10 +206,64 @@ METRIC_HELP = (
 )
 
 
-def make_metric_option(what: str) -> Any:
-    """``--metric``, one of :data:`METRICS`; ``what`` says what the command does with it."""
+JUDGE_PREFIX = "judge:"  # --metric judge:JUDGMENTS.jsonl, a file of qmsum-fast judge (report, compare)
+JUDGE_HELP = "judge:JUDGMENTS.jsonl: the judge's recall, precision, fluency and score from a file of qmsum-fast judge."
+
+
+class MetricType(click.ParamType):
+    """One of :data:`METRICS`, any case; ``several``: a comma-separated list of
+    them (a tuple); ``judge``: ``judge:FILE`` too (the file name as given)."""
+
+    name = "metric"
+
+    def __init__(self, several: bool = False, judge: bool = False) -> None:
+        self.several = several
+        self.judge = judge
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ..metrics import METRICS
+
+        parts = str(value).split(",") if self.several else [str(value)]
+        names = [self._name(part.strip()) for part in parts if part.strip() or not self.several]
+        for name in names:
+            if name not in METRICS and not (self.judge and name.startswith(JUDGE_PREFIX)):
+                self.fail(f"{name!r} is not one of {', '.join(self._choices())}", param, ctx)
+        return tuple(names) if self.several else names[0]
+
+    def _name(self, part: str) -> str:
+        if self.judge and part.lower().startswith(JUDGE_PREFIX):
+            return JUDGE_PREFIX + part[len(JUDGE_PREFIX) :]
+        return part.lower()
+
+    def _choices(self) -> list[str]:
+        from ..metrics import METRICS
+
+        return [*METRICS, f"{JUDGE_PREFIX}FILE"] if self.judge else list(METRICS)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(self._choices()) + "]" + (",..." if self.several else "")
+
+
+def make_metric_option(what: str, several: bool = False, judge: bool = False) -> Any:
+    """``--metric``, one of :data:`METRICS` (any case); ``several``: repeated or
+    comma-separated, side by side; ``judge``: ``judge:FILE`` too. ``what`` says
+    what the command does with it. (metrics, with the scorers, is imported by
+    the commands that score only.)"""
+    from ..metrics import ROUGE_SCORE
+
+    help_text = f"{what} {METRIC_HELP}" + (f" {JUDGE_HELP}" if judge else "")
+    if several:
+        return click.option(
+            "--metric",
+            "metric_values",
+            type=MetricType(several=True, judge=judge),
+            multiple=True,
+            default=(ROUGE_SCORE,),
+            show_default=True,
+            help=f"{what} Repeat or comma-separate them. {help_text[len(what) + 1 :]}",
+        )
     return click.option(
-        "--metric", type=click.Choice(METRICS), default=ROUGE_SCORE, show_default=True, help=f"{what} {METRIC_HELP}"
+        "--metric", type=MetricType(judge=judge), default=ROUGE_SCORE, show_default=True, help=help_text
     )
 
 
@@ -213,7 +328,7 @@ def make_concurrency_option(scope: str = "") -> Any:
 def make_request_timeout_option(scope: str = "") -> Any:
     return click.option(
         "--request-timeout",
-        type=click.FloatRange(min=0.0, min_open=True),
+        type=positive_float(),
         help=_scoped(scope, "seconds without an answer before a request is retried (default 600)."),
     )
 

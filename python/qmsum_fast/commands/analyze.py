@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from ..templates import BUILTIN
 from ._options import (
     data_option,
     domain_option,
     json_option,
+    make_template_option,
     overwrite_option,
     preprocess_option,
     split_option,
@@ -27,12 +27,7 @@ from ._options import (
 @split_option
 @domain_option
 @tokenizer_option
-@click.option(
-    "--template",
-    default="alpaca",
-    show_default=True,
-    help=f"{'|'.join(BUILTIN)}, or a file with {{query}} and {{transcript}} placeholders.",
-)
+@make_template_option("alpaca", "")
 @preprocess_option
 @click.option(
     "--reserve",
@@ -54,10 +49,10 @@ from ._options import (
 def command(data_path, split, domain, tokenizer, template, preprocess, reserve, plots_dir, overwrite, as_json):
     """Exact token statistics of prompts and reference summaries, per split and domain."""
     from ..analyze import group_rows
-    from ..templates import default_preprocess, load_template
+    from ..templates import default_preprocess, template_from
 
     started = time.perf_counter()
-    chosen_template = load_template(template)
+    chosen_template = template_from(template)
     preprocess = preprocess or default_preprocess(template)
     if plots_dir is not None:
         inputs = [("--data", data_path), ("--tokenizer", tokenizer), ("--template", template)]

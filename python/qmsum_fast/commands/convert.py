@@ -8,7 +8,7 @@ import click
 
 from ..convert import FORMATS, check_options, convert
 from ..data import load_examples
-from ._options import data_option, domain_option, make_preprocess_option, overwrite_option, split_option
+from ._options import data_option, domain_option, make_preprocess_option, output_option, overwrite_option, split_option
 
 
 @click.command("convert")
@@ -23,14 +23,7 @@ from ._options import data_option, domain_option, make_preprocess_option, overwr
 @split_option
 @domain_option
 @make_preprocess_option("none")
-@click.option(
-    "-o",
-    "--output",
-    "out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Output file; a name ending in .gz is gzip-compressed.",
-)
+@output_option("Output file; a name ending in .gz is gzip-compressed.")
 @overwrite_option
 def command(
     fmt: str, data_path: Path | None, split: str, domain: str | None, preprocess: str, out: Path, overwrite: bool

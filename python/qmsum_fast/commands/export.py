@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from ..convert import EXPORT_FORMATS
-from ._options import make_data_option, overwrite_option
+from ._options import make_data_option, output_option, overwrite_option
 
 
 @click.command("export")
@@ -31,7 +31,7 @@ from ._options import make_data_option, overwrite_option
     help="scrolls: a SCROLLS / ZeroSCROLLS submission JSON {id: prediction}; longbench: LongBench's pred JSONL "
     "(pred, answers, all_classes, length, then the data row).",
 )
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="The file to write.")
+@output_option("The file to write.")
 @make_data_option(
     "--to longbench: the data the run was generated from (for the transcripts). Default: the data its header names."
 )

@@ -13,12 +13,13 @@ from pathlib import Path
 import click
 
 from ..baselines import BASELINES
-from ..gen.config import INPUTS, STRATEGIES
+from ..gen.config import INPUTS, STRATEGIES, LocalModel
 from ..gen.local.models import ATTENTION, DTYPES
 from ..gen.presets import PRESETS
-from ..templates import BUILTIN
 from ._options import (
     MAX_SEED,
+    DeviceType,
+    FiniteFloat,
     data_option,
     domain_option,
     make_api_key_env_option,
@@ -27,7 +28,10 @@ from ._options import (
     make_concurrency_option,
     make_max_retries_option,
     make_request_timeout_option,
+    make_template_option,
+    output_option,
     overwrite_option,
+    positive_float,
     preprocess_option,
     split_option,
     tokens,
@@ -59,7 +63,7 @@ def _batch_size(value: str) -> int | str:
     "(from the local cache) or a model folder.",
 )
 @click.option("--model-path", help="Weights to load instead of the preset's hub id (keeps its settings).")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="The JSONL run file to write.")
+@output_option("The JSONL run file to write (--out is another name for it).", "--out")
 @data_option
 @split_option
 @domain_option
@@ -71,11 +75,7 @@ def _batch_size(value: str) -> int | str:
     type=click.Path(path_type=Path),
     help="Also write instruction,input,output,summary columns (as the original experiments). Default: none.",
 )
-@click.option(
-    "--template",
-    help=f"A built-in template ({', '.join(BUILTIN)}), a template file, or text with {{transcript}} and {{query}}. "
-    "Default: the preset's (plain for other models).",
-)
+@make_template_option(None, " Default: the preset's (plain for other models).")
 @click.option(
     "--strategy",
     type=click.Choice(STRATEGIES),
@@ -105,10 +105,12 @@ def _batch_size(value: str) -> int | str:
     help="Sampling, or greedy/beam decoding. Default: the preset's (greedy for other models).",
 )
 @click.option("--num-beams", type=click.IntRange(1, 1024), help="Beams for beam search. Default: the preset's (1).")
-@click.option("--temperature", type=click.FloatRange(min=0.0), help="Sampling temperature. Default: the preset's.")
-@click.option("--top-p", type=click.FloatRange(0.0, 1.0), help="Nucleus sampling mass. Default: the preset's.")
+@click.option("--temperature", type=positive_float(), help="Sampling temperature (above 0). Default: the preset's.")
+@click.option("--top-p", type=FiniteFloat(0.0, 1.0), help="Nucleus sampling mass (0 to 1). Default: the preset's.")
 @click.option("--top-k", type=tokens(0), help="Sample from the top K tokens. Default: the preset's.")
-@click.option("--repetition-penalty", type=click.FloatRange(min=0.0), help="Repetition penalty. Default: the preset's.")
+@click.option(
+    "--repetition-penalty", type=positive_float(), help="Repetition penalty (above 0; 1: none). Default: the preset's."
+)
 @click.option(
     "--seed",
     type=click.IntRange(0, MAX_SEED),
@@ -162,7 +164,13 @@ def _batch_size(value: str) -> int | str:
     callback=lambda c, p, v: _batch_size(v),
     help="Prompts per generate call; auto halves on out-of-memory.",
 )
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option(
+    "--device",
+    type=DeviceType(),
+    default="auto",
+    show_default=True,
+    help="Where the model runs: auto (a GPU if there is one), cpu, cuda or cuda:N.",
+)
 @click.option(
     "--dtype",
     type=click.Choice(DTYPES),
@@ -227,13 +235,14 @@ def _batch_size(value: str) -> int | str:
 @make_max_retries_option(SERVED)
 @make_api_key_env_option(SERVED)
 def command(**options) -> None:
-    """Generate a summary for each query and write them to --out as JSONL."""
+    """Generate a summary for each query and write them to -o/--output as JSONL."""
+    from ..extras import SERVED_MODULES, require_gen
     from ..files import check_distinct
     from ..gen.config import Request, Reuse, Runtime
     from ..gen.run import Outputs, run_generation
 
     check_distinct(
-        [("--out", options["out"]), ("--csv", options["csv"])],
+        [("-o/--output", options["out"]), ("--csv", options["csv"])],
         [(f"--{name.replace('_', '-')}", options[name]) for name in INPUT_OPTIONS if options[name] is not None],
     )
 
@@ -242,7 +251,18 @@ def command(**options) -> None:
     options["data_path"] = str(options["data_path"]) if options["data_path"] is not None else None
     options["reuse"] = Reuse(options["reuse"])
     request = Request(**options)
+    local_model = request.model not in BASELINES and request.engine == "hf"
+    if local_model:
+        require_gen(f"--model {request.model}")
+    elif request.engine != "hf":
+        require_gen(f"--engine {request.engine}", SERVED_MODULES)
     runtime, config = _configure(request, runtime)
+    if local_model:
+        from ..gen.local.models import check_model_source
+
+        # A missing folder or an uncached hub id offline: one line now, before the data or the weights load.
+        model = config.engine.model_path if isinstance(config.engine, LocalModel) else request.model
+        check_model_source(model, "--model-path" if request.model_path else "--model")
     if request.reuse is Reuse.OFF and config.is_baseline:
         click.echo("qmsum-fast: note: --reuse off does not apply to extractive baselines (nothing is shared)", err=True)
     click.echo(run_generation(config, runtime, outputs), err=True)
@@ -262,5 +282,5 @@ def _configure(request, runtime):
     if request.model not in BASELINES:
         from ..gen.local.runner import device_for, dtype_name
 
-        dtype = dtype_name(request.dtype, device_for(runtime))
+        dtype = dtype_name(request.dtype, device_for(runtime))  # refuses --device cuda without a GPU
     return runtime, build_config(request, dtype=dtype)

@@ -9,12 +9,14 @@ import click
 
 from ._options import (
     MAX_SEED,
+    FiniteFloat,
     make_api_key_env_option,
     make_api_option,
     make_base_url_option,
     make_concurrency_option,
     make_max_retries_option,
     make_request_timeout_option,
+    output_option,
     overwrite_option,
     tokens,
 )
@@ -24,7 +26,7 @@ RUN = click.Path(path_type=Path, dir_okay=False)
 
 @click.command("judge")
 @click.argument("runs", type=RUN, nargs=-1, required=True)
-@click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="The JSONL judgments file to write.")
+@output_option("The JSONL judgments file to write (--out is another name for it).", "--out")
 @click.option("--model", required=True, help="The judge: the model's name on the server (as /v1/models lists it).")
 @make_base_url_option()
 @make_api_option()
@@ -49,7 +51,7 @@ RUN = click.Path(path_type=Path, dir_okay=False)
 )
 @click.option(
     "--temperature",
-    type=click.FloatRange(min=0.0),
+    type=FiniteFloat(min=0.0),
     default=0.1,
     show_default=True,
     help="The judge's sampling temperature (HELMET's 0.1; a retry can then give another reply).",
@@ -73,9 +75,9 @@ RUN = click.Path(path_type=Path, dir_okay=False)
     "key_points",
     type=click.Path(path_type=Path, dir_okay=False),
     help="The key-point file to read and add to (a file of your own, without a qmsum-fast header, is only read). "
-    "Default: key-points.jsonl in the folder of --out.",
+    "Default: key-points.jsonl in the folder of -o.",
 )
-@click.option("--resume", is_flag=True, help="Continue --out (same configuration), redoing examples with errors.")
+@click.option("--resume", is_flag=True, help="Continue -o (same configuration), redoing examples with errors.")
 @overwrite_option
 @click.option(
     "--dry-run",
@@ -126,7 +128,7 @@ def command(**options) -> None:
         progress=options["progress"],
     )
     check_distinct(
-        [("--out", out), ("--key-points", settings.key_points)],
+        [("-o", out), ("--key-points", settings.key_points)],
         [("RUN", run) for run in settings.runs] + [("--prompts", options["prompts_folder"])],
     )
     if options["dry_run"]:

@@ -7,8 +7,15 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from ..metrics import METRICS, ROUGE_SCORE, parse_metrics
-from ._options import METRIC_HELP, faithfulness_option, max_lcs_depth_option, overwrite_option, stemmer_option
+from ..metrics import ROUGE_SCORE, parse_metrics
+from ._options import (
+    JUDGE_PREFIX,
+    faithfulness_option,
+    make_metric_option,
+    max_lcs_depth_option,
+    overwrite_option,
+    stemmer_option,
+)
 
 RUN = click.Path(path_type=Path, dir_okay=False)
 OUTPUT = click.Path(path_type=Path)
@@ -16,15 +23,7 @@ OUTPUT = click.Path(path_type=Path)
 
 @click.command("report")
 @click.argument("runs", type=RUN, nargs=-1, required=True)
-@click.option(
-    "--metric",
-    "metric_values",
-    multiple=True,
-    default=(ROUGE_SCORE,),
-    show_default=True,
-    help=f"Which metrics, side by side: repeat or comma-separate {', '.join(METRICS)}, or judge:JUDGMENTS.jsonl "
-    f"(the judge's recall, precision, fluency and score from a file of qmsum-fast judge). {METRIC_HELP}",
-)
+@make_metric_option("Which metrics, side by side.", several=True, judge=True)
 @click.option(
     "--chart",
     "chart_path",
@@ -33,11 +32,13 @@ OUTPUT = click.Path(path_type=Path)
     help="Also draw the bar chart of rouge-score's R-1/R-2/R-L (PNG) into this file. Default: no chart.",
 )
 @click.option(
+    "-o",
+    "--output",
     "--markdown",
     "markdown_path",
     type=OUTPUT,
     default=None,
-    help="Also write the Markdown table into this file. Default: printed only.",
+    help="Also write the Markdown table into this file (--markdown is another name for it). Default: printed only.",
 )
 @stemmer_option
 @max_lcs_depth_option
@@ -48,9 +49,9 @@ def command(ctx, runs, metric_values, chart_path, markdown_path, stemmer, max_lc
     """Model x metrics table (Markdown) and, with --chart, a bar chart of runs."""
     from ..report import build_report, markdown_table, write_chart, write_markdown
 
-    parts = [part.strip() for value in metric_values for part in value.split(",")]
+    parts = [name for names in metric_values for name in names]
     judgments = _judgments([part for part in parts if part.startswith(JUDGE_PREFIX)])
-    metrics = _metrics(tuple(part for part in parts if not part.startswith(JUDGE_PREFIX)), allow_none=bool(judgments))
+    metrics = _metrics([part for part in parts if not part.startswith(JUDGE_PREFIX)], allow_none=bool(judgments))
     if ROUGE_SCORE not in metrics:
         if chart_path is not None:
             raise InputError("--chart draws rouge-score's figures: add --metric rouge-score")
@@ -76,9 +77,6 @@ def command(ctx, runs, metric_values, chart_path, markdown_path, stemmer, max_lc
         click.echo(f"wrote {write_chart(rows, chart_path)}", err=True)
 
 
-JUDGE_PREFIX = "judge:"
-
-
 def _judgments(values: list[str]) -> list[Path]:
     """The judgments files of ``--metric judge:FILE``, each checked to be one."""
     from ..judge import read_judgments
@@ -102,7 +100,7 @@ def _say_not_judged(rows) -> None:
                 )
 
 
-def _metrics(values: tuple[str, ...], allow_none: bool = False) -> tuple[str, ...]:
+def _metrics(values: list[str], allow_none: bool = False) -> tuple[str, ...]:
     try:
         metrics = parse_metrics(values)
     except ValueError as exc:

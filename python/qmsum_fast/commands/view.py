@@ -12,9 +12,10 @@ from ._options import (
     make_data_option,
     make_metric_option,
     max_lcs_depth_option,
+    output_option,
     overwrite_option,
+    recorded_split_option,
     resample_option,
-    split_option,
     stemmer_option,
 )
 
@@ -23,7 +24,7 @@ RUN = click.Path(path_type=Path, dir_okay=False)
 
 @click.command("view")
 @click.argument("run_paths", metavar="RUN.jsonl...", type=RUN, nargs=-1, required=True)
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="The HTML file to write.")
+@output_option("The HTML file to write.")
 @make_metric_option(
     "The headline figures (as report gives them) and the per-example score to sort by; the cards always "
     "show rouge-score's F-measures too, with the words it counted marked."
@@ -44,7 +45,7 @@ RUN = click.Path(path_type=Path, dir_okay=False)
     "The data the runs answer (transcripts, gold spans, ids). Default: the data the first run's header names, "
     "else the bundled QMSum."
 )
-@split_option
+@recorded_split_option
 @domain_option
 @click.option(
     "--judgments",
@@ -87,12 +88,11 @@ def command(
     )
     check_distinct([("-o", out)], inputs)
     check_output(out, overwrite)
-    split_given = ctx.get_parameter_source("split") == click.core.ParameterSource.COMMANDLINE
     view = build_view(
         run_paths,
         reference_paths=ref_paths,
         data_path=data_path,
-        split=split if split_given else None,
+        split=split,
         domain=domain,
         options=Options(metric, stemmer, max_lcs_depth, resample),
         judgments=judgments,

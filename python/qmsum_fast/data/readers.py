@@ -21,6 +21,7 @@ import gc
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -67,12 +68,13 @@ def _read_folder(folder: Path, split: str, domain: str | None) -> list[Example]:
         return _read_split_folders(folder, wanted, _folder_domains(folder), domain)
     json_files = sorted(folder.glob("*.json"))
     if json_files:
-        return _read_json_files(json_files, _split_lookup(folder), _folder_domains(folder.parent), domain)
+        found = _read_json_files(json_files, _split_lookup(folder), _folder_domains(folder.parent), domain)
+        return each_meeting_once(found)
     jsonl_files = sorted(p for p in folder.iterdir() if _is_jsonl(p.name))
     if jsonl_files:
         # A file named after a split holds only that split (the bundle): skip the others.
         chosen = [p for p in jsonl_files if split == "all" or split_of_name(p.name) in (None, split)]
-        return [ex for p in chosen for ex in _read_jsonl(p, split_of_name(p.name), domain)]
+        return each_meeting_once((str(p), _read_jsonl(p, split_of_name(p.name), domain)) for p in chosen)
     raise InputError(
         f"{folder}: no QMSum files here (expected an upstream data root with ALL/, "
         "train/val/test folders, meeting .json files or .jsonl files)"
@@ -82,10 +84,11 @@ def _read_folder(folder: Path, split: str, domain: str | None) -> list[Example]:
 def _read_split_folders(
     folder: Path, splits: tuple[str, ...], domains: DomainLookup, domain: str | None
 ) -> list[Example]:
-    examples = []
+    parts: list[tuple[str, list[Example]]] = []
     for split in splits:
         files = sorted((folder / split).glob("*.json"))
-        examples.extend(_read_json_files(files, _same_split(split), domains, domain))
+        parts.extend(_read_json_files(files, _same_split(split), domains, domain))
+    examples = each_meeting_once(parts)
     if not examples and not any((folder / s).is_dir() for s in splits):
         raise InputError(f"{folder}: no folder for split {' or '.join(splits)}")
     return examples
@@ -110,12 +113,28 @@ def _split_lookup(folder: Path):
     return lookup
 
 
+def each_meeting_once(parts: Iterable[tuple[str, list[Example]]]) -> list[Example]:
+    """The examples of several sources (files, or lines of an upstream JSONL),
+    named by ``where``; a meeting that two sources hold is refused, naming both
+    (it would count twice, and a run over it would answer its queries twice)."""
+    held: dict[str, str] = {}
+    examples: list[Example] = []
+    for where, found in parts:
+        for meeting in dict.fromkeys(example.meeting for example in found):
+            if meeting in held:
+                raise InputError(f"{where}: meeting {meeting!r} is also in {held[meeting]}: give each meeting once")
+            held[meeting] = where
+        examples.extend(found)
+    return examples
+
+
 def _read_json_files(
     files: list[Path], split_of: Callable[[str], str], domains: DomainLookup, domain: str | None
-) -> list[Example]:
+) -> list[tuple[str, list[Example]]]:
     """Upstream meeting files (their names give meeting, split and domain), or
-    alpaca lists; meetings of another domain than ``domain`` are not read."""
-    examples = []
+    alpaca lists, with the file each came from; meetings of another domain than
+    ``domain`` are not read."""
+    parts = []
     for path in files:
         meeting = path.stem
         if domain is not None and domains.known(meeting) not in (None, domain):
@@ -123,14 +142,14 @@ def _read_json_files(
         data = load_json(path)
         _refuse_submission(path, data)
         if isinstance(data, dict):
-            examples.extend(meeting_examples(data, str(path), meeting, split_of(meeting), domains(meeting)))
+            parts.append((str(path), meeting_examples(data, str(path), meeting, split_of(meeting), domains(meeting))))
         elif isinstance(data, list):
-            examples.extend(alpaca_examples(data, path, split_of_name(path.name)))
+            parts.append((str(path), alpaca_examples(data, path, split_of_name(path.name))))
         else:
             raise InputError(
                 f"{path}: expected a QMSum meeting (object) or an alpaca list, found {type(data).__name__}"
             )
-    return examples
+    return parts
 
 
 def _refuse_submission(path: Path, data: object) -> None:
@@ -215,7 +234,7 @@ def _read_jsonl(path: Path, name_split: str | None, domain: str | None = None) -
     if kind == "upstream":
         # Lines that name another domain are skipped before their turns are built.
         wanted = [(n, rec) for n, rec in rows if domain is None or rec.get("domain") in (None, domain)]
-        return [ex for n, rec in wanted for ex in _upstream_line(rec, f"{path}:{n}", name_split)]
+        return each_meeting_once((f"{path}:{n}", _upstream_line(rec, f"{path}:{n}", name_split)) for n, rec in wanted)
     flat_rows = [_FLAT_READERS[kind](rec, f"{path}:{n}") for n, rec in rows]
     return flat_examples(flat_rows, name_split)
 

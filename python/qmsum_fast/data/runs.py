@@ -26,6 +26,7 @@ the file and line (or the id).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,12 +156,57 @@ def read_run(path: Path, *, drop_torn: bool = False, missing_ok: bool = False) -
         if record.get("header") is True:
             if records or header is not None:
                 raise InputError(f"{path}:{number}: a second header: the file holds records of two runs")
+            _check_header(path, number, record)
             header = record
             continue
         _check_id(path, number, record, seen)
         records.append(record)
         numbers.append(number)
     return RunFile(path, header, records, numbers, torn)
+
+
+# Header fields that readers use, with the JSON types each may hold (None: null).
+_HEADER_CONFIG_TYPES: dict[str, tuple[type, ...]] = {
+    "kind": (str,),
+    "model": (str,),
+    "model_path": (str, type(None)),
+    "strategy": (str,),
+    "template": (str, type(None)),
+    "preprocess": (str,),
+    "input": (str,),
+    "max_input_tokens": (int, type(None)),
+    "generation": (dict,),
+    "baseline": (dict, type(None)),
+    "locate_method": (str, type(None)),
+    "locate_window": (int, type(None)),
+    "locate_budget": (int, type(None)),
+    "seed": (int,),
+    "data": (str,),
+    "data_fingerprint": (str,),
+    "split": (str,),
+    "domain": (str,),
+    "limit": (int, type(None)),
+}
+
+
+def _check_header(path: Path, number: int, header: dict) -> None:
+    """A header's config and runtime are objects, and the config fields readers
+    use have their types (a hand-edited header is named, not a traceback)."""
+    for part in ("config", "runtime"):
+        if part in header and not isinstance(header[part], dict):
+            raise InputError(f"{path}:{number}: the header's '{part}' is not a JSON object")
+    for name, value in header.get("config", {}).items():
+        allowed = _HEADER_CONFIG_TYPES.get(name)
+        if allowed is None or (isinstance(value, allowed) and not isinstance(value, bool)):
+            continue
+        kinds = " or ".join("null" if kind is type(None) else _JSON_NAMES[kind] for kind in allowed)
+        raise InputError(f"{path}:{number}: the header's config.{name} is {json.dumps(value)[:40]}, not {kinds}")
+    limit = header.get("config", {}).get("limit")
+    if isinstance(limit, int) and limit < 1:
+        raise InputError(f"{path}:{number}: the header's config.limit is {limit}, not a positive count")
+
+
+_JSON_NAMES = {str: "a string", int: "an integer", dict: "an object"}
 
 
 def _check_id(path: Path, number: int, record: dict, seen: dict[str, int]) -> None:
@@ -224,11 +270,33 @@ _RUN_RECORD = _RecordForm("prediction", "references")
 _LONGBENCH_RECORD = _RecordForm("pred", "answers", ("context",), " (a LongBench prediction has pred and answers)")
 
 
-def _prediction(path: Path, number: int, record: dict, form: _RecordForm = _RUN_RECORD) -> Prediction:
+def record_problem(record: dict) -> str | None:
+    """What keeps a run record from being a finished example's (None when it is
+    one): its id, prediction or references missing or of the wrong type."""
+    example_id = record.get("id")
+    if not isinstance(example_id, str):
+        return "no 'id' field" if example_id is None else "'id' is not a string"
+    problem = _prediction_problem(record, _RUN_RECORD)
+    if problem is not None:
+        return problem
+    references = record.get("references")
+    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
+        return "'references' must be a list of strings"
+    return None
+
+
+def _prediction_problem(record: dict, form: _RecordForm) -> str | None:
     prediction = record.get(form.prediction)
-    if not isinstance(prediction, str):
-        what = f"no '{form.prediction}' field" if prediction is None else f"'{form.prediction}' is not a string"
-        raise InputError(f"{path}:{number}: {what}{form.hint}")
+    if isinstance(prediction, str):
+        return None
+    return f"no '{form.prediction}' field" if prediction is None else f"'{form.prediction}' is not a string"
+
+
+def _prediction(path: Path, number: int, record: dict, form: _RecordForm = _RUN_RECORD) -> Prediction:
+    problem = _prediction_problem(record, form)
+    if problem is not None:
+        raise InputError(f"{path}:{number}: {problem}{form.hint}")
+    prediction = record[form.prediction]
     references = _references(path, number, record, form.references)
     dropped = (form.prediction, form.references, *form.dropped)
     fields = {k: v for k, v in record.items() if k not in dropped}

@@ -18,7 +18,6 @@ lists such settings; it is written to the header too, but never compared.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 from ..baselines import BASELINES
 from ..baselines import Options as BaselineOptions
 from ..errors import InputError
+from ..fingerprints import data_fingerprint, folder_fingerprint, path_fingerprint
 from .presets import (
     DEFAULT_ADAPTER_LEN,
     GENERIC_GENERATION,
@@ -42,8 +42,6 @@ INPUTS = ("full", "gold", "locator")
 STRATEGIES = ("truncate", "map-reduce", "locate")
 # Header fields that may differ when a run is resumed: a larger --limit continues it.
 RESUMABLE_CHANGES = frozenset({"limit"})
-# Files of a model folder hashed whole (configs, tokenizers); larger ones (weights) by name and size.
-SMALL_FILE = 16 * 2**20
 
 
 class Reuse(str, Enum):
@@ -124,7 +122,7 @@ class LocalModel:
     """The in-process engine's fields: the weights, how they load, ``--reuse``."""
 
     model_path: str  # weights loaded (hub id or folder)
-    model_fingerprint: Mapping[str, Any] | None  # a local folder's files; None for a hub id
+    model_fingerprint: Mapping[str, Any] | None  # a local folder's or cached hub snapshot's files (fingerprints.py)
     dtype: str
     attention: str
     trust_remote_code: bool
@@ -462,58 +460,15 @@ def _trust_remote_code(preset: Preset, request: Request) -> bool:
 # --- fingerprints ----------------------------------------------------------------------
 
 
-def folder_fingerprint(path: str) -> dict | None:
-    """Names and sizes of a local model folder's files, with hashes of the small
-    ones (configs, tokenizers); None for a hub id."""
-    folder = Path(path)
-    if not folder.is_dir():
-        return None
-    return {item.name: file_fingerprint(item) for item in sorted(folder.iterdir()) if item.is_file()}
-
-
 def _adapter_fingerprint(adapter: str | None) -> dict | None:
     """An adapter file's fingerprint, or a PEFT adapter folder's."""
-    if adapter is None:
-        return None
-    path = Path(adapter)
-    return folder_fingerprint(adapter) if path.is_dir() else file_fingerprint(path)
+    return None if adapter is None else path_fingerprint(adapter)
 
 
-def file_fingerprint(path: Path) -> dict:
-    try:
-        size = path.stat().st_size
-        if size > SMALL_FILE:
-            return {"size": size}
-        return {"size": size, "blake2b": hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()}
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-
-
-def data_fingerprint(data_path: str | None) -> str:
-    """A hash of the data files' names and contents (the bundled data's with no path)."""
-    from ..data.readers import bundled_root
-
-    root = Path(data_path) if data_path else bundled_root()
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and _is_data(p))
-    digest = hashlib.blake2b(digest_size=16)
-    for path in files:
-        try:
-            content = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        digest.update(str(path.relative_to(root) if path != root else path.name).encode("utf-8", "surrogatepass"))
-        digest.update(len(content).to_bytes(8, "little"))
-        digest.update(content)
-    return digest.hexdigest()
-
-
-def _is_data(path: Path) -> bool:
-    return path.name.endswith((".json", ".jsonl", ".json.gz", ".jsonl.gz"))
-
-
-def differing(old: Any, new: Any, prefix: str = "", depth: int = 2) -> list[tuple[str, Any, Any]]:
+def differing(old: Any, new: Any, prefix: str = "", depth: int = 4) -> list[tuple[str, Any, Any]]:
     """``(dotted name, old, new)`` of each differing field of two JSON objects,
-    looking ``depth`` levels deep (``generation.top_p``)."""
+    looking ``depth`` levels deep (``generation.top_p``; a changed weight file:
+    ``model_fingerprint.files.model.safetensors.ctime_ns``)."""
     if depth and isinstance(old, dict) and isinstance(new, dict):
         found = []
         for name in [*old, *(key for key in new if key not in old)]:

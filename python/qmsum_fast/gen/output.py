@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from ..data.runs import RunFile, read_run
+from ..data.runs import RunFile, read_run, record_problem
 from ..errors import InputError
 from ..files import MARK, atomic_open, check_output, make_folder, refuse_special, write_error
 from .config import RunConfig
@@ -54,7 +54,9 @@ class Plan:
     path: Path  # where records are appended now: out, or its partial file
     done: set[str] = field(default_factory=set)  # ids already in path
     append: bool = False  # continue path (else it is replaced at the first record)
-    resumed: dict | None = None  # the configuration in the header of the run resumed
+    # Lines of path holding records that are not a finished example's (no prediction...): redone, and
+    # dropped from the file when the run writes its first record.
+    redo_lines: list[int] = field(default_factory=list)
 
 
 def partial_path(out: Path) -> Path:
@@ -102,7 +104,9 @@ def _take_lock(out: Path, path: Path) -> IO[str]:
         except OSError as exc:
             handle.close()
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise InputError(f"{out}: another qmsum-fast process is writing it (lock {path}); wait for it to end") from None
+                raise InputError(
+                    f"{out}: another qmsum-fast process is writing it (lock {path}); wait for it to end"
+                ) from None
             raise write_error(path, exc) from None
         try:
             same = os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
@@ -113,25 +117,33 @@ def _take_lock(out: Path, path: Path) -> IO[str]:
         handle.close()  # the holder removed that file as it ended: lock the new one
 
 
-def plan_output(out: Path, config: RunConfig, resume: bool, overwrite: bool) -> Plan:
-    """Decides how a run may write ``out``; refuses (touching nothing) when it may not."""
+def plan_output(
+    out: Path, config: RunConfig, resume: bool, overwrite: bool, selection: Sequence[str] | None = None
+) -> Plan:
+    """Decides how a run may write ``out``; refuses (touching nothing) when it may not.
+    ``selection``: the ids of the run's split and domain in data order (any
+    --limit aside); a resumed file holding a record of another id is refused."""
     if resume and overwrite:
         raise InputError("--resume and --overwrite exclude each other")
     check_output(out, overwrite=True)
     refuse_special(partial_path(out))
     exists = out.exists() and out.stat().st_size > 0
     if overwrite:
-        return continue_scratch(out, partial_path(out), config)
+        return continue_scratch(out, partial_path(out), config, selection)
     if not exists:
         return Plan(out, out)
     if not resume:
         raise InputError(f"{out} already exists: pass --resume to continue it or --overwrite to replace it")
     previous = read_run(out, drop_torn=True)
     _check_resumable(out, previous, config)
-    return Plan(out, out, previous.ids, append=True, resumed=previous.config)
+    foreign = _foreign(previous, selection)
+    if foreign is not None:
+        raise InputError(f"{out}: cannot resume: {foreign} (use another --out or --overwrite)")
+    done, redo = _finished(previous)
+    return Plan(out, out, done, append=True, redo_lines=redo)
 
 
-def continue_scratch(out: Path, path: Path, config: RunConfig) -> Plan:
+def continue_scratch(out: Path, path: Path, config: RunConfig, selection: Sequence[str] | None = None) -> Plan:
     """A scratch file of ours (a partial overwrite, a shard) is continued when it
     holds this configuration's records, else started afresh."""
     try:
@@ -140,9 +152,37 @@ def continue_scratch(out: Path, path: Path, config: RunConfig) -> Plan:
         found = None
     if path.exists() and path.stat().st_size and (found is None or found.header is None):
         raise InputError(f"{path}: not a partial run of qmsum-fast: move it away (it is never replaced)")
-    if found is None or found.header is None or config.differences(found.config):
+    if found is None or found.header is None or config.differences(found.config) or _foreign(found, selection):
         return Plan(out, path)
-    return Plan(out, path, found.ids, append=True)
+    done, redo = _finished(found)
+    return Plan(out, path, done, append=True, redo_lines=redo)
+
+
+def _finished(run: RunFile) -> tuple[set[str], list[int]]:
+    """The ids of a run's finished examples, and the lines of records that are
+    not one (no prediction, references of the wrong type): those are redone."""
+    done: set[str] = set()
+    redo: list[int] = []
+    for number, record in zip(run.lines, run.records):
+        if record_problem(record) is None:
+            done.add(record["id"])
+        else:
+            redo.append(number)
+    return done, redo
+
+
+def _foreign(run: RunFile, selection: Sequence[str] | None) -> str | None:
+    """Names the first record of an id outside the run's selection (another
+    split or domain, other data): a run file holds one run's records."""
+    if selection is None:
+        return None
+    ids = set(selection)
+    for number, record in zip(run.lines, run.records):
+        example_id = record.get("id")
+        if isinstance(example_id, str) and example_id not in ids:
+            where = f"split {run.config.get('split')!r}, domain {run.config.get('domain')!r}"
+            return f"line {number}: id {example_id!r} is not one of this run's examples ({where})"
+    return None
 
 
 def _check_resumable(out: Path, previous: RunFile, config: RunConfig) -> None:
@@ -181,6 +221,7 @@ class RunWriter:
         try:
             if self.plan.append and path.exists():
                 cut_torn_tail(path)
+                _drop_lines(path, self.plan.redo_lines)
                 handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held until close()
                 self._handle = handle
                 self._append(first)
@@ -225,7 +266,7 @@ class RunWriter:
 
 
 def _line(record: dict) -> str:
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    return json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def cut_torn_tail(path: Path) -> None:
@@ -239,10 +280,22 @@ def cut_torn_tail(path: Path) -> None:
             os.fsync(handle.fileno())
 
 
+def _drop_lines(path: Path, numbers: Sequence[int]) -> None:
+    """Rewrites ``path`` without the given lines (1-based), through a temporary file."""
+    if not numbers:
+        return
+    drop = set(numbers)
+    lines = path.read_bytes().split(b"\n")
+    with atomic_open(path, "wb", rewrites=True) as handle:  # our own file
+        handle.write(b"\n".join(line for number, line in enumerate(lines, start=1) if number not in drop))
+
+
 def finalize(out: Path, header: dict, order: Sequence[str], sources: Iterable[Path]) -> list[dict]:
-    """Writes ``out`` from the records of the ``sources`` files (``out`` itself
-    among them when a run continued it), each id once, in data order, under
-    ``header``; then removes the sources other than ``out``. Returns the records."""
+    """Writes ``out`` from the finished records of the ``sources`` files
+    (``out`` itself among them when a run continued it) whose ids are in
+    ``order`` (the run's split and domain, any --limit aside), each id once, in
+    data order, under ``header`` with the ``limit`` the file holds (see
+    :func:`held_limit`); then removes the sources other than ``out``. Returns the records."""
     records: list[dict] = []
     sources = list(sources)
     for source in sources:
@@ -250,15 +303,34 @@ def finalize(out: Path, header: dict, order: Sequence[str], sources: Iterable[Pa
     position = {example_id: index for index, example_id in enumerate(order)}
     unique: dict[str, dict] = {}
     for record in records:
-        unique.setdefault(record["id"], record)
-    merged = sorted(unique.values(), key=lambda r: (position.get(r["id"], len(position)), r["id"]))
+        if record_problem(record) is None and record["id"] in position:
+            unique.setdefault(record["id"], record)
+    merged = sorted(unique.values(), key=lambda r: position[r["id"]])
+    header = held_header(header, [position[r["id"]] for r in merged], len(order))
     with atomic_open(out, "w", rewrites=True, encoding="utf-8") as handle:
         for record in [header, *merged]:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.write(_line(record))
     for source in sources:
         if source != out:
             source.unlink(missing_ok=True)
     return merged
+
+
+def held_limit(positions: Sequence[int], selected: int) -> int | None:
+    """The --limit that describes a run file holding the examples at
+    ``positions`` of a selection of ``selected``: the first N examples up to the
+    last one held, None when that is all of them."""
+    last = max(positions, default=-1) + 1
+    return None if last >= selected else max(last, 1)
+
+
+def held_header(header: dict, positions: Sequence[int], selected: int) -> dict:
+    """``header`` with the limit of what the file holds (a resumed run's
+    header says what the file holds, not what one invocation asked for)."""
+    config = header.get("config")
+    if not isinstance(config, dict) or "limit" not in config:
+        return header
+    return {**header, "config": {**config, "limit": held_limit(positions, selected)}}
 
 
 def write_csv(path: Path, records: Sequence[dict], inputs: dict[str, str]) -> None:

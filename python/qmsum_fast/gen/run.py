@@ -15,7 +15,6 @@ together.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -34,6 +33,7 @@ from .output import (
     RunWriter,
     continue_scratch,
     finalize,
+    held_limit,
     lock_run,
     partial_path,
     plan_output,
@@ -65,13 +65,15 @@ def run_generation(config: RunConfig, runtime: Runtime, outputs: Outputs) -> str
 
 def _run_generation(config: RunConfig, runtime: Runtime, outputs: Outputs) -> str:
     parallel = Parallel.from_environment()
-    plan = plan_output(outputs.out, config, outputs.resume, outputs.overwrite)
+    selection = _load_selection(config)
+    order = [example.id for example in selection]
+    plan = plan_output(outputs.out, config, outputs.resume, outputs.overwrite, order)
     if outputs.csv is not None:  # derived from the run: a resumed run rewrites it
         check_output(outputs.csv, outputs.overwrite or outputs.resume)
-    examples = _load_examples(config)
-    header = _header(config, runtime, plan)
+    examples = selection[: config.limit] if config.limit else selection
+    header = _header(config, runtime)
     engine = _engine(config, runtime, parallel)
-    target = plan if parallel.world == 1 else continue_scratch(plan.out, _shard(plan, parallel), config)
+    target = plan if parallel.world == 1 else continue_scratch(plan.out, _shard(plan, parallel), config, order)
     done = plan.done | target.done
     mine = [example for example in meetings_of_rank(examples, parallel) if example.id not in done]
     sources = engine.sources(mine)
@@ -84,14 +86,17 @@ def _run_generation(config: RunConfig, runtime: Runtime, outputs: Outputs) -> st
         _wait_for_everyone(target.path, shards, uses_torch=engine.uses_torch)
         if not parallel.is_main:
             return f"process {parallel.rank}: {written} examples -> {target.path}"
-    records = finalize(plan.out, header, [e.id for e in examples], [plan.path, *shards])
+    records = finalize(plan.out, header, order, [plan.path, *shards])
     for shard in shards:
         _done_marker(shard).unlink(missing_ok=True)
     if outputs.csv is not None:
-        transcripts = {source.example.id: source.transcript for source in engine.sources(examples)}
-        write_csv(outputs.csv, records, transcripts)
+        held = {record["id"] for record in records}
+        sources = engine.sources([example for example in selection if example.id in held])
+        write_csv(outputs.csv, records, {source.example.id: source.transcript for source in sources})
+    # The selection the file holds: a resume with a smaller --limit keeps what was done before.
+    claimed = held_limit([order.index(records[-1]["id"])] if records else [], len(order)) or len(order)
     return (
-        f"{len(records)} of {len(examples)} examples in {plan.out} "
+        f"{len(records)} of {claimed} examples in {plan.out} "
         f"({written} new, {elapsed:.1f} s; preprocess {config.preprocess})"
     )
 
@@ -123,15 +128,10 @@ def _shard(plan: Plan, parallel: Parallel, rank: int | None = None) -> Path:
     return shard_path(plan.path, parallel.rank if rank is None else rank, parallel.world)
 
 
-def _header(config: RunConfig, runtime: Runtime, plan: Plan) -> dict:
-    """The header of the finished run. A resumed run with another --limit
-    covers the larger selection (no --limit: all of it)."""
+def _header(config: RunConfig, runtime: Runtime) -> dict:
+    """The run's header; when the run ends, :func:`finalize` sets its limit to what the file holds."""
     from .._core import __version__
 
-    if plan.resumed is not None:
-        old = plan.resumed.get("limit")
-        limit = None if old is None or config.limit is None else max(old, config.limit)
-        config = dataclasses.replace(config, limit=limit)
     return {"header": True, "qmsum_fast": __version__, "config": config.as_dict(), "runtime": runtime.as_dict()}
 
 
@@ -187,12 +187,12 @@ def _kept(writer: RunWriter, target: Plan) -> str:
     return f"{count} records kept in {target.path}; {how}"
 
 
-def _load_examples(config: RunConfig) -> list:
+def _load_selection(config: RunConfig) -> list:
+    """The examples of the run's split and domain, any --limit aside."""
     from ..data import load_examples
 
     data = None if config.data == "bundled" else config.data
-    examples = load_examples(data, split=config.split, domain=config.domain)
-    return examples[: config.limit] if config.limit else examples
+    return load_examples(data, split=config.split, domain=config.domain)
 
 
 def _emitter(writer: RunWriter, config: RunConfig, progress: Progress) -> Emit:

@@ -96,8 +96,11 @@ def build_model(arch: str, size: str = "tiny", seed: int = 0, device: str = "cpu
     import torch
     import transformers
 
+    from .models import resolve_device
+
     if size not in SIZES:
         raise InputError(f"--size: unknown size {size!r} (tiny or full)")
+    device = resolve_device(device)  # cuda without a GPU: one line, before anything is built
     tokenizer = load_bundled_tokenizer()
     special = dict(
         bos_token_id=tokenizer.bos_token_id,

@@ -79,20 +79,21 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model",
 TOKENIZER_PATTERNS = ("vocab.*", "*.tiktoken", "sentencepiece*.model", "*.spm")
 
 
-def check_model_source(path: str) -> None:
+def check_model_source(path: str, option: str = "--model") -> None:
     """Refuses, before anything loads, a model that cannot be found or lacks a tokenizer.
 
     A local folder needs a config.json and tokenizer files; anything else must
     be a hub id, which offline must already be in the local Hugging Face cache.
+    ``option`` is the flag that named it.
     """
     folder = Path(path)
     if folder.exists():
         _check_model_folder(path, folder)
     elif _looks_like_a_path(path):
-        raise InputError(f"--model {path}: no such folder")
+        raise InputError(f"{option} {path}: no such folder")
     elif not _in_hub_cache(path) and _hub_offline():
         raise InputError(
-            f"--model {path}: neither a local folder nor in the local Hugging Face cache, "
+            f"{option} {path}: neither a local folder nor in the local Hugging Face cache, "
             "and the machine is offline (HF_HUB_OFFLINE is set)"
         )
 
@@ -114,10 +115,17 @@ def _check_model_folder(path: str, folder: Path) -> None:
 
 
 def _looks_like_a_path(path: str) -> bool:
-    """Hub ids are ``name`` or ``owner/name``; anything else can only be a folder."""
+    """Hub ids are ``name`` or ``owner/name``; anything else can only be a
+    folder: a name starting with ``/``, ``.`` or ``~``, ending with a
+    separator, with more than one ``/``, or whose ``owner`` part is a local
+    folder (``models/led-tiny`` mistyped beside ``models/``)."""
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-    if path.startswith(("/", ".", "~")) or "\\" in path:
+    separators = ("/", os.sep, *((os.altsep,) if os.altsep else ()))
+    if path.startswith(("/", ".", "~")) or "\\" in path or path.endswith(separators) or path.count("/") > 1:
+        return True
+    owner, slash, _ = path.partition("/")
+    if slash and Path(owner).is_dir():
         return True
     try:
         validate_repo_id(path)
@@ -141,12 +149,16 @@ def _hub_offline() -> bool:
 
 
 def resolve_device(device: str) -> str:
+    """``auto`` resolved; a CUDA device that is not there refused in one line."""
     import torch
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"--device {device}: no CUDA GPU is available on this machine")
+    index = device.partition(":")[2]
+    if index.isdigit() and int(index) >= torch.cuda.device_count():
+        raise InputError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPUs (cuda:0 upwards)")
     return device
 
 

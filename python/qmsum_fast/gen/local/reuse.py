@@ -48,8 +48,8 @@ from ..engine import Emit, Finished, Generated, Result, example_seed
 from ..inputs import Source
 from ..prompting import Prompt
 from .batching import Batcher, free_cuda_memory, is_out_of_memory, run_seeded
-from .generate_call import GenerateCall, Output
 from .exactness import batch_limits, cache_reason, index_window_reason, length_switch
+from .generate_call import GenerateCall, Output
 
 # Shorter shared prefixes save less than a cache copy costs.
 MIN_PREFIX_TOKENS = 64
