@@ -76,7 +76,9 @@ def test_each_engine_s_configuration_reads_back_into_the_same_types():
     local = _local()
     served = dataclasses.replace(
         local,
-        engine=ServedModel("openai", "acme/model", "chat", {"id": "acme/model"}, {"path": "t.json"}, {"max_tokens": 8}),
+        engine=ServedModel(
+            "openai", "acme/model", "chat", {"id": "acme/model"}, {"path": "t.json"}, {"max_tokens": 8}, Reuse.AUTO
+        ),
     )
     baseline = build_config(Request(model="lead", split="val", limit=2))
     for config in (local, served, baseline):

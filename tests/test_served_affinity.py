@@ -210,7 +210,7 @@ def test_each_meeting_reaches_one_replica_its_first_request_alone(tmp_path, mode
             first, *rest = sorted(posts, key=lambda post: post["at"])
             assert all(post["at"] >= first["done"] for post in rest)  # primed alone, then the others together
     header, rows = records(out)
-    assert header["config"]["reuse"] == "auto" and len(rows) == len(EXAMPLES)
+    assert header["config"]["served"]["reuse"] == "auto" and len(rows) == len(EXAMPLES)
     assert all(row["usage"]["prompt_tokens_details"] == {"cached_tokens": 40} for row in rows)
     prompt_tokens = sum(row["usage"]["prompt_tokens"] for row in rows)
     rate = 40 * len(rows) / prompt_tokens
@@ -228,7 +228,7 @@ def test_each_meeting_reaches_one_replica_its_first_request_alone(tmp_path, mode
     assert predictions(off) == predictions(out)  # greedy: where a request went changes nothing
     seen = by_replica(replicas)
     assert any(meeting in seen[1] for meeting in seen[0])  # least busy first: meetings split over replicas
-    assert records(off)[0]["config"]["reuse"] == "off"
+    assert records(off)[0]["config"]["served"]["reuse"] == "off"
     assert "no server reported cached prompt tokens" in result.output
     assert "prompt_tokens_details" not in records(off)[1][0]["usage"]
 
