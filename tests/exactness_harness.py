@@ -51,16 +51,22 @@ def prompts_of(tokenizer, transcript_tokens: int, queries: Sequence[str] = QUERI
 def token_runs(loaded, sources, prompts, reuse: str, batch_size: int, order: Sequence[int] | None = None, **generation):
     """Per example id, ``(generated token ids, finished record)`` of one run over the
     prompts (in ``order``, data order by default), greedy with 6 new tokens."""
-    from qmsum_fast.gen.config import Request, build_config
+    from qmsum_fast.gen.config import Request, Reuse, build_config
     from qmsum_fast.gen.local.batching import Batcher
-    from qmsum_fast.gen.local.engine import Engine, Output, _generated_length
+    from qmsum_fast.gen.local.generate_call import GenerateCall, Output, _generated_length
     from qmsum_fast.gen.local.reuse import prefix_reuse
 
     order = list(range(len(prompts))) if order is None else list(order)
     config = build_config(
-        Request(model="/nonexistent/tiny-model", template="{transcript}", max_new_tokens=6, reuse=reuse, **generation)
+        Request(
+            model="/nonexistent/tiny-model",
+            template="{transcript}",
+            max_new_tokens=6,
+            reuse=Reuse(reuse),
+            **generation,
+        )
     )
-    engine = Engine(loaded, config)
+    engine = GenerateCall(loaded, config)
 
     def token_ids(row):
         ids = row.tolist()

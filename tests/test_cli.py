@@ -56,6 +56,9 @@ def test_every_option_says_what_it_does():
             assert option.help and len(option.help) > 10, f"{name} {option.opts} has no help"
 
 
+# Commands whose --split defaults to what the runs they read record.
+RUN_READERS = ("view", "score", "compare")
+
 SHARED = (
     "data_path",
     "split",
@@ -79,9 +82,9 @@ def test_shared_options_are_the_same_in_every_command():
         # The help may say what the option does in that command; name and type are one.
         declared = {(tuple(o.opts), o.type.__class__, repr(o.type)) for o in taking.values()}
         assert len(declared) == 1, (option_name, declared)
-        # convert keeps 'Speaker: text' lines by default (jsonl output takes nothing else); view shows the
-        # split its runs record unless told (test_view_split_shows_its_real_default).
-        own_default = {("convert", "preprocess"), ("view", "split")}
+        # convert keeps 'Speaker: text' lines by default (jsonl output takes nothing else); the commands that
+        # read runs take the split the runs record unless told (test_run_readers_split_shows_its_real_default).
+        own_default = {("convert", "preprocess"), *((reader, "split") for reader in RUN_READERS)}
         defaults = {o.default for name, o in taking.items() if (name, option_name) not in own_default}
         assert len(defaults) == 1, (option_name, defaults)
     assert commands["analyze"]["split"].default == "test" and commands["locate"]["domain"].default == "all"
@@ -143,10 +146,11 @@ def test_template_takes_the_same_forms_in_analyze_and_generate(tmp_path):
     assert figures[1] == figures[2]  # the text given inline counts as the same text in a file
 
 
-def test_view_split_shows_its_real_default():
-    option = options_by_command()["view"]["split"]
-    assert option.default is None and not option.show_default
-    assert "Default: the split the runs' headers record" in option.help
+def test_run_readers_split_shows_its_real_default():
+    for reader in RUN_READERS:
+        option = options_by_command()[reader]["split"]
+        assert option.default is None and not option.show_default, reader
+        assert "Default: the split the runs' headers record" in option.help, reader
 
 
 def test_the_package_imports_its_names_when_first_used():

@@ -44,7 +44,7 @@ def _plain_batch(loaded, prompts) -> dict[str, str]:
     """transformers' own padded batch of all prompts, nothing restored: what a run computed before."""
     import torch
 
-    from qmsum_fast.gen.local.engine import _generated_length
+    from qmsum_fast.gen.local.generate_call import _generated_length
 
     encoded = loaded.tokenizer([p.text for p in prompts], return_tensors="pt", padding=True)
     with torch.inference_mode():

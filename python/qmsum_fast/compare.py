@@ -24,6 +24,8 @@ from .data.runs import Prediction, Run
 from .errors import InputError
 from .evaluate import DEFAULT_TYPES, MEASURES, Settings, score_run
 from .examples_of_runs import data_source, run_examples
+from .judge import JUDGE_PREFIX, judge_example_scores
+from .judge import MEASURES as JUDGE_MEASURES
 from .metrics import DEFAULT_MAX_DEPTH, ROUGE_SCORE, longbench_example_scores, scrolls_example_scores
 from .resample import EXACT_MAX_CLUSTERS, bootstrap_interval, clustered_variance, holm, sign_flip_test
 
@@ -109,6 +111,32 @@ SCORE_SOURCES: dict[str, ScoreSource] = {
 }
 
 
+def judge_source(judgments: Path) -> ScoreSource:
+    """``judge:FILE``: the judge's per-example score, recall, precision and
+    fluency; an example the judge left without a verdict has no scores (it is
+    left out, never counted as 0)."""
+
+    def source(run: Run, ids: Sequence[str], options: ScoreOptions) -> ExampleScores:
+        judged = judge_example_scores(judgments, run.path)
+        return {
+            key: {m: float(value) for m in JUDGE_MEASURES if (value := judged[key][m]) is not None}
+            for key in ids
+            if key in judged and judged[key]["score"] is not None
+        }
+
+    return source
+
+
+def source_of(metric: str) -> ScoreSource:
+    """The score source of ``--metric`` (``judge:FILE`` included)."""
+    if metric.startswith(JUDGE_PREFIX):
+        return judge_source(Path(metric[len(JUDGE_PREFIX) :]))
+    source = SCORE_SOURCES.get(metric)
+    if source is None:
+        raise InputError(f"--metric {metric} has no per-example scores to compare")
+    return source
+
+
 @dataclass(frozen=True)
 class ScoredRun:
     """One run's per-example scores under one metric, by example id."""
@@ -124,20 +152,18 @@ class ScoredRun:
 def score_examples(
     run: Run, label: str, metric: str, options: ScoreOptions, data_path: Path | None = None, split: str | None = None
 ) -> ScoredRun:
-    """``run``'s per-example scores from the metric's score source."""
-    source = SCORE_SOURCES.get(metric)
-    if source is None:
-        raise InputError(f"--metric {metric} has no per-example scores to compare")
+    """``run``'s per-example scores from the metric's score source. Examples
+    without scores (a judge's unjudged ones) are left out, like missing ones."""
+    source = source_of(metric)
     keyed = example_meetings(run, data_path, split)
     ids = [key for key, _ in keyed]
-    return ScoredRun(
-        label,
-        run.path,
-        ids,
-        dict(keyed),
-        source(run, ids, options),
-        {key: p.fields for key, p in zip(ids, run.predictions)},
-    )
+    scores = source(run, ids, options)
+    fields = {key: p.fields for key, p in zip(ids, run.predictions)}
+    scored = [key for key in ids if key in scores]
+    if not scored:
+        raise InputError(f"{run.path}: no example has {metric} scores")
+    meetings = dict(keyed)
+    return ScoredRun(label, run.path, scored, {key: meetings[key] for key in scored}, scores, fields)
 
 
 # --- comparisons ---------------------------------------------------------------------------

@@ -40,6 +40,8 @@ PROTOCOL_VERSION = 1
 EXTRACT, RECALL, PRECISION, FLUENCY = "extract", "recall", "precision", "fluency"
 KINDS = (EXTRACT, RECALL, PRECISION, FLUENCY)
 MEASURES = ("recall", "precision", "fluency", "score")
+# --metric judge:JUDGMENTS.jsonl in report and compare: a judgments file's per-example figures.
+JUDGE_PREFIX = "judge:"
 # The placeholders each template must hold; {query} is optional in the extraction prompt.
 PLACEHOLDERS = {
     EXTRACT: ("reference",),

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from ..data import DOMAINS, SPLIT_ALIASES, SPLITS
+from ..judge import JUDGE_PREFIX
 from ..preprocess import MODES as PREPROCESS_MODES
 from ..resample import RESAMPLE_MEETING, RESAMPLINGS
 from ..templates import BUILTIN, PEER_TEMPLATES
@@ -206,7 +207,6 @@ METRIC_HELP = (
 )
 
 
-JUDGE_PREFIX = "judge:"  # --metric judge:JUDGMENTS.jsonl, a file of qmsum-fast judge (report, compare)
 JUDGE_HELP = "judge:JUDGMENTS.jsonl: the judge's recall, precision, fluency and score from a file of qmsum-fast judge."
 
 

@@ -17,8 +17,8 @@ from ._options import (
     make_metric_option,
     max_lcs_depth_option,
     parse_fields,
+    recorded_split_option,
     seed_option,
-    split_option,
     stemmer_option,
 )
 
@@ -29,7 +29,7 @@ MEASURES = ("precision", "recall", "fmeasure")
 @click.command("compare")
 @click.argument("base", metavar="BASE", type=RUN)
 @click.argument("runs", metavar="RUN...", type=RUN, nargs=-1, required=True)
-@make_metric_option("Whose per-example scores to compare:")
+@make_metric_option("Whose per-example scores to compare:", judge=True)
 @click.option(
     "--measure",
     type=click.Choice(MEASURES),
@@ -68,7 +68,7 @@ MEASURES = ("precision", "recall", "fmeasure")
     "The data the runs answer, to find each prediction's meeting when its id does not name it (peer files, plain "
     "text). Default: the data a run's header names, else the bundled QMSum."
 )
-@split_option
+@recorded_split_option
 @json_option
 @click.pass_context
 def command(
@@ -112,7 +112,6 @@ def command(
                 raise InputError(f"{flag} applies to --metric {ROUGE_SCORE} only")
     if max_lcs_depth is not None and metric not in ("longbench", "lm-eval-longbench"):
         raise InputError(f"--max-lcs-depth applies to --metric longbench or lm-eval-longbench only, not {metric}")
-    split = split if ctx.get_parameter_source("split") == source else None
     loaded = [load_view_run(path, ref_paths) for path in (base, *runs)]
     options = ScoreOptions(measure, stemmer, max_lcs_depth)
     scored = [

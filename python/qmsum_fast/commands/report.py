@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
+from ..judge import JUDGE_PREFIX
 from ..metrics import ROUGE_SCORE, parse_metrics
 from ._options import (
-    JUDGE_PREFIX,
     faithfulness_option,
     make_metric_option,
     max_lcs_depth_option,

@@ -20,9 +20,9 @@ from ._options import (
     make_metric_option,
     max_lcs_depth_option,
     parse_fields,
+    recorded_split_option,
     resample_option,
     seed_option,
-    split_option,
     stemmer_option,
 )
 
@@ -83,7 +83,7 @@ ROUGE_SCORE_OPTIONS = (
     "With --resample meeting, the data the predictions answer, to find each one's meeting when its id does not "
     "name it (peer files, plain text). Default: the data the run's header names, else the bundled QMSum."
 )
-@split_option
+@recorded_split_option
 @max_lcs_depth_option
 @faithfulness_option
 @json_option
@@ -99,9 +99,6 @@ def command(ctx, pred_path, ref_paths, metric, max_lcs_depth, faithfulness, as_j
         _print_peer_metric(run, metric, max_lcs_depth, as_json, faithfulness)
         return
     _refuse_given(ctx, ("max_lcs_depth",), "--metric longbench or lm-eval-longbench")
-    split_given = ctx.get_parameter_source("split") == click.core.ParameterSource.COMMANDLINE
-    if not split_given:
-        rouge_score_options["split"] = None
     _rouge_score(pred_path, ref_paths, as_json=as_json, faithfulness=faithfulness, **rouge_score_options)
 
 
