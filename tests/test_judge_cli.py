@@ -362,3 +362,27 @@ def test_refusals_are_one_line_before_anything_is_sent(tmp_path, judge_server):
     no_query.write_text(json.dumps({"id": "x", "references": ["r"], "prediction": "p"}) + "\n")
     assert "no 'query'" in error("judge", no_query, "-o", out, "--model", MODEL, *url)
     assert judge_server.sent == {} and not out.exists()
+
+
+def test_compare_pairs_the_judges_scores_and_leaves_unjudged_examples_out(tmp_path, judge_server):
+    ids = [f"test/{meeting}/s{n}" for meeting in ("ES2004a", "IS1000a") for n in range(3)]
+    examples = [(new_id, *rest) for new_id, (_, *rest) in zip(ids, EXAMPLES)]
+    base = write_run(tmp_path / "base.jsonl", examples)
+    other = write_run(tmp_path / "other.jsonl", examples, prediction=lambda text: text + " Chips are cheap.")
+    out = tmp_path / "j.jsonl"
+    result = CliRunner().invoke(main, judge_args([judge_server.url], out, base, other))
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()[1:]]
+    runs = sorted({r["run"] for r in records})
+    scores = {run: {r["id"]: r["score"] for r in records if r["run"] == run and r["score"] is not None} for run in runs}
+    base_label = next(run for run in runs if "base" in run)
+    other_label = next(run for run in runs if run != base_label)
+    common = [i for i in ids if i in scores[base_label] and i in scores[other_label]]
+    assert 0 < len(common) < len(ids)  # b/1's replies never hold a verdict: left out, not scored 0
+    expected = sum(scores[other_label][i] - scores[base_label][i] for i in common) / len(common)
+    compared = CliRunner().invoke(main, ["compare", str(base), str(other), "--metric", f"judge:{out}", "--json"])
+    assert compared.exit_code == 0, compared.output
+    figures = json.loads(compared.stdout)["comparisons"][0]
+    assert figures["n"] == len(common) and figures["meetings"] == 2
+    assert figures["types"]["score"]["difference"] == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert f"{base}: 1 examples have no judge:{out} score (not judged): left out" in compared.stderr

@@ -147,6 +147,7 @@ class ScoredRun:
     meetings: dict[str, str]
     scores: ExampleScores
     fields: dict[str, dict]
+    unscored: list[str] = field(default_factory=list)  # ids the metric gave no score (a judge's unjudged)
 
 
 def score_examples(
@@ -163,7 +164,8 @@ def score_examples(
     if not scored:
         raise InputError(f"{run.path}: no example has {metric} scores")
     meetings = dict(keyed)
-    return ScoredRun(label, run.path, scored, {key: meetings[key] for key in scored}, scores, fields)
+    unscored = [key for key in ids if key not in scores]
+    return ScoredRun(label, run.path, scored, {key: meetings[key] for key in scored}, scores, fields, unscored)
 
 
 # --- comparisons ---------------------------------------------------------------------------

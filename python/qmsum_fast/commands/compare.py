@@ -118,6 +118,13 @@ def command(
         score_examples(run, label, metric, options, data_path, split)
         for run, label in zip(loaded, distinct_labels(loaded))
     ]
+    for run in scored:
+        if run.unscored:
+            click.echo(
+                f"qmsum-fast: note: {run.path}: {len(run.unscored)} examples have no {metric} score (not judged): "
+                "left out",
+                err=True,
+            )
     baseline, others = scored[0], scored[1:]
     for other in others:
         only_base, only_run = missing_ids(baseline, other)
