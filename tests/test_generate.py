@@ -644,7 +644,8 @@ def test_last_context_length_goes_only_to_the_longllama_remote_code():
     settings = config_of("longllama", trust_remote_code=True)
     tokenizer = SimpleNamespace(pad_token_id=1)
     for model_type, expected in (("longllama", {"last_context_length": 1024}), ("llama", {})):
-        engine = Engine(LoadedModel(None, tokenizer, False, "cpu", model_type, "sdpa"), settings)
+        model = SimpleNamespace(modules=lambda: [], config=SimpleNamespace())  # no rotary module to keep
+        engine = Engine(LoadedModel(model, tokenizer, False, "cpu", model_type, "sdpa"), settings)
         assert {k: v for k, v in engine.generation.items() if k == "last_context_length"} == expected
         assert engine.generation["temperature"] == 1.0 and engine.generation["max_new_tokens"] == 256
 
