@@ -282,6 +282,16 @@ max_lcs_depth_option = click.option(
     "Python's RecursionError scores the example 0.0 (0: no limit). Default: 991 for longbench, 982 for "
     "lm-eval-longbench (the peer's script on CPython 3.11+; one less on 3.7-3.10).",
 )
+# view and compare: the references of prediction files that carry none.
+references_option = click.option(
+    "--ref",
+    "ref_paths",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    help="References for prediction files that hold none: the SCROLLS-format file of a SCROLLS / ZeroSCROLLS "
+    "submission, or plain-text references (repeatable) of plain-text predictions. Default: none (runs and "
+    "LongBench predictions carry theirs).",
+)
 faithfulness_option = click.option(
     "--faithfulness",
     is_flag=True,

@@ -18,6 +18,7 @@ from ._options import (
     max_lcs_depth_option,
     parse_fields,
     recorded_split_option,
+    references_option,
     seed_option,
     stemmer_option,
 )
@@ -55,15 +56,7 @@ MEASURES = ("precision", "recall", "fmeasure")
     help="Refuse runs whose examples are not the baseline's. Default: compare on the common examples and name "
     "the missing ids on stderr.",
 )
-@click.option(
-    "--ref",
-    "ref_paths",
-    type=RUN,
-    multiple=True,
-    help="References for prediction files that hold none: the SCROLLS-format file of a SCROLLS / ZeroSCROLLS "
-    "submission, or plain-text references (repeatable) of plain-text predictions. Default: none (runs and "
-    "LongBench predictions carry theirs).",
-)
+@references_option
 @make_data_option(
     "The data the runs answer, to find each prediction's meeting when its id does not name it (peer files, plain "
     "text). Default: the data a run's header names, else the bundled QMSum."

@@ -15,6 +15,7 @@ from ._options import (
     output_option,
     overwrite_option,
     recorded_split_option,
+    references_option,
     resample_option,
     stemmer_option,
 )
@@ -32,15 +33,7 @@ RUN = click.Path(path_type=Path, dir_okay=False)
 @stemmer_option
 @max_lcs_depth_option
 @resample_option
-@click.option(
-    "--ref",
-    "ref_paths",
-    type=RUN,
-    multiple=True,
-    help="References for prediction files that hold none: the SCROLLS-format file of a SCROLLS / ZeroSCROLLS "
-    "submission, or plain-text references (repeatable) of plain-text predictions. Default: none (runs and "
-    "LongBench predictions carry theirs).",
-)
+@references_option
 @make_data_option(
     "The data the runs answer (transcripts, gold spans, ids). Default: the data the first run's header names, "
     "else the bundled QMSum."
