@@ -35,7 +35,7 @@ def endpoints(count: int):
 
 
 def test_meetings_are_spread_longest_first_onto_the_least_loaded_replica():
-    from qmsum_fast.gen.served.client import spread
+    from qmsum_fast.gen.parallel import spread
 
     tokens = {"a": 10, "b": 7, "c": 5, "d": 3, "e": 1}
     assert spread(tokens, 2) == {"a": 0, "b": 1, "c": 1, "d": 0, "e": 1}  # loads 13 and 13

@@ -290,11 +290,9 @@ JUDGMENTS_KIND = "qmsum-fast judgments"
 
 def read_judgments(path: Path) -> tuple[dict, list[dict]]:
     """The header and records of a judgments file (a torn last line is left out)."""
-    from .data.jsonio import jsonl_records, read_text
+    from .data.jsonio import jsonl_records, read_text, without_torn_line
 
-    text = read_text(Path(path))
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
+    text = without_torn_line(read_text(Path(path)))
     header: dict | None = None
     records: list[dict] = []
     for number, record in jsonl_records(Path(path), text):

@@ -144,11 +144,9 @@ class KeyPointFile:
             self._read()
 
     def _read(self) -> None:
-        from .data.jsonio import jsonl_records, read_text
+        from .data.jsonio import jsonl_records, read_text, without_torn_line
 
-        text = read_text(self.path)
-        if text and not text.endswith("\n"):
-            text = text[: text.rfind("\n") + 1]  # a line torn by a kill
+        text = without_torn_line(read_text(self.path))
         first = True
         for number, record in jsonl_records(self.path, text):
             if first and record.get("header") is True:

@@ -146,6 +146,12 @@ def load_json(path: Path) -> object:
     return parse(read_text(path), path)
 
 
+def without_torn_line(text: str) -> str:
+    """``text`` without a last line that lacks its newline (a writer killed
+    while writing it): a file that is appended to line by line, read back."""
+    return text if not text or text.endswith("\n") else text[: text.rfind("\n") + 1]
+
+
 def jsonl_records(path: Path, text: str | None = None) -> Iterator[tuple[int, dict]]:
     """``(line number, object)`` for each non-blank line of a JSONL file."""
     if text is None:

@@ -40,7 +40,7 @@ from .output import (
     shard_path,
     write_csv,
 )
-from .parallel import Parallel
+from .parallel import Parallel, spread
 from .progress import Progress
 
 SHARD_WAIT_SECONDS = 0.2
@@ -113,14 +113,9 @@ def meetings_of_rank(examples: Sequence[Any], parallel: Parallel) -> list:
 
     if parallel.world == 1:
         return list(examples)
-    loads = [0] * parallel.world
-    mine: list[int] = []
-    # sorted() is stable: meetings of equal size go in data order
-    for group in sorted(indexes_by_meeting(examples), key=lambda group: -len(group)):
-        rank = min(range(parallel.world), key=lambda rank: (loads[rank], rank))
-        loads[rank] += len(group)
-        if rank == parallel.rank:
-            mine += group
+    groups = indexes_by_meeting(examples)
+    ranks = spread({number: len(group) for number, group in enumerate(groups)}, parallel.world)
+    mine = [index for number, group in enumerate(groups) if ranks[number] == parallel.rank for index in group]
     return [examples[index] for index in sorted(mine)]
 
 

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...errors import InputError
+from ..parallel import spread
 
 BACKOFF_BASE = 0.5  # seconds before the first retry (halved and jittered)
 BACKOFF_CAP = 30.0
@@ -103,20 +104,6 @@ class RequestFailed(Exception):
 
 class Stopped(Exception):
     """The run is stopping (Ctrl-C or another request's failure): no further attempt."""
-
-
-def spread(tokens: Mapping[Hashable, int], replicas: int) -> dict[Hashable, int]:
-    """Each meeting's replica: the meetings, most tokens first, each onto the
-    replica holding the fewest tokens so far (the lowest index on ties; equal
-    meetings in the order given), so replicas get about equal work and the
-    same meetings always get the same replicas."""
-    held = [0] * replicas
-    homes: dict[Hashable, int] = {}
-    for meeting in sorted(tokens, key=lambda meeting: -tokens[meeting]):  # stable
-        replica = min(range(replicas), key=lambda index: (held[index], index))
-        homes[meeting] = replica
-        held[replica] += tokens[meeting]
-    return homes
 
 
 class Replicas:
